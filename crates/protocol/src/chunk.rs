@@ -1,0 +1,142 @@
+//! Splitting a long ID list into requests and merging their outcomes back
+//! into one, in input order, with nothing the caller asked for unreported.
+
+use std::collections::HashMap;
+
+use crate::error::Error;
+use crate::ids::{JoinRequestId, JoinRequestIds};
+use crate::model::{Action, DecisionOutcome, ErrorDetail, FailedJoinRequest};
+
+/// The requests one approve or reject call is split into.
+#[derive(Debug, Clone)]
+pub struct ChunkPlan {
+    action: Action,
+    chunks: Vec<JoinRequestIds>,
+    /// Position of each distinct ID in the input, for ordering the merge.
+    position: HashMap<JoinRequestId, usize>,
+}
+
+impl ChunkPlan {
+    /// Splits `ids` into chunks of at most `max_per_chunk` (at least 1),
+    /// dropping duplicates (the first occurrence is kept).
+    pub fn new(action: Action, ids: &JoinRequestIds, max_per_chunk: usize) -> Self {
+        let max = max_per_chunk.max(1);
+        let mut position = HashMap::with_capacity(ids.len());
+        let mut distinct = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !position.contains_key(id) {
+                position.insert(id.clone(), distinct.len());
+                distinct.push(id.clone());
+            }
+        }
+        let chunks = distinct
+            .chunks(max)
+            .filter_map(|c| JoinRequestIds::from_ids(c.to_vec()).ok())
+            .collect();
+        Self {
+            action,
+            chunks,
+            position,
+        }
+    }
+
+    /// The chunks, in input order; never empty.
+    pub fn chunks(&self) -> &[JoinRequestIds] {
+        &self.chunks
+    }
+
+    /// The number of distinct IDs.
+    pub fn distinct_ids(&self) -> usize {
+        self.position.len()
+    }
+
+    /// Merges one result per chunk (in chunk order) into one outcome.
+    ///
+    /// Succeeded and failed IDs come out in input order. A chunk that failed
+    /// as a whole puts each of its IDs in `failed` with that error; an ID
+    /// the API left out of a response goes to `failed` with the response's
+    /// call-level errors. Only when every chunk failed with the same error
+    /// is that error returned instead.
+    pub fn merge(&self, results: Vec<Result<DecisionOutcome, Error>>) -> Result<DecisionOutcome, Error> {
+        let all_failed_alike = results.iter().all(Result::is_err)
+            && results.windows(2).all(|w| match (&w[0], &w[1]) {
+                (Err(a), Err(b)) => a.same_failure(b),
+                _ => false,
+            });
+        if all_failed_alike {
+            if let Some(Err(e)) = results.into_iter().next() {
+                return Err(e);
+            }
+            return Ok(DecisionOutcome::new(self.action));
+        }
+
+        let single = results.len() == 1;
+        let mut merged = DecisionOutcome::new(self.action);
+        let mut seen = vec![false; self.position.len()];
+        for (chunk, result) in self.chunks.iter().zip(results) {
+            match result {
+                Ok(outcome) => {
+                    if single {
+                        merged.request_id = outcome.request_id;
+                    }
+                    for id in outcome.succeeded {
+                        if self.mark(&mut seen, &id) {
+                            merged.succeeded.push(id);
+                        }
+                    }
+                    for f in outcome.failed {
+                        if self.mark(&mut seen, &f.join_request_id) {
+                            merged.failed.push(f);
+                        }
+                    }
+                    for id in chunk {
+                        if self.mark(&mut seen, id) {
+                            merged.failed.push(FailedJoinRequest {
+                                join_request_id: id.clone(),
+                                errors: unreported(&outcome.errors),
+                            });
+                        }
+                    }
+                    merged.errors.extend(outcome.errors);
+                }
+                Err(e) => {
+                    let detail = ErrorDetail::from_error(&e);
+                    for id in chunk {
+                        if self.mark(&mut seen, id) {
+                            merged.failed.push(FailedJoinRequest {
+                                join_request_id: id.clone(),
+                                errors: vec![detail.clone()],
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let pos = |id: &JoinRequestId| self.position.get(id).copied().unwrap_or(usize::MAX);
+        merged.succeeded.sort_by_key(pos);
+        merged.failed.sort_by_key(|f| pos(&f.join_request_id));
+        Ok(merged)
+    }
+
+    /// Marks `id` reported; false when it was already reported, so an ID the
+    /// API lists twice is counted once. IDs we did not send are kept.
+    fn mark(&self, seen: &mut [bool], id: &JoinRequestId) -> bool {
+        match self.position.get(id) {
+            Some(&i) => !std::mem::replace(&mut seen[i], true),
+            None => true,
+        }
+    }
+}
+
+fn unreported(call_errors: &[ErrorDetail]) -> Vec<ErrorDetail> {
+    if call_errors.is_empty() {
+        vec![ErrorDetail {
+            code: 0,
+            title: Some("unreported".to_owned()),
+            message: Some("the API response did not mention this join request".to_owned()),
+            details: None,
+        }]
+    } else {
+        call_errors.to_vec()
+    }
+}

@@ -1,0 +1,1 @@
+//! Group webhooks: payload parsing and signature checks (being written).
