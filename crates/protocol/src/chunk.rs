@@ -57,7 +57,10 @@ impl ChunkPlan {
     /// the API left out of a response goes to `failed` with the response's
     /// call-level errors. Only when every chunk failed with the same error
     /// is that error returned instead.
-    pub fn merge(&self, results: Vec<Result<DecisionOutcome, Error>>) -> Result<DecisionOutcome, Error> {
+    pub fn merge(
+        &self,
+        results: Vec<Result<DecisionOutcome, Error>>,
+    ) -> Result<DecisionOutcome, Error> {
         let all_failed_alike = results.iter().all(Result::is_err)
             && results.windows(2).all(|w| match (&w[0], &w[1]) {
                 (Err(a), Err(b)) => a.same_failure(b),

@@ -491,9 +491,14 @@ impl Error {
         match self {
             Self::Auth(e) | Self::RateLimited(e) | Self::NotFound(e) | Self::Api(e) => {
                 scrub(&mut e.message, secret);
-                for s in [&mut e.title, &mut e.details, &mut e.error_type, &mut e.fbtrace_id]
-                    .into_iter()
-                    .flatten()
+                for s in [
+                    &mut e.title,
+                    &mut e.details,
+                    &mut e.error_type,
+                    &mut e.fbtrace_id,
+                ]
+                .into_iter()
+                .flatten()
                 {
                     scrub(s, secret);
                 }

@@ -87,10 +87,19 @@ macro_rules! string_newtype {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                // Borrow when the input allows it; allocate once either way.
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                $validate(&s).map_err(serde::de::Error::custom)?;
-                Ok(Self(s.into_owned().into_boxed_str()))
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("a valid ", stringify!($name)))
+                    }
+                    // One allocation, straight from the parser's buffer.
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$name, E> {
+                        $validate(s).map_err(E::custom)?;
+                        Ok($name(s.into()))
+                    }
+                }
+                d.deserialize_str(V)
             }
         }
     };
@@ -125,10 +134,19 @@ fn validate_join_request_id(s: &str) -> Result<(), InvalidInput> {
     if s.len() > 1024 {
         return err("must be at most 1024 bytes");
     }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !is_visible(s) {
         return err("must not hold whitespace or control characters");
     }
     Ok(())
+}
+
+/// No whitespace and no control characters. IDs are ASCII in practice, so
+/// check bytes first and fall back to Unicode rules only for other text.
+fn is_visible(s: &str) -> bool {
+    if s.bytes().all(|b| b.is_ascii_graphic()) {
+        return true;
+    }
+    !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn validate_cursor(s: &str) -> Result<(), InvalidInput> {
@@ -139,7 +157,7 @@ fn validate_cursor(s: &str) -> Result<(), InvalidInput> {
     if s.len() > 4096 {
         return err("must be at most 4096 bytes");
     }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !is_visible(s) {
         return err("must not hold whitespace or control characters");
     }
     Ok(())
@@ -427,7 +445,9 @@ pub fn matches_spec_pattern(s: &str) -> bool {
     }
     // (;[a-zA-Z0-9\-=\.]+)?
     if let Some(r) = rest.strip_prefix(b";") {
-        let (seg, r) = take(r, |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'=' | b'.'));
+        let (seg, r) = take(r, |b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'=' | b'.')
+        });
         if seg.is_empty() {
             return false;
         }

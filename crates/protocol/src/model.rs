@@ -187,23 +187,43 @@ struct WireErrorDetail {
 }
 
 /// `error_data` is an object with `details` in the spec, and a bare string
-/// in some older Graph responses.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ErrorData {
-    Object {
-        #[serde(default)]
-        details: Option<String>,
-    },
-    Text(String),
-}
+/// in some older Graph responses. A visitor rather than `untagged`, which
+/// would buffer every value before trying the shapes.
+struct ErrorData(Option<String>);
 
 impl ErrorData {
     fn into_details(self) -> Option<String> {
-        match self {
-            Self::Object { details } => details,
-            Self::Text(s) => Some(s),
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ErrorData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object with details, or a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ErrorData, E> {
+                Ok(ErrorData(Some(v.to_owned())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ErrorData, E> {
+                Ok(ErrorData(None))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<ErrorData, A::Error> {
+                let mut details = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "details" {
+                        details = map.next_value::<Option<String>>()?;
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                Ok(ErrorData(details))
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -607,7 +627,10 @@ impl Visitor<'_> for IntOrString {
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
         if v.fract() == 0.0 && v >= i64::MIN as f64 && v <= i64::MAX as f64 {
-            #[allow(clippy::cast_possible_truncation, reason = "checked integral and in range above")]
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "checked integral and in range above"
+            )]
             Ok(v as i64)
         } else {
             Err(E::custom("expected an integer"))

@@ -3,15 +3,15 @@
 //! success body; an [`Endpoint`] adds the base URL, version and headers
 //! shared by every call, and turns any response into a result.
 
-use std::fmt::Write as _;
-
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use serde::Serialize;
 
 use crate::error::{ApiError, DecodeError, Error, Field, InvalidInput};
-use crate::ids::{AccessToken, ApiVersion, BaseUrl, Cursor, GroupId, JoinRequestId, JoinRequestIds, UserAgent};
+use crate::ids::{
+    AccessToken, ApiVersion, BaseUrl, Cursor, GroupId, JoinRequestId, JoinRequestIds, UserAgent,
+};
 use crate::model::{Action, DecisionOutcome, GroupInfo, JoinRequestPage, ListResponse};
 
 /// The largest page size the client asks for.
@@ -35,6 +35,15 @@ pub trait Operation {
     fn parse_success(&self, status: StatusCode, body: &[u8]) -> Result<Self::Output, DecodeError>;
 }
 
+/// Appends `/{version}/{group_id}{tail}`; plain pushes, as this is on every call's path.
+fn push_path(out: &mut String, version: &ApiVersion, group_id: &GroupId, tail: &str) {
+    out.push('/');
+    out.push_str(version.as_str());
+    out.push('/');
+    out.push_str(group_id.as_str());
+    out.push_str(tail);
+}
+
 /// Options of a list call. `after` and `before` are exclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListOptions {
@@ -49,10 +58,11 @@ pub struct ListOptions {
 impl ListOptions {
     /// Validates the combination.
     pub fn validate(&self) -> Result<(), InvalidInput> {
-        if let Some(limit) = self.limit {
-            if limit == 0 || limit > MAX_LIMIT {
-                return Err(InvalidInput::new(Field::Limit, "must be between 1 and 1000"));
-            }
+        if self.limit.is_some_and(|l| l == 0 || l > MAX_LIMIT) {
+            return Err(InvalidInput::new(
+                Field::Limit,
+                "must be between 1 and 1000",
+            ));
         }
         if self.after.is_some() && self.before.is_some() {
             return Err(InvalidInput::new(
@@ -97,7 +107,7 @@ impl Operation for ListJoinRequests {
     }
 
     fn write_path(&self, version: &ApiVersion, out: &mut String) {
-        let _ = write!(out, "/{version}/{}/join_requests", self.group_id);
+        push_path(out, version, &self.group_id, "/join_requests");
         let mut query = form_urlencoded::Serializer::new(String::new());
         if let Some(limit) = self.options.limit {
             query.append_pair("limit", &limit.to_string());
@@ -119,10 +129,16 @@ impl Operation for ListJoinRequests {
         None
     }
 
-    fn parse_success(&self, status: StatusCode, body: &[u8]) -> Result<JoinRequestPage, DecodeError> {
+    fn parse_success(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> Result<JoinRequestPage, DecodeError> {
         serde_json::from_slice::<ListResponse>(body)
             .map(JoinRequestPage::from)
-            .map_err(|e| DecodeError::new(Some(status.as_u16()), format!("list response: {e}"), body))
+            .map_err(|e| {
+                DecodeError::new(Some(status.as_u16()), format!("list response: {e}"), body)
+            })
     }
 }
 
@@ -222,7 +238,7 @@ impl Operation for DecideJoinRequests {
     }
 
     fn write_path(&self, version: &ApiVersion, out: &mut String) {
-        let _ = write!(out, "/{version}/{}/join_requests", self.group_id);
+        push_path(out, version, &self.group_id, "/join_requests");
     }
 
     fn body(&self) -> Option<(HeaderValue, Bytes)> {
@@ -236,7 +252,10 @@ impl Operation for DecideJoinRequests {
                     join_requests: ids,
                 };
                 let _ = serde_json::to_writer(&mut out, &body);
-                (HeaderValue::from_static("application/json"), Bytes::from(out))
+                (
+                    HeaderValue::from_static("application/json"),
+                    Bytes::from(out),
+                )
             }
             BodyEncoding::FormUrlEncoded => {
                 let array = json_array(ids);
@@ -260,7 +279,11 @@ impl Operation for DecideJoinRequests {
         })
     }
 
-    fn parse_success(&self, status: StatusCode, body: &[u8]) -> Result<DecisionOutcome, DecodeError> {
+    fn parse_success(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> Result<DecisionOutcome, DecodeError> {
         DecisionOutcome::from_json(self.action, body).map_err(|e| {
             DecodeError::new(
                 Some(status.as_u16()),
@@ -279,7 +302,10 @@ fn multipart_body(boundary: Boundary, array: &[u8]) -> (String, Vec<u8>) {
         let b = Boundary(bits).render();
         if !contains(array, b.as_bytes()) {
             let mut out = Vec::with_capacity(array.len() + 4 * b.len() + 192);
-            for (name, value) in [("messaging_product", &b"whatsapp"[..]), ("join_requests", array)] {
+            for (name, value) in [
+                ("messaging_product", &b"whatsapp"[..]),
+                ("join_requests", array),
+            ] {
                 out.extend_from_slice(b"--");
                 out.extend_from_slice(b.as_bytes());
                 out.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
@@ -362,7 +388,7 @@ impl Operation for GetGroupInfo {
     }
 
     fn write_path(&self, version: &ApiVersion, out: &mut String) {
-        let _ = write!(out, "/{version}/{}", self.group_id);
+        push_path(out, version, &self.group_id, "");
         if !self.fields.is_empty() {
             out.push_str("?fields=");
             out.push_str(&self.fields.join(","));
@@ -374,8 +400,13 @@ impl Operation for GetGroupInfo {
     }
 
     fn parse_success(&self, status: StatusCode, body: &[u8]) -> Result<GroupInfo, DecodeError> {
-        serde_json::from_slice(body)
-            .map_err(|e| DecodeError::new(Some(status.as_u16()), format!("group info response: {e}"), body))
+        serde_json::from_slice(body).map_err(|e| {
+            DecodeError::new(
+                Some(status.as_u16()),
+                format!("group info response: {e}"),
+                body,
+            )
+        })
     }
 }
 
@@ -383,6 +414,10 @@ impl Operation for GetGroupInfo {
 #[derive(Clone)]
 pub struct Endpoint {
     base: BaseUrl,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    /// The base URL's path prefix, `""` for none.
+    prefix: Box<str>,
     version: ApiVersion,
     token: AccessToken,
     authorization: HeaderValue,
@@ -402,10 +437,26 @@ impl std::fmt::Debug for Endpoint {
 
 impl Endpoint {
     /// An endpoint from validated settings.
-    pub fn new(base: BaseUrl, version: ApiVersion, token: AccessToken, user_agent: UserAgent) -> Self {
+    pub fn new(
+        base: BaseUrl,
+        version: ApiVersion,
+        token: AccessToken,
+        user_agent: UserAgent,
+    ) -> Self {
         let authorization = token.authorization_header();
+        // BaseUrl was validated as scheme://authority[/prefix], so these parse.
+        let uri: http::Uri = base.as_str().parse().unwrap_or_default();
+        let scheme = uri.scheme().cloned().unwrap_or(http::uri::Scheme::HTTPS);
+        let authority = uri
+            .authority()
+            .cloned()
+            .unwrap_or_else(|| http::uri::Authority::from_static("graph.facebook.com"));
+        let prefix = uri.path().trim_end_matches('/').into();
         Self {
             base,
+            scheme,
+            authority,
+            prefix,
             version,
             token,
             authorization,
@@ -437,18 +488,22 @@ impl Endpoint {
 
     /// The complete HTTP request for `op`.
     pub fn request<O: Operation>(&self, op: &O) -> Request<Bytes> {
-        let base = self.base.as_str();
-        let mut url = String::with_capacity(base.len() + 96);
-        url.push_str(base);
-        op.write_path(&self.version, &mut url);
+        let mut path = String::with_capacity(self.prefix.len() + 128);
+        path.push_str(&self.prefix);
+        op.write_path(&self.version, &mut path);
         let (content_type, body) = match op.body() {
             Some((ct, body)) => (Some(ct), body),
             None => (None, Bytes::new()),
         };
         let mut req = Request::new(body);
         *req.method_mut() = op.method();
-        // Every part of the URL was validated or percent-encoded, so this parses.
-        *req.uri_mut() = http::Uri::try_from(url).unwrap_or_default();
+        // Every part of the path was validated or percent-encoded, so this parses;
+        // scheme and authority were parsed once, in `new`.
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = http::uri::PathAndQuery::try_from(path).ok();
+        *req.uri_mut() = http::Uri::from_parts(parts).unwrap_or_default();
         let headers = req.headers_mut();
         headers.reserve(5);
         headers.insert(AUTHORIZATION, self.authorization.clone());
@@ -501,7 +556,11 @@ pub fn parse_error_response(status: StatusCode, headers: &HeaderMap, body: &[u8]
 /// `Retry-After` as delta-seconds. An HTTP date would need the clock, which
 /// this crate does not read, so it counts as absent.
 pub fn retry_after(headers: &HeaderMap) -> Option<std::time::Duration> {
-    let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(std::time::Duration::from_secs(secs));
     }

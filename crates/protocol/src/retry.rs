@@ -74,12 +74,19 @@ impl RetryPolicy {
             .base_delay
             .saturating_mul(1u32 << exp)
             .min(self.max_delay);
-        let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.0 };
+        let jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         ceiling.mul_f64(jitter)
     }
 }
 
 /// Whether `kind` is ever retried (for documentation and bindings).
 pub fn kind_is_retried(kind: ErrorKind) -> bool {
-    !matches!(kind, ErrorKind::InvalidInput | ErrorKind::Auth | ErrorKind::NotFound)
+    !matches!(
+        kind,
+        ErrorKind::InvalidInput | ErrorKind::Auth | ErrorKind::NotFound
+    )
 }

@@ -6,13 +6,19 @@
 //! (code 100, HTTP 400; 190, HTTP 401 for a missing token), ready for
 //! [`ApiError::to_envelope`].
 
+// Relaxed: a bad request is answered once and the error goes straight onto
+// the wire; boxing it would cost every caller an unwrap for no gain.
+#![allow(clippy::result_large_err)]
+
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, Method, Uri};
 
 use crate::error::{ApiError, Field};
 use crate::ids::{ApiVersion, Cursor, GroupId, JoinRequestId, JoinRequestIds};
 use crate::model::Action;
-use crate::request::{Boundary, BodyEncoding, DecideJoinRequests, GetGroupInfo, ListJoinRequests, ListOptions};
+use crate::request::{
+    BodyEncoding, Boundary, DecideJoinRequests, GetGroupInfo, ListJoinRequests, ListOptions,
+};
 
 /// A request the join request API serves.
 #[non_exhaustive]
@@ -53,16 +59,28 @@ pub fn bad_request(message: impl Into<String>) -> ApiError {
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Parses a request to the join request endpoints (path, query, headers
 /// and body). Anything else is a code-100 error naming what is wrong.
-pub fn parse_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<ServerRequest, ApiError> {
+pub fn parse_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ServerRequest, ApiError> {
     let path = uri.path();
     let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
-    let (Some(version), Some(group), rest, None) = (segments.next(), segments.next(), segments.next(), segments.next())
-    else {
+    let (Some(version), Some(group), rest, None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
         return Err(unknown_path(method, path));
     };
     let version = ApiVersion::new(version).map_err(|e| bad_request(e.to_string()))?;
@@ -74,9 +92,9 @@ pub fn parse_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8
             for (k, v) in form_urlencoded::parse(query.as_bytes()) {
                 match &*k {
                     "limit" => {
-                        let n = v
-                            .parse()
-                            .map_err(|_| bad_request(format!("(#100) Param limit must be an integer, got {v:?}")))?;
+                        let n = v.parse().map_err(|_| {
+                            bad_request(format!("(#100) Param limit must be an integer, got {v:?}"))
+                        })?;
                         options.limit = Some(n);
                     }
                     "after" => options.after = Some(cursor(&v, Field::After)?),
@@ -86,11 +104,16 @@ pub fn parse_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8
                     _ => {}
                 }
             }
-            let op = ListJoinRequests::new(group_id, options).map_err(|e| bad_request(format!("(#100) {e}")))?;
+            let op = ListJoinRequests::new(group_id, options)
+                .map_err(|e| bad_request(format!("(#100) {e}")))?;
             Ok(ServerRequest::List { version, op })
         }
         (Some("join_requests"), m) if m == Method::POST || m == Method::DELETE => {
-            let action = if m == Method::POST { Action::Approve } else { Action::Reject };
+            let action = if m == Method::POST {
+                Action::Approve
+            } else {
+                Action::Reject
+            };
             let (encoding, ids) = parse_decide_body(headers, body)?;
             let op = DecideJoinRequests::new(action, group_id, ids).with_encoding(encoding);
             Ok(ServerRequest::Decide { version, op })
@@ -109,7 +132,9 @@ pub fn parse_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8
                         .iter()
                         .copied()
                         .find(|known| *known == f)
-                        .ok_or_else(|| bad_request(format!("(#100) Tried accessing nonexisting field ({f})")))
+                        .ok_or_else(|| {
+                            bad_request(format!("(#100) Tried accessing nonexisting field ({f})"))
+                        })
                 })
                 .collect::<Result<_, _>>()?;
             let op = GetGroupInfo::new(group_id, fields).map_err(|e| bad_request(e.to_string()))?;
@@ -120,73 +145,89 @@ pub fn parse_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8
 }
 
 fn unknown_path(method: &Method, path: &str) -> ApiError {
-    bad_request(format!("Unsupported {} request to {path}", method.as_str().to_lowercase()))
+    bad_request(format!(
+        "Unsupported {} request to {path}",
+        method.as_str().to_lowercase()
+    ))
 }
 
 fn cursor(v: &str, field: Field) -> Result<Cursor, ApiError> {
     Cursor::for_field(v, field).map_err(|e| bad_request(format!("(#100) {e}")))
 }
 
-fn parse_decide_body(headers: &HeaderMap, body: &[u8]) -> Result<(BodyEncoding, JoinRequestIds), ApiError> {
+fn parse_decide_body(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(BodyEncoding, JoinRequestIds), ApiError> {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     let (mime, params) = content_type.split_once(';').unwrap_or((content_type, ""));
     let mime = mime.trim().to_ascii_lowercase();
-    let (encoding, product, ids_json): (BodyEncoding, Option<String>, Option<Vec<u8>>) = match mime.as_str() {
-        "application/json" => {
-            #[derive(serde::Deserialize)]
-            struct Body {
-                messaging_product: Option<String>,
-                join_requests: Option<Vec<String>>,
-            }
-            let b: Body = serde_json::from_slice(body).map_err(|e| bad_request(format!("(#100) Invalid JSON body: {e}")))?;
-            let ids = b.join_requests.ok_or_else(|| missing("join_requests"))?;
-            return finish(BodyEncoding::Json, b.messaging_product, ids);
-        }
-        "application/x-www-form-urlencoded" => {
-            let mut product = None;
-            let mut ids = None;
-            for (k, v) in form_urlencoded::parse(body) {
-                match &*k {
-                    "messaging_product" => product = Some(v.into_owned()),
-                    "join_requests" => ids = Some(v.into_owned().into_bytes()),
-                    _ => {}
+    let (encoding, product, ids_json): (BodyEncoding, Option<String>, Option<Vec<u8>>) =
+        match mime.as_str() {
+            "application/json" => {
+                #[derive(serde::Deserialize)]
+                struct Body {
+                    messaging_product: Option<String>,
+                    join_requests: Option<Vec<String>>,
                 }
+                let b: Body = serde_json::from_slice(body)
+                    .map_err(|e| bad_request(format!("(#100) Invalid JSON body: {e}")))?;
+                let ids = b.join_requests.ok_or_else(|| missing("join_requests"))?;
+                return finish(BodyEncoding::Json, b.messaging_product, ids);
             }
-            (BodyEncoding::FormUrlEncoded, product, ids)
-        }
-        "multipart/form-data" => {
-            let boundary = params
-                .split(';')
-                .filter_map(|p| p.trim().split_once('='))
-                .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
-                .map(|(_, v)| v.trim().trim_matches('"').to_owned())
-                .ok_or_else(|| bad_request("(#100) multipart/form-data without a boundary"))?;
-            let mut product = None;
-            let mut ids = None;
-            for (name, value) in multipart_parts(body, &boundary)? {
-                match name.as_str() {
-                    "messaging_product" => product = Some(String::from_utf8_lossy(value).into_owned()),
-                    "join_requests" => ids = Some(value.to_vec()),
-                    _ => {}
+            "application/x-www-form-urlencoded" => {
+                let mut product = None;
+                let mut ids = None;
+                for (k, v) in form_urlencoded::parse(body) {
+                    match &*k {
+                        "messaging_product" => product = Some(v.into_owned()),
+                        "join_requests" => ids = Some(v.into_owned().into_bytes()),
+                        _ => {}
+                    }
                 }
+                (BodyEncoding::FormUrlEncoded, product, ids)
             }
-            let encoding = BodyEncoding::Multipart(boundary_bits(&boundary));
-            (encoding, product, ids)
-        }
-        other => {
-            return Err(bad_request(format!("(#100) Unsupported Content-Type {other:?}")));
-        }
-    };
+            "multipart/form-data" => {
+                let boundary = params
+                    .split(';')
+                    .filter_map(|p| p.trim().split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
+                    .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+                    .ok_or_else(|| bad_request("(#100) multipart/form-data without a boundary"))?;
+                let mut product = None;
+                let mut ids = None;
+                for (name, value) in multipart_parts(body, &boundary)? {
+                    match name.as_str() {
+                        "messaging_product" => {
+                            product = Some(String::from_utf8_lossy(value).into_owned())
+                        }
+                        "join_requests" => ids = Some(value.to_vec()),
+                        _ => {}
+                    }
+                }
+                let encoding = BodyEncoding::Multipart(boundary_bits(&boundary));
+                (encoding, product, ids)
+            }
+            other => {
+                return Err(bad_request(format!(
+                    "(#100) Unsupported Content-Type {other:?}"
+                )));
+            }
+        };
     let ids_json = ids_json.ok_or_else(|| missing("join_requests"))?;
     let ids: Vec<String> = serde_json::from_slice(&ids_json)
         .map_err(|_| bad_request("(#100) Param join_requests must be a JSON array of strings"))?;
     finish(encoding, product, ids)
 }
 
-fn finish(encoding: BodyEncoding, product: Option<String>, ids: Vec<String>) -> Result<(BodyEncoding, JoinRequestIds), ApiError> {
+fn finish(
+    encoding: BodyEncoding,
+    product: Option<String>,
+    ids: Vec<String>,
+) -> Result<(BodyEncoding, JoinRequestIds), ApiError> {
     match product.as_deref() {
         Some("whatsapp") => {}
         Some(other) => {
@@ -199,7 +240,9 @@ fn finish(encoding: BodyEncoding, product: Option<String>, ids: Vec<String>) -> 
     let ids = ids
         .into_iter()
         .enumerate()
-        .map(|(i, id)| JoinRequestId::new(id).map_err(|e| bad_request(format!("(#100) {}", e.at(i)))))
+        .map(|(i, id)| {
+            JoinRequestId::new(id).map_err(|e| bad_request(format!("(#100) {}", e.at(i))))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let ids = JoinRequestIds::from_ids(ids).map_err(|e| bad_request(format!("(#100) {e}")))?;
     Ok((encoding, ids))
@@ -221,7 +264,10 @@ fn boundary_bits(boundary: &str) -> Boundary {
 
 /// Splits a multipart body into `(name, value)` parts. Only what the API
 /// needs: `Content-Disposition` names, no nested parts, no files.
-fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<(String, &'a [u8])>, ApiError> {
+fn multipart_parts<'a>(
+    body: &'a [u8],
+    boundary: &str,
+) -> Result<Vec<(String, &'a [u8])>, ApiError> {
     let bad = || bad_request("(#100) Malformed multipart/form-data body");
     let delim = format!("--{boundary}");
     let delim = delim.as_bytes();
@@ -236,11 +282,18 @@ fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<(String, &'
         let head = std::str::from_utf8(&body[start..head_end]).map_err(|_| bad())?;
         let value_start = head_end + 4;
         let next = find(body, delim, value_start).ok_or_else(bad)?;
-        let value_end = next.checked_sub(2).filter(|&e| e >= value_start && &body[e..next] == b"\r\n").ok_or_else(bad)?;
+        let value_end = next
+            .checked_sub(2)
+            .filter(|&e| e >= value_start && &body[e..next] == b"\r\n")
+            .ok_or_else(bad)?;
         let name = head
             .split("\r\n")
             .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
-            .and_then(|l| l.split(';').map(str::trim).find_map(|p| p.strip_prefix("name=")))
+            .and_then(|l| {
+                l.split(';')
+                    .map(str::trim)
+                    .find_map(|p| p.strip_prefix("name="))
+            })
             .map(|n| n.trim_matches('"').to_owned())
             .ok_or_else(bad)?;
         parts.push((name, &body[value_start..value_end]));

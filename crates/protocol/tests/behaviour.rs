@@ -1,0 +1,359 @@
+//! Classification, retry policy, secrecy and the other rules of DESIGN.md
+//! that are not wire round trips.
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, StatusCode};
+use wa_groups_protocol::{
+    AccessToken, Action, ApiError, ApiVersion, BaseUrl, ChunkPlan, DecideJoinRequests, DecodeError,
+    EXCERPT_LIMIT, Endpoint, Error, ErrorKind, GroupId, InvalidInput, JoinRequestIds,
+    ListJoinRequests, ListOptions, RetryDecision, RetryPolicy, TransportError, TransportErrorKind,
+    UserAgent, is_retryable, matches_spec_pattern,
+};
+
+const SECRET: &str = "EAAGsuperSECRETtoken42";
+
+#[test]
+fn every_documented_code_is_classified() {
+    let table: &[(i64, ErrorKind)] = &[
+        (190, ErrorKind::Auth),
+        (10, ErrorKind::Auth),
+        (200, ErrorKind::Auth),
+        (250, ErrorKind::Auth),
+        (299, ErrorKind::Auth),
+        (4, ErrorKind::RateLimited),
+        (17, ErrorKind::RateLimited),
+        (341, ErrorKind::RateLimited),
+        (80007, ErrorKind::RateLimited),
+        (130429, ErrorKind::RateLimited),
+        (131056, ErrorKind::RateLimited),
+        (131208, ErrorKind::RateLimited),
+        (131041, ErrorKind::NotFound),
+        (131213, ErrorKind::NotFound),
+        (1, ErrorKind::Api),
+        (2, ErrorKind::Api),
+        (100, ErrorKind::Api),
+        (300, ErrorKind::Api),
+        (131059, ErrorKind::Api),
+        (131204, ErrorKind::Api),
+    ];
+    for &(code, kind) in table {
+        assert_eq!(ErrorKind::for_graph_code(code), kind, "code {code}");
+        let e = Error::from(ApiError::new(400, code, "m"));
+        assert_eq!(e.kind(), kind, "code {code} as Error");
+    }
+}
+
+fn api(status: u16, code: i64, transient: bool) -> Error {
+    let mut e = ApiError::new(status, code, "m");
+    e.is_transient = transient;
+    Error::from(e)
+}
+
+#[test]
+fn retryable_set_is_the_documented_one() {
+    for code in [4, 17, 341, 80007, 130429, 131056, 131208] {
+        assert!(is_retryable(&api(429, code, false)), "rate limit {code}");
+    }
+    assert!(is_retryable(&api(500, 100, false)), "5xx");
+    assert!(is_retryable(&api(400, 100, true)), "is_transient");
+    assert!(is_retryable(&api(400, 1, false)), "code 1");
+    assert!(is_retryable(&api(400, 2, false)), "code 2");
+    assert!(is_retryable(&Error::Timeout(Duration::from_secs(1))));
+    assert!(is_retryable(&Error::Transport(TransportError::new(
+        TransportErrorKind::ConnectionReset,
+        "x"
+    ))));
+    assert!(!is_retryable(&api(400, 100, false)), "plain 400");
+    // Never retried, whatever the status or is_transient say.
+    for code in [190, 10, 200, 131041, 131213] {
+        assert!(!is_retryable(&api(503, code, true)), "code {code}");
+    }
+    assert!(!is_retryable(&Error::InvalidInput(InvalidInput::new(
+        wa_groups_protocol::Field::GroupId,
+        "x"
+    ))));
+    assert!(!is_retryable(&Error::Decode(DecodeError::new(
+        Some(200),
+        "bad",
+        b"{"
+    ))));
+    assert!(is_retryable(&Error::Decode(DecodeError::new(
+        Some(503),
+        "html",
+        b"<html>"
+    ))));
+}
+
+#[test]
+fn backoff_is_capped_exponential_with_full_jitter() {
+    let p = RetryPolicy::default();
+    let err = api(500, 1, false);
+    assert_eq!(
+        p.decide(1, &err, 1.0),
+        RetryDecision::RetryAfter(Duration::from_millis(500))
+    );
+    assert_eq!(
+        p.decide(2, &err, 1.0),
+        RetryDecision::RetryAfter(Duration::from_secs(1))
+    );
+    assert_eq!(
+        p.decide(3, &err, 1.0),
+        RetryDecision::RetryAfter(Duration::from_secs(2))
+    );
+    assert_eq!(
+        p.decide(4, &err, 0.5),
+        RetryDecision::Stop,
+        "max_retries = 3 means 4 attempts at most"
+    );
+    assert_eq!(
+        p.decide(1, &err, 0.0),
+        RetryDecision::RetryAfter(Duration::ZERO)
+    );
+    let long = RetryPolicy {
+        max_retries: 40,
+        ..p
+    };
+    for attempt in 1..=40 {
+        match long.decide(attempt, &err, 0.999) {
+            RetryDecision::RetryAfter(d) => {
+                assert!(d <= Duration::from_secs(8), "attempt {attempt}: {d:?}")
+            }
+            RetryDecision::Stop => panic!("stopped at {attempt}"),
+        }
+    }
+    // Jitter outside [0, 1) or NaN is clamped, never a panic or a huge sleep.
+    assert!(
+        matches!(p.decide(1, &err, f64::NAN), RetryDecision::RetryAfter(d) if d == Duration::ZERO)
+    );
+    assert!(
+        matches!(p.decide(1, &err, 7.0), RetryDecision::RetryAfter(d) if d <= Duration::from_millis(500))
+    );
+}
+
+#[test]
+fn retry_after_is_honoured_up_to_sixty_seconds() {
+    let p = RetryPolicy::default();
+    let mut headers = HeaderMap::new();
+    headers.insert("retry-after", HeaderValue::from_static("7"));
+    let body = br#"{"error":{"message":"slow down","type":"OAuthException","code":131208}}"#;
+    let e = wa_groups_protocol::parse_error_response(StatusCode::TOO_MANY_REQUESTS, &headers, body);
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(
+        p.decide(1, &e, 0.1),
+        RetryDecision::RetryAfter(Duration::from_secs(7))
+    );
+    headers.insert("retry-after", HeaderValue::from_static("3600"));
+    let e = wa_groups_protocol::parse_error_response(StatusCode::TOO_MANY_REQUESTS, &headers, body);
+    assert_eq!(
+        p.decide(1, &e, 0.1),
+        RetryDecision::RetryAfter(Duration::from_secs(60))
+    );
+    for junk in ["Wed, 21 Oct 2015 07:28:00 GMT", "-1", "1e308", "NaN", ""] {
+        headers.insert("retry-after", HeaderValue::from_str(junk).unwrap());
+        let e =
+            wa_groups_protocol::parse_error_response(StatusCode::TOO_MANY_REQUESTS, &headers, body);
+        assert_eq!(e.api_error().unwrap().retry_after, None, "{junk:?}");
+    }
+}
+
+fn endpoint() -> Endpoint {
+    Endpoint::new(
+        BaseUrl::default(),
+        ApiVersion::default(),
+        AccessToken::new(SECRET).unwrap(),
+        UserAgent::library(),
+    )
+}
+
+#[test]
+fn the_token_never_appears_in_debug_display_or_errors() {
+    let token = AccessToken::new(SECRET).unwrap();
+    let ep = endpoint();
+    let mut shown = vec![format!("{token:?}"), format!("{token}"), format!("{ep:?}")];
+    let req = ep.request(
+        &ListJoinRequests::new(GroupId::new("g").unwrap(), ListOptions::default()).unwrap(),
+    );
+    shown.push(format!("{:?}", req.headers()));
+    // A server that echoes the token in every field of its error.
+    let echo = format!(
+        r#"{{"error":{{"message":"bad token {SECRET}","type":"{SECRET}","code":190,"error_user_title":"{SECRET}","error_data":{{"details":"{SECRET}"}},"fbtrace_id":"{SECRET}"}}}}"#
+    );
+    let op = DecideJoinRequests::new(
+        Action::Approve,
+        GroupId::new("g").unwrap(),
+        JoinRequestIds::new(["a"]).unwrap(),
+    );
+    for (status, body) in [
+        (401, echo.clone()),
+        (502, format!("<html>{SECRET}</html>")),
+        (200, format!("{{\"approved_join_requests\": \"{SECRET}\"")),
+    ] {
+        let e = ep
+            .parse_response(
+                &op,
+                StatusCode::from_u16(status).unwrap(),
+                &HeaderMap::new(),
+                body.as_bytes(),
+            )
+            .unwrap_err();
+        shown.push(format!("{e}"));
+        shown.push(format!("{e:?}"));
+    }
+    // Validation errors of a bad token do not echo it either.
+    let bad = format!("{SECRET}\r\n");
+    shown.push(format!("{:?}", AccessToken::new(&bad).unwrap_err()));
+    shown.push(format!("{}", AccessToken::new(&bad).unwrap_err()));
+    for s in &shown {
+        assert!(!s.contains(SECRET), "token leaked in {s}");
+    }
+    assert!(shown.iter().any(|s| s.contains("[redacted]")));
+}
+
+#[test]
+fn decode_errors_keep_status_and_a_bounded_excerpt() {
+    let big = "é".repeat(10_000);
+    let e = DecodeError::new(Some(200), "bad", big.as_bytes());
+    assert!(e.excerpt().len() <= EXCERPT_LIMIT);
+    assert!(
+        e.excerpt().chars().all(|c| c == 'é'),
+        "cut on a char boundary"
+    );
+    assert_eq!(e.status(), Some(200));
+    let shown = e.to_string();
+    assert!(shown.contains("HTTP 200") && shown.len() < 2 * EXCERPT_LIMIT + 100);
+    let cap = DecodeError::body_too_large(Some(200), 1024);
+    assert!(cap.to_string().contains("1024"));
+}
+
+#[test]
+fn user_agents_match_the_spec_pattern() {
+    assert!(matches_spec_pattern(UserAgent::library().as_str()));
+    assert_eq!(
+        UserAgent::library().as_str(),
+        concat!("wa-groups/", env!("CARGO_PKG_VERSION"))
+    );
+    let full = UserAgent::build(Some(("python", "3.11.7")), Some("myapp/1.2.3")).unwrap();
+    assert_eq!(
+        full.as_str(),
+        concat!(
+            "wa-groups/",
+            env!("CARGO_PKG_VERSION"),
+            ";python=3.11.7 myapp/1.2.3"
+        )
+    );
+    assert!(matches_spec_pattern(full.as_str()));
+    let node = UserAgent::build(Some(("node", "20.20.2")), None).unwrap();
+    assert!(matches_spec_pattern(node.as_str()));
+    // The spec's own default, and shapes the pattern refuses.
+    assert!(matches_spec_pattern(
+        "Meta-Business-Messaging-OpenAPI/1.0.0;spec=2025-10-21"
+    ));
+    for bad in [
+        "wa-groups",
+        "wa-groups/1.0",
+        "wa groups/1.0.0",
+        "a/1.0.0;",
+        "a/1.0.0 b",
+        "a/1.0.0 b/x",
+        "a/1.0.0;x;y",
+        "a/1.0.0 b/1 c/2",
+    ] {
+        assert!(!matches_spec_pattern(bad), "{bad}");
+    }
+    assert!(
+        UserAgent::build(Some(("python", "3.11.7+local")), None).is_err(),
+        "a runtime version that breaks the pattern"
+    );
+}
+
+#[test]
+fn list_options_are_validated() {
+    let group = GroupId::new("g").unwrap();
+    let both = ListOptions {
+        after: Some(wa_groups_protocol::Cursor::new("a").unwrap()),
+        before: Some(wa_groups_protocol::Cursor::new("b").unwrap()),
+        limit: None,
+    };
+    let e = ListJoinRequests::new(group.clone(), both).unwrap_err();
+    assert_eq!(e.field(), wa_groups_protocol::Field::Before);
+    let e = ListJoinRequests::new(
+        group,
+        ListOptions {
+            limit: Some(0),
+            ..ListOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.field(), wa_groups_protocol::Field::Limit);
+}
+
+#[test]
+fn empty_id_list_is_refused_and_bad_items_are_located() {
+    let e = JoinRequestIds::new(Vec::<String>::new()).unwrap_err();
+    assert_eq!(e.field(), wa_groups_protocol::Field::JoinRequestIds);
+    let e = JoinRequestIds::new(["ok", "also-ok", "not ok"]).unwrap_err();
+    assert_eq!(
+        (e.field(), e.index()),
+        (wa_groups_protocol::Field::JoinRequestId, Some(2))
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid join_request_id[2]: must not hold whitespace or control characters"
+    );
+}
+
+#[test]
+fn a_chunked_call_that_failed_alike_everywhere_returns_the_error() {
+    let ids = JoinRequestIds::new((0..10).map(|i| format!("id{i}"))).unwrap();
+    let plan = ChunkPlan::new(Action::Reject, &ids, 3);
+    assert_eq!(plan.chunks().len(), 4);
+    let results = (0..4).map(|_| Err(api(400, 131041, false))).collect();
+    assert_eq!(plan.merge(results).unwrap_err().kind(), ErrorKind::NotFound);
+    // Different failures: each chunk's IDs are reported with its own error.
+    let results = vec![
+        Err(api(400, 131041, false)),
+        Err(api(429, 131208, false)),
+        Err(api(400, 131041, false)),
+        Err(api(400, 131041, false)),
+    ];
+    let merged = plan.merge(results).unwrap();
+    assert_eq!(merged.failed.len(), 10);
+    assert_eq!(merged.failed[3].errors[0].code, 131208);
+    assert_eq!(merged.failed[0].errors[0].code, 131041);
+}
+
+#[test]
+fn ids_the_api_left_out_are_reported_as_failed() {
+    let ids = JoinRequestIds::new(["a", "b", "c"]).unwrap();
+    let plan = ChunkPlan::new(Action::Approve, &ids, 100);
+    let mut o = wa_groups_protocol::DecisionOutcome::new(Action::Approve);
+    o.succeeded
+        .push(wa_groups_protocol::JoinRequestId::new("b").unwrap());
+    let merged = plan.merge(vec![Ok(o)]).unwrap();
+    assert_eq!(merged.succeeded.len(), 1);
+    let failed: Vec<&str> = merged
+        .failed
+        .iter()
+        .map(|f| f.join_request_id.as_str())
+        .collect();
+    assert_eq!(failed, ["a", "c"]);
+}
+
+#[test]
+fn base_url_normalises_and_refuses_remote_http() {
+    assert_eq!(
+        BaseUrl::new("https://graph.facebook.com/")
+            .unwrap()
+            .as_str(),
+        "https://graph.facebook.com"
+    );
+    assert_eq!(
+        BaseUrl::new("http://127.0.0.1:8080/prefix/")
+            .unwrap()
+            .as_str(),
+        "http://127.0.0.1:8080/prefix"
+    );
+    assert!(BaseUrl::new("http://10.0.0.1").is_err());
+    assert!(BaseUrl::new("http://127.0.0.1.example.com").is_err());
+}
