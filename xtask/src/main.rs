@@ -51,7 +51,10 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
         .current_dir(root())
         .status()
         .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    eprintln!("<== {shown}: {status} in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "<== {shown}: {status} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     if status.success() {
         Ok(())
     } else {
@@ -71,15 +74,32 @@ fn test() -> Result<(), String> {
     run("cargo", &["fmt", "--all", "--check"])?;
     run(
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
     if has_nextest() {
         run(
             "cargo",
-            &["nextest", "run", "--workspace", "--locked", "--no-fail-fast"],
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ],
         )?;
     } else {
-        run("cargo", &["test", "--workspace", "--locked", "--no-fail-fast"])?;
+        run(
+            "cargo",
+            &["test", "--workspace", "--locked", "--no-fail-fast"],
+        )?;
     }
     // nextest does not run doc tests; they hold the README's examples.
     run("cargo", &["test", "--workspace", "--locked", "--doc"])?;
@@ -90,6 +110,154 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
+/// Where bench binaries drop their result rows (see [`Row`]).
+fn results_dir() -> PathBuf {
+    root().join("target").join("bench-results")
+}
+
+/// One line of the results table: a measurement beside its same-run
+/// baseline. Bench binaries write these as tab-separated lines
+/// `section, case, ours, baseline, ratio, target, met` to
+/// `target/bench-results/*.tsv`; the ratio is "higher is better" (ours
+/// over baseline for rates, baseline over ours for times).
+struct Row {
+    section: String,
+    case: String,
+    ours: String,
+    baseline: String,
+    ratio: f64,
+    target: String,
+    met: String,
+}
+
+impl Row {
+    fn to_tsv(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\n",
+            self.section, self.case, self.ours, self.baseline, self.ratio, self.target, self.met
+        )
+    }
+
+    fn from_tsv(line: &str) -> Option<Self> {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [section, case, ours, baseline, ratio, target, met] = f.as_slice() else {
+            return None;
+        };
+        Some(Self {
+            section: (*section).to_owned(),
+            case: (*case).to_owned(),
+            ours: (*ours).to_owned(),
+            baseline: (*baseline).to_owned(),
+            ratio: ratio.parse().ok()?,
+            target: (*target).to_owned(),
+            met: (*met).to_owned(),
+        })
+    }
+}
+
+/// The median criterion measured for `group/function`, in nanoseconds.
+fn criterion_median_ns(group: &str, function: &str) -> Result<f64, String> {
+    let path = root()
+        .join("target/criterion")
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // {"mean":{...},"median":{"confidence_interval":{...},"point_estimate":N,...},...}
+    let median = text
+        .find("\"median\"")
+        .ok_or_else(|| format!("{}: no median", path.display()))?;
+    let rest = &text[median..];
+    let key = "\"point_estimate\":";
+    let start = rest
+        .find(key)
+        .ok_or_else(|| format!("{}: no point_estimate", path.display()))?
+        + key.len();
+    let number: String = rest[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        .collect();
+    number
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn wire_bench() -> Result<Vec<Row>, String> {
+    run(
+        "cargo",
+        &[
+            "bench",
+            "-p",
+            "wa-groups-protocol",
+            "--bench",
+            "wire",
+            "--",
+            "--noplot",
+        ],
+    )?;
+    let mut rows = Vec::new();
+    for (group, case) in [
+        ("build_approve_100", "build a 100-ID approve request"),
+        (
+            "parse_outcome_100_10_failed",
+            "parse a 100-ID outcome, 10 failed",
+        ),
+    ] {
+        let bare = criterion_median_ns(group, "bare_serde_json")?;
+        let ours = criterion_median_ns(group, "wa_groups")?;
+        // A time: the ratio is ours over bare, and the target is at most 1.3.
+        let ratio = ours / bare;
+        rows.push(Row {
+            section: "protocol".into(),
+            case: case.into(),
+            ours: format!("{:.2} µs", ours / 1000.0),
+            baseline: format!("bare serde_json {:.2} µs", bare / 1000.0),
+            ratio,
+            target: "≤ 1.3× bare".into(),
+            met: if ratio <= 1.3 { "yes" } else { "no" }.into(),
+        });
+    }
+    Ok(rows)
+}
+
 fn bench() -> Result<(), String> {
-    run("cargo", &["bench", "-p", "wa-groups-protocol", "--bench", "wire"])
+    let dir = results_dir();
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let wire = wire_bench()?;
+    std::fs::write(
+        dir.join("protocol.tsv"),
+        wire.iter().map(Row::to_tsv).collect::<String>(),
+    )
+    .map_err(|e| e.to_string())?;
+    report(&dir)
+}
+
+/// Gathers every bench's rows into one table on stdout and in bench/results.md.
+fn report(dir: &Path) -> Result<(), String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
+        .collect();
+    files.sort();
+    let mut table = String::from(
+        "| section | case | ours | baseline (same run) | ratio | target | met |\n|---|---|---|---|---|---|---|\n",
+    );
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+        for row in text.lines().filter_map(Row::from_tsv) {
+            table.push_str(&format!(
+                "| {} | {} | {} | {} | {:.2}× | {} | {} |\n",
+                row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
+            ));
+        }
+    }
+    eprintln!("\n{table}");
+    let out = root().join("bench");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let doc = format!(
+        "# Benchmark results\n\nWritten by `cargo xtask bench`: medians, each beside a baseline measured in the same run on the same machine. Ratios are what the targets are stated in; absolute figures vary with the machine.\n\n{table}"
+    );
+    std::fs::write(out.join("results.md"), doc).map_err(|e| e.to_string())
 }
