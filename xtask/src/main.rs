@@ -34,7 +34,7 @@ const USAGE: &str = "usage: cargo xtask <task>
   test    cargo fmt --check, clippy -D warnings, and every test suite
   bench   benchmarks, reported as ratios against same-run baselines";
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     // xtask lives one level below the workspace root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -42,7 +42,7 @@ fn root() -> PathBuf {
 }
 
 /// Runs `program args` in the workspace root, failing on a non-zero exit.
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<(), String> {
     let shown = format!("{program} {}", args.join(" "));
     eprintln!("\n==> {shown}");
     let started = Instant::now();
@@ -111,7 +111,7 @@ fn test() -> Result<(), String> {
 }
 
 /// Where bench binaries drop their result rows (see [`Row`]).
-fn results_dir() -> PathBuf {
+pub(crate) fn results_dir() -> PathBuf {
     root().join("target").join("bench-results")
 }
 
@@ -120,18 +120,18 @@ fn results_dir() -> PathBuf {
 /// `section, case, ours, baseline, ratio, target, met` to
 /// `target/bench-results/*.tsv`; the ratio is "higher is better" (ours
 /// over baseline for rates, baseline over ours for times).
-struct Row {
-    section: String,
-    case: String,
-    ours: String,
-    baseline: String,
-    ratio: f64,
-    target: String,
-    met: String,
+pub(crate) struct Row {
+    pub(crate) section: String,
+    pub(crate) case: String,
+    pub(crate) ours: String,
+    pub(crate) baseline: String,
+    pub(crate) ratio: f64,
+    pub(crate) target: String,
+    pub(crate) met: String,
 }
 
 impl Row {
-    fn to_tsv(&self) -> String {
+    pub(crate) fn to_tsv(&self) -> String {
         format!(
             "{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\n",
             self.section, self.case, self.ours, self.baseline, self.ratio, self.target, self.met
