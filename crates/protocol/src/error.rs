@@ -44,6 +44,8 @@ pub enum Field {
     MaxIdsPerRequest,
     /// The number of requests in flight at once.
     MaxConcurrency,
+    /// The number of connections (and requests in flight) a client holds.
+    MaxConnections,
     /// The response size cap.
     MaxResponseBytes,
     /// Extra root certificates.
@@ -74,6 +76,7 @@ impl Field {
             Self::MaxRetries => "max_retries",
             Self::MaxIdsPerRequest => "max_ids_per_request",
             Self::MaxConcurrency => "max_concurrency",
+            Self::MaxConnections => "max_connections",
             Self::MaxResponseBytes => "max_response_bytes",
             Self::RootCertificates => "root_certificates",
             Self::AppSecret => "app_secret",

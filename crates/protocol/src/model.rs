@@ -458,6 +458,12 @@ pub struct Participant {
     /// WhatsApp ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wa_id: Option<String>,
+    /// Business-scoped user ID, for users without a visible `wa_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Business-scoped username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 /// The spec's `GroupInfo`: what `GET /{version}/{group_id}?fields=...` returns.

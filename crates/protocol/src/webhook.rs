@@ -362,6 +362,8 @@ impl GroupParticipant {
 pub struct ParticipantsAdded {
     /// How they joined, such as `invite_link`.
     pub reason: Option<String>,
+    /// The join request whose approval added them, when that is how they joined.
+    pub join_request_id: Option<String>,
     /// `added_participants`.
     pub participants: Vec<GroupParticipant>,
 }
@@ -801,6 +803,7 @@ impl Parser<'_> {
             "group_participants_add" | "group_add_participants" => {
                 GroupEventKind::ParticipantsAdded(ParticipantsAdded {
                     reason: self.optional_string(map, "reason", path)?,
+                    join_request_id: self.optional_string(map, "join_request_id", path)?,
                     participants: self.participants(map, "added_participants", path)?,
                 })
             }
@@ -1032,6 +1035,7 @@ fn encode_event(event: &GroupEvent) -> Value {
         }
         GroupEventKind::ParticipantsAdded(a) => {
             put(&mut m, "reason", &a.reason);
+            put(&mut m, "join_request_id", &a.join_request_id);
             m.insert(
                 "added_participants".into(),
                 encode_participants(&a.participants),

@@ -119,7 +119,7 @@ fn event_shape(e: &GroupEvent) -> Value {
             "parent_user_id": s(&j.parent_user_id), "username": s(&j.username), "reason": s(&j.reason),
         }),
         GroupEventKind::ParticipantsAdded(a) => {
-            json!({"reason": s(&a.reason), "participants": participants(&a.participants)})
+            json!({"reason": s(&a.reason), "join_request_id": s(&a.join_request_id), "participants": participants(&a.participants)})
         }
         GroupEventKind::ParticipantsRemoved(r) => {
             json!({"initiated_by": s(&r.initiated_by), "participants": participants(&r.participants)})
@@ -698,6 +698,7 @@ fn kind() -> impl Strategy<Value = GroupEventKind> {
         join_request().prop_map(GroupEventKind::JoinRequestRevoked),
         (text(), proptest::collection::vec(participant(), 0..4)).prop_map(
             |(reason, participants)| GroupEventKind::ParticipantsAdded(ParticipantsAdded {
+                join_request_id: reason.as_ref().map(|r| format!("jr-{r}")),
                 reason,
                 participants
             })
