@@ -1,0 +1,588 @@
+//! [`Client`]: runs protocol operations over the hyper stack with retries,
+//! timeouts, a size cap and chunking.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::stream::{self, Stream, StreamExt};
+use http::{HeaderMap, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use tokio::sync::Semaphore;
+use tracing::field::Empty;
+use tracing::{Instrument, debug, debug_span};
+use wa_groups_protocol::{
+    AccessToken, Action, ApproveOutcome, ChunkPlan, Cursor, DecideJoinRequests, DecisionOutcome,
+    DecodeError, Endpoint, GetGroupInfo, GroupId, GroupInfo, JoinRequest, JoinRequestId,
+    JoinRequestIds, JoinRequestPage, ListJoinRequests, Operation, RejectOutcome, RetryDecision,
+    RetryPolicy,
+};
+
+use crate::builder::ClientBuilder;
+use crate::connect::{HttpClient, transport_error};
+use crate::options::ListOptions;
+use crate::{Error, Result};
+
+/// Graph error code of an expired or invalid paging cursor.
+pub const EXPIRED_CURSOR_CODE: i64 = 131_059;
+
+/// How often [`Client::approve_all`] / [`Client::reject_all`] restart a
+/// listing whose cursor expired before giving up with the error.
+pub const MAX_LISTING_RESTARTS: u32 = 3;
+
+/// Everything a client holds; built by [`ClientBuilder::build`].
+pub(crate) struct Settings {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) token: AccessToken,
+    pub(crate) http: HttpClient,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_ids_per_request: usize,
+    pub(crate) max_concurrency: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) in_flight: Arc<Semaphore>,
+}
+
+/// The client of the group join request API.
+///
+/// Cheap to clone (the clones share one connection pool) and safe to use
+/// from many tasks at once. Its calls must run on a tokio runtime. See the
+/// [crate docs](crate) for retries, chunking and `approve_all`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Settings>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &*self.inner;
+        f.debug_struct("Client")
+            .field("base_url", s.endpoint.base_url())
+            .field("api_version", s.endpoint.api_version())
+            .field("user_agent", s.endpoint.user_agent())
+            .field("access_token", &s.token)
+            .field("timeout", &s.timeout)
+            .field("connect_timeout", &s.connect_timeout)
+            .field("max_retries", &s.policy.max_retries)
+            .field("max_ids_per_request", &s.max_ids_per_request)
+            .field("max_concurrency", &s.max_concurrency)
+            .field("max_connections", &s.max_connections)
+            .field("max_response_bytes", &s.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts of a built request that every attempt re-sends.
+struct Prepared {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Prepared {
+    fn request(&self) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`] for the settings and defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client with `access_token` and every other setting at its default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if the token is empty or holds spaces or
+    /// control characters.
+    pub fn new(access_token: impl Into<String>) -> Result<Self> {
+        Self::builder().access_token(access_token).build()
+    }
+
+    pub(crate) fn from_settings(settings: Settings) -> Self {
+        Self {
+            inner: Arc::new(settings),
+        }
+    }
+
+    /// Where and as whom requests go (base URL, version, user agent).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// Runs one protocol operation: builds the request, sends it, retries as
+    /// [`RetryPolicy`] decides (re-sending the same bytes, at most
+    /// `max_retries + 1` attempts, each under the timeout) and parses the
+    /// response. Every method of the client goes through here.
+    ///
+    /// # Errors
+    ///
+    /// The error of the last attempt, with the access token scrubbed from it.
+    pub async fn execute<O: Operation>(&self, op: &O) -> Result<O::Output> {
+        let s = &*self.inner;
+        let request = s.endpoint.request(op);
+        let path = s.endpoint.path(op);
+        let (parts, body) = request.into_parts();
+        let prepared = Prepared {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        };
+        let span = debug_span!(
+            "wa_groups.call",
+            method = %prepared.method,
+            path = %path,
+            attempts = Empty,
+            status = Empty,
+            elapsed_ms = Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let mut attempts: u32 = 0;
+            let result = loop {
+                attempts += 1;
+                let result = self.attempt(op, &prepared, attempts).await;
+                let error = match result {
+                    Ok(out) => break Ok(out),
+                    Err(e) => e,
+                };
+                match s.policy.decide(attempts, &error, fastrand::f64()) {
+                    RetryDecision::RetryAfter(delay) => {
+                        debug!(
+                            attempt = attempts,
+                            error.kind = %error.kind(),
+                            delay_ms = delay.as_millis() as u64,
+                            "retrying"
+                        );
+                        tokio::time::sleep(delay).await;
+                    }
+                    RetryDecision::Stop => break Err(error),
+                }
+            };
+            let span = tracing::Span::current();
+            span.record("attempts", attempts);
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            result.map_err(|mut e| {
+                e.redact(s.token.expose_secret());
+                if let Some(status) = e.status() {
+                    span.record("status", status);
+                }
+                debug!(error.kind = %e.kind(), "call failed");
+                e
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One attempt: waits for a client-wide slot, then sends and reads the
+    /// response under the per-attempt timeout.
+    async fn attempt<O: Operation>(
+        &self,
+        op: &O,
+        prepared: &Prepared,
+        attempt: u32,
+    ) -> Result<O::Output> {
+        let s = &*self.inner;
+        let span = debug_span!(
+            "wa_groups.attempt",
+            attempt,
+            status = Empty,
+            elapsed_ms = Empty
+        );
+        async move {
+            // The semaphore is never closed.
+            let _slot = s.in_flight.acquire().await.ok();
+            let started = Instant::now();
+            let result = match tokio::time::timeout(s.timeout, self.exchange(op, prepared)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Timeout(s.timeout)),
+            };
+            let span = tracing::Span::current();
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            if let Err(e) = &result {
+                debug!(error.kind = %e.kind(), error = %e, "attempt failed");
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends the request and reads the whole response under the size cap.
+    async fn exchange<O: Operation>(&self, op: &O, prepared: &Prepared) -> Result<O::Output> {
+        let s = &*self.inner;
+        let response = s
+            .http
+            .request(prepared.request())
+            .await
+            .map_err(|e| Error::Transport(transport_error(&e, e.is_connect())))?;
+        let (head, body) = response.into_parts();
+        let status = head.status;
+        tracing::Span::current().record("status", status.as_u16());
+        let body = read_body(body, status, &head.headers, s.max_response_bytes).await?;
+        s.endpoint.parse_response(op, status, &head.headers, &body)
+    }
+
+    /// One page of the group's pending join requests.
+    ///
+    /// ```no_run
+    /// # async fn run(client: wa_groups::Client) -> wa_groups::Result<()> {
+    /// use wa_groups::ListOptions;
+    ///
+    /// let first = client.list_join_requests("GROUP_ID", ListOptions::default()).await?;
+    /// if let Some(after) = &first.after {
+    ///     let next = client
+    ///         .list_join_requests("GROUP_ID", ListOptions::starting_after(after))
+    ///         .await?;
+    ///     # let _ = next;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming `group_id`, `limit`, `after` or
+    /// `before` before anything is sent; otherwise the call's error.
+    pub async fn list_join_requests(
+        &self,
+        group_id: &str,
+        options: ListOptions,
+    ) -> Result<JoinRequestPage> {
+        let op = ListJoinRequests::new(GroupId::new(group_id)?, options.validate()?)?;
+        self.execute(&op).await
+    }
+
+    /// Every pending join request of the group, page after page, following
+    /// each page's `after` until the last page. The stream owns a clone of
+    /// the client. An error (invalid `group_id` included) is its last item.
+    pub fn join_requests(
+        &self,
+        group_id: &str,
+    ) -> impl Stream<Item = Result<JoinRequest>> + Send + 'static {
+        self.join_requests_with(group_id, ListOptions::default())
+    }
+
+    /// [`join_requests`](Self::join_requests) with a page size (`limit`)
+    /// and an optional `after` cursor to start from; `before` is refused.
+    pub fn join_requests_with(
+        &self,
+        group_id: &str,
+        options: ListOptions,
+    ) -> impl Stream<Item = Result<JoinRequest>> + Send + 'static {
+        let start = GroupId::new(group_id)
+            .map_err(Error::from)
+            .and_then(|group| {
+                let opts = options.validate()?;
+                if opts.before.is_some() {
+                    return Err(wa_groups_protocol::InvalidInput::new(
+                        wa_groups_protocol::Field::Before,
+                        "is not supported when iterating forward over every page",
+                    )
+                    .into());
+                }
+                Ok((group, opts))
+            });
+        let state = match start {
+            Ok((group, opts)) => PageWalk {
+                client: self.clone(),
+                group: Some(group),
+                limit: opts.limit,
+                after: opts.after,
+                buffered: VecDeque::new(),
+                error: None,
+                done: false,
+            },
+            Err(e) => PageWalk {
+                client: self.clone(),
+                group: None,
+                limit: None,
+                after: None,
+                buffered: VecDeque::new(),
+                error: Some(e),
+                done: true,
+            },
+        };
+        stream::unfold(state, |mut walk| async move {
+            loop {
+                if let Some(item) = walk.buffered.pop_front() {
+                    return Some((Ok(item), walk));
+                }
+                if let Some(e) = walk.error.take() {
+                    return Some((Err(e), walk));
+                }
+                if walk.done {
+                    return None;
+                }
+                let group = walk.group.clone()?;
+                match walk
+                    .client
+                    .page(&group, walk.limit, walk.after.clone())
+                    .await
+                {
+                    Ok(page) => {
+                        walk.buffered = page.data.into();
+                        match page.after {
+                            Some(next) if Some(&next) == walk.after.as_ref() => {
+                                walk.done = true;
+                                walk.error = Some(repeated_cursor());
+                            }
+                            Some(next) => walk.after = Some(next),
+                            None => walk.done = true,
+                        }
+                    }
+                    Err(e) => {
+                        walk.done = true;
+                        return Some((Err(e), walk));
+                    }
+                }
+            }
+        })
+    }
+
+    async fn page(
+        &self,
+        group: &GroupId,
+        limit: Option<u32>,
+        after: Option<Cursor>,
+    ) -> Result<JoinRequestPage> {
+        let options = wa_groups_protocol::ListOptions {
+            limit,
+            after,
+            before: None,
+        };
+        self.execute(&ListJoinRequests::new(group.clone(), options)?)
+            .await
+    }
+
+    /// Approves `ids`: one request per `max_ids_per_request` IDs,
+    /// `max_concurrency` at a time, merged in input order; duplicates are
+    /// sent once. Partial failure is a result: see [`ApproveOutcome::failed`].
+    ///
+    /// Safe to repeat: a repeat reports already handled IDs as 131213
+    /// failures, so after a lost response an ID the server did approve may
+    /// be reported in `failed`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming `group_id`, `join_request_ids` (empty)
+    /// or `join_request_id` (with its index) before anything is sent; the
+    /// call's error when every chunk failed with the same error.
+    pub async fn approve_join_requests<I>(&self, group_id: &str, ids: I) -> Result<ApproveOutcome>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.decide(Action::Approve, group_id, ids)
+            .await
+            .map(ApproveOutcome::from)
+    }
+
+    /// Rejects `ids`, like [`approve_join_requests`](Self::approve_join_requests).
+    ///
+    /// # Errors
+    ///
+    /// As [`approve_join_requests`](Self::approve_join_requests).
+    pub async fn reject_join_requests<I>(&self, group_id: &str, ids: I) -> Result<RejectOutcome>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.decide(Action::Reject, group_id, ids)
+            .await
+            .map(RejectOutcome::from)
+    }
+
+    /// Approves every join request pending when the call starts: lists every
+    /// page first, then approves the IDs in chunks. See the crate docs.
+    ///
+    /// # Errors
+    ///
+    /// An invalid `group_id`; a listing error (the approvals have not
+    /// started then); or the error every chunk failed with.
+    pub async fn approve_all(&self, group_id: &str) -> Result<ApproveOutcome> {
+        self.decide_all(Action::Approve, group_id)
+            .await
+            .map(ApproveOutcome::from)
+    }
+
+    /// Rejects every join request pending when the call starts, like
+    /// [`approve_all`](Self::approve_all).
+    ///
+    /// # Errors
+    ///
+    /// As [`approve_all`](Self::approve_all).
+    pub async fn reject_all(&self, group_id: &str) -> Result<RejectOutcome> {
+        self.decide_all(Action::Reject, group_id)
+            .await
+            .map(RejectOutcome::from)
+    }
+
+    /// The group's info (`GET /{version}/{group_id}?fields=...`); an empty
+    /// `fields` asks for the API's default fields.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming `group_id` or `fields` (with the index
+    /// of an unknown field) before anything is sent; otherwise the call's error.
+    pub async fn group_info<I>(&self, group_id: &str, fields: I) -> Result<GroupInfo>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let op = GetGroupInfo::new(GroupId::new(group_id)?, fields)?;
+        self.execute(&op).await
+    }
+
+    /// Validates, then approves or rejects in chunks.
+    async fn decide<I>(&self, action: Action, group_id: &str, ids: I) -> Result<DecisionOutcome>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let group = GroupId::new(group_id)?;
+        let ids = JoinRequestIds::new(ids)?;
+        self.decide_ids(action, &group, &ids).await
+    }
+
+    /// Plans the chunks (dropping duplicates), runs them `max_concurrency`
+    /// at a time in order, and merges their results.
+    async fn decide_ids(
+        &self,
+        action: Action,
+        group: &GroupId,
+        ids: &JoinRequestIds,
+    ) -> Result<DecisionOutcome> {
+        let plan = ChunkPlan::new(action, ids, self.inner.max_ids_per_request);
+        let results: Vec<Result<DecisionOutcome>> = stream::iter(plan.chunks().iter().cloned())
+            .map(|chunk| {
+                let op = DecideJoinRequests::new(action, group.clone(), chunk);
+                async move { self.execute(&op).await }
+            })
+            .buffered(self.inner.max_concurrency)
+            .collect()
+            .await;
+        plan.merge(results)
+    }
+
+    async fn decide_all(&self, action: Action, group_id: &str) -> Result<DecisionOutcome> {
+        let group = GroupId::new(group_id)?;
+        let pending = self.collect_pending(&group).await?;
+        match JoinRequestIds::from_ids(pending) {
+            Ok(ids) => self.decide_ids(action, &group, &ids).await,
+            // Nothing pending: nothing to send.
+            Err(_) => Ok(DecisionOutcome::new(action)),
+        }
+    }
+
+    /// Every pending ID, in listing order, each once. A cursor that expires
+    /// (131059) restarts the listing from the first page; the seen set keeps
+    /// IDs listed before the restart from being counted twice.
+    async fn collect_pending(&self, group: &GroupId) -> Result<Vec<JoinRequestId>> {
+        let mut seen = HashSet::new();
+        let mut ids = Vec::new();
+        let mut restarts = 0;
+        let mut after: Option<Cursor> = None;
+        loop {
+            match self.page(group, None, after.clone()).await {
+                Ok(page) => {
+                    for request in page.data {
+                        if seen.insert(request.join_request_id.clone()) {
+                            ids.push(request.join_request_id);
+                        }
+                    }
+                    match page.after {
+                        Some(next) if Some(&next) == after.as_ref() => {
+                            return Err(repeated_cursor());
+                        }
+                        Some(next) => after = Some(next),
+                        None => return Ok(ids),
+                    }
+                }
+                Err(e)
+                    if after.is_some()
+                        && is_expired_cursor(&e)
+                        && restarts < MAX_LISTING_RESTARTS =>
+                {
+                    restarts += 1;
+                    debug!(
+                        restarts,
+                        "cursor expired; listing again from the first page"
+                    );
+                    after = None;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn is_expired_cursor(e: &Error) -> bool {
+    e.api_error().is_some_and(|a| a.code == EXPIRED_CURSOR_CODE)
+}
+
+/// A server that answers a cursor with itself would page forever.
+fn repeated_cursor() -> Error {
+    Error::Decode(DecodeError::new(
+        None,
+        "the API returned the cursor it was given as the next page's cursor",
+        b"",
+    ))
+}
+
+/// The state of [`Client::join_requests`].
+struct PageWalk {
+    client: Client,
+    group: Option<GroupId>,
+    limit: Option<u32>,
+    after: Option<Cursor>,
+    buffered: VecDeque<JoinRequest>,
+    error: Option<Error>,
+    done: bool,
+}
+
+/// Reads a body under `cap` bytes: a declared larger `Content-Length` is
+/// refused before reading, and a body that grows past the cap is abandoned
+/// as soon as it does.
+async fn read_body(
+    body: hyper::body::Incoming,
+    status: StatusCode,
+    headers: &HeaderMap,
+    cap: usize,
+) -> Result<Bytes> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > cap as u64) {
+        return Err(DecodeError::body_too_large(Some(status.as_u16()), cap).into());
+    }
+    match Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => {
+            Err(DecodeError::body_too_large(Some(status.as_u16()), cap).into())
+        }
+        Err(e) => {
+            let mut t = transport_error(&*e, false);
+            if t.kind() == wa_groups_protocol::TransportErrorKind::Other {
+                t = wa_groups_protocol::TransportError::new(
+                    wa_groups_protocol::TransportErrorKind::ConnectionReset,
+                    format!("response body cut short: {}", t.message()),
+                );
+            }
+            Err(Error::Transport(t))
+        }
+    }
+}

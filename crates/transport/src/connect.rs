@@ -1,0 +1,291 @@
+//! The hyper stack: a pooled hyper-util client over hyper-rustls (ring),
+//! HTTP/1.1 keep-alive or HTTP/2 by ALPN, with a connector that never holds
+//! more than `max_connections` connections open, and the mapping of its
+//! failures into [`TransportError`]s.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Uri;
+use http_body_util::Full;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::RootCertStore;
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use wa_groups_protocol::{TransportError, TransportErrorKind};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// The pooled client every call goes through.
+pub(crate) type HttpClient = hyper_util::client::legacy::Client<LimitedConnector, Full<Bytes>>;
+
+/// How long an idle pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Builds the pooled HTTPS (and loopback HTTP) client.
+pub(crate) fn http_client(
+    roots: RootCertStore,
+    connect_timeout: Duration,
+    max_connections: usize,
+) -> Result<HttpClient, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    let connector = LimitedConnector {
+        inner: https,
+        shared: Arc::new(ConnectorState {
+            permits: Arc::new(Semaphore::new(max_connections)),
+            first_connect: tokio::sync::Mutex::new(()),
+            protocol: AtomicU8::new(PROTOCOL_UNKNOWN),
+            h2_open: AtomicUsize::new(0),
+            h2_closed: Notify::new(),
+            h2_wait: connect_timeout,
+        }),
+    };
+    Ok(
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(max_connections)
+            .build(connector),
+    )
+}
+
+/// Wraps the HTTPS connector so that each open connection holds a permit:
+/// never more than `max_connections` are open at once. A connection gives
+/// its permit back when hyper drops it.
+///
+/// It also keeps a burst of calls from opening one connection each to an
+/// HTTP/2 server: until the first connection shows (by ALPN) which
+/// protocol the host speaks, connects run one at a time; while an HTTP/2
+/// connection is open, a new connect waits (up to the connect timeout) for
+/// the pool to hand that connection out instead.
+#[derive(Clone)]
+pub(crate) struct LimitedConnector {
+    inner: HttpsConnector<HttpConnector>,
+    shared: Arc<ConnectorState>,
+}
+
+const PROTOCOL_UNKNOWN: u8 = 0;
+const PROTOCOL_HTTP1: u8 = 1;
+const PROTOCOL_HTTP2: u8 = 2;
+
+struct ConnectorState {
+    permits: Arc<Semaphore>,
+    first_connect: tokio::sync::Mutex<()>,
+    protocol: AtomicU8,
+    h2_open: AtomicUsize,
+    h2_closed: Notify,
+    h2_wait: Duration,
+}
+
+impl ConnectorState {
+    /// Waits until no HTTP/2 connection is open, up to `h2_wait`.
+    async fn wait_until_no_h2(&self) -> Result<(), BoxError> {
+        let deadline = tokio::time::Instant::now() + self.h2_wait;
+        loop {
+            let closed = self.h2_closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.h2_open.load(Ordering::SeqCst) == 0 {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, closed).await.is_err() {
+                return Err("an HTTP/2 connection to the host is open; not opening another".into());
+            }
+        }
+    }
+}
+
+/// Marks one open HTTP/2 connection; dropped with it.
+struct H2Open(Arc<ConnectorState>);
+
+impl Drop for H2Open {
+    fn drop(&mut self) {
+        self.0.h2_open.fetch_sub(1, Ordering::SeqCst);
+        self.0.h2_closed.notify_waiters();
+    }
+}
+
+impl tower_service::Service<Uri> for LimitedConnector {
+    type Response = CountedIo<MaybeHttpsStream<TokioIo<TcpStream>>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let shared = Arc::clone(&self.shared);
+        let mut inner = self.inner.clone();
+        Box::pin(async move {
+            let first = if shared.protocol.load(Ordering::SeqCst) == PROTOCOL_UNKNOWN {
+                Some(shared.first_connect.lock().await)
+            } else {
+                None
+            };
+            if shared.protocol.load(Ordering::SeqCst) == PROTOCOL_HTTP2 {
+                shared.wait_until_no_h2().await?;
+            }
+            let permit = Arc::clone(&shared.permits)
+                .acquire_owned()
+                .await
+                .map_err(|e| Box::new(e) as BoxError)?;
+            std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+            let io = inner.call(uri).await?;
+            let h2 = io.connected().is_negotiated_h2();
+            let h2_open = h2.then(|| {
+                shared.h2_open.fetch_add(1, Ordering::SeqCst);
+                H2Open(Arc::clone(&shared))
+            });
+            let protocol = if h2 { PROTOCOL_HTTP2 } else { PROTOCOL_HTTP1 };
+            shared.protocol.store(protocol, Ordering::SeqCst);
+            drop(first);
+            Ok(CountedIo {
+                io,
+                _permit: permit,
+                _h2_open: h2_open,
+            })
+        })
+    }
+}
+
+/// A connection holding one of the connector's permits.
+pub(crate) struct CountedIo<T> {
+    io: T,
+    _permit: OwnedSemaphorePermit,
+    _h2_open: Option<H2Open>,
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for CountedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for CountedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+impl<T: Connection> Connection for CountedIo<T> {
+    fn connected(&self) -> Connected {
+        self.io.connected()
+    }
+}
+
+/// Maps a failure of the pooled client (connect, TLS, send, receive) or of
+/// reading a body to a [`TransportError`]. The message is the chain of
+/// causes; none of them holds the request, its headers or its body.
+pub(crate) fn transport_error(err: &(dyn StdError + 'static), is_connect: bool) -> TransportError {
+    let mut kind = if is_connect {
+        TransportErrorKind::Connect
+    } else {
+        TransportErrorKind::Other
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = next {
+        if is_tls(e) {
+            kind = TransportErrorKind::Tls;
+        } else if kind == TransportErrorKind::Other && is_reset(e) {
+            kind = TransportErrorKind::ConnectionReset;
+        }
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        // An io::Error shows its payload in its own text, and is_tls looks
+        // inside it; its source() is the payload's source.
+        next = e.source();
+    }
+    TransportError::new(kind, parts.join(": "))
+}
+
+fn is_tls(e: &(dyn StdError + 'static)) -> bool {
+    // hyper-rustls wraps tokio-rustls's io::Error (which holds the
+    // rustls::Error) in another io::Error; source() skips both payloads.
+    let mut current = e;
+    for _ in 0..8 {
+        if current.is::<rustls::Error>() {
+            return true;
+        }
+        match current
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+        {
+            Some(inner) => current = inner,
+            None => return false,
+        }
+    }
+    false
+}
+
+fn is_reset(e: &(dyn StdError + 'static)) -> bool {
+    if let Some(h) = e.downcast_ref::<hyper::Error>() {
+        return h.is_incomplete_message() || h.is_canceled() || h.is_closed();
+    }
+    e.downcast_ref::<io::Error>().is_some_and(|io| {
+        matches!(
+            io.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof
+        )
+    })
+}
