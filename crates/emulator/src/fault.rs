@@ -1,0 +1,227 @@
+//! Faults: misbehaviour injected into the next K matching API calls.
+
+use std::time::Duration;
+
+use http::Method;
+use serde::Deserialize;
+
+use crate::Error;
+
+/// Something to go wrong with a Graph API call (never with `/_emulator/`
+/// calls). Injected with [`Controller::inject_fault`](crate::Controller::inject_fault)
+/// or `POST /_emulator/faults`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Wait this long, then serve the call normally.
+    Latency(Duration),
+    /// Answer with HTTP `status` (5xx) and a Graph error envelope with `code`
+    /// (default: 2 when transient, 1 otherwise) and `is_transient`.
+    ServerError {
+        /// The HTTP status, 500 to 599.
+        status: u16,
+        /// The Graph error code; `None` picks 2 (transient) or 1.
+        code: Option<i64>,
+        /// The envelope's `is_transient`.
+        is_transient: bool,
+    },
+    /// Answer HTTP 429 with Graph error `code` (such as 4, 80007, 130429,
+    /// 131056 or 131208) and, when given, a `Retry-After` of that many seconds.
+    RateLimited {
+        /// The Graph error code.
+        code: i64,
+        /// The `Retry-After` header, in seconds.
+        retry_after: Option<u64>,
+    },
+    /// Close the connection without answering (HTTP/1.1: the socket is
+    /// closed; HTTP/2: the stream is reset).
+    ConnectionReset,
+    /// Send a 200 whose `Content-Length` promises more bytes than are sent,
+    /// then close the connection.
+    TruncatedBody,
+    /// Send a 200 `application/json` whose body is not valid JSON.
+    MalformedJson,
+    /// Send a 200 `application/json` body of exactly this many bytes (valid
+    /// JSON when it is at least 24 bytes), with a matching `Content-Length`.
+    /// It is streamed, so a large one costs no memory.
+    OversizeBody {
+        /// The body size in bytes.
+        bytes: u64,
+    },
+}
+
+/// Which calls a fault applies to, and how many of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultMatch {
+    /// Only calls with this method; `None`: any.
+    pub method: Option<Method>,
+    /// Only calls whose path (without the query) contains this; `None`: any.
+    pub path_contains: Option<String>,
+    /// How many matching calls get the fault (at least 1).
+    pub times: u32,
+}
+
+impl Default for FaultMatch {
+    fn default() -> Self {
+        Self::any()
+    }
+}
+
+impl FaultMatch {
+    /// The next call, whatever it is.
+    pub fn any() -> Self {
+        Self {
+            method: None,
+            path_contains: None,
+            times: 1,
+        }
+    }
+
+    /// Only calls with `method`.
+    #[must_use]
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = Some(method);
+        self
+    }
+
+    /// Only calls whose path contains `part`.
+    #[must_use]
+    pub fn path_contains(mut self, part: impl Into<String>) -> Self {
+        self.path_contains = Some(part.into());
+        self
+    }
+
+    /// The next `times` matching calls.
+    #[must_use]
+    pub fn times(mut self, times: u32) -> Self {
+        self.times = times;
+        self
+    }
+
+    pub(crate) fn matches(&self, method: &Method, path: &str) -> bool {
+        self.method.as_ref().is_none_or(|m| m == method)
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|p| path.contains(p))
+    }
+}
+
+/// A queued fault with its remaining count.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultEntry {
+    pub(crate) fault: Fault,
+    pub(crate) matcher: FaultMatch,
+    pub(crate) remaining: u32,
+}
+
+/// `POST /_emulator/faults` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FaultJson {
+    kind: String,
+    #[serde(default)]
+    ms: Option<u64>,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    is_transient: Option<bool>,
+    #[serde(default)]
+    retry_after: Option<u64>,
+    #[serde(default)]
+    bytes: Option<u64>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    path_contains: Option<String>,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+impl FaultJson {
+    pub(crate) fn into_fault(self) -> Result<(Fault, FaultMatch), Error> {
+        let need = |v: Option<u64>, name: &str| {
+            v.ok_or_else(|| Error::invalid(format!("fault kind {:?} needs {name:?}", self.kind)))
+        };
+        let fault = match self.kind.as_str() {
+            "latency" => Fault::Latency(Duration::from_millis(need(self.ms, "ms")?)),
+            "server_error" => Fault::ServerError {
+                status: self.status.unwrap_or(500),
+                code: self.code,
+                is_transient: self.is_transient.unwrap_or(false),
+            },
+            "rate_limited" => Fault::RateLimited {
+                code: self.code.unwrap_or(131_208),
+                retry_after: self.retry_after,
+            },
+            "connection_reset" => Fault::ConnectionReset,
+            "truncated_body" => Fault::TruncatedBody,
+            "malformed_json" => Fault::MalformedJson,
+            "oversize_body" => Fault::OversizeBody {
+                bytes: need(self.bytes, "bytes")?,
+            },
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown fault kind {other:?}; expected latency, server_error, rate_limited, \
+                     connection_reset, truncated_body, malformed_json or oversize_body"
+                )));
+            }
+        };
+        let method = self
+            .method
+            .map(|m| {
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| Error::invalid(format!("bad method {m:?}")))
+            })
+            .transpose()?;
+        let matcher = FaultMatch {
+            method,
+            path_contains: self.path_contains,
+            times: self.times.unwrap_or(1),
+        };
+        Ok((fault, matcher))
+    }
+}
+
+pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error> {
+    if matcher.times == 0 {
+        return Err(Error::invalid("fault times must be at least 1"));
+    }
+    match fault {
+        Fault::ServerError { status, .. } if !(500..=599).contains(status) => {
+            Err(Error::invalid("server_error status must be 500 to 599"))
+        }
+        Fault::Latency(d) if *d > Duration::from_secs(600) => {
+            Err(Error::invalid("latency must be at most 600 s"))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn describe(e: &FaultEntry) -> serde_json::Value {
+    let mut v = match &e.fault {
+        Fault::Latency(d) => serde_json::json!({"kind": "latency", "ms": d.as_millis() as u64}),
+        Fault::ServerError {
+            status,
+            code,
+            is_transient,
+        } => {
+            serde_json::json!({"kind": "server_error", "status": status, "code": code, "is_transient": is_transient})
+        }
+        Fault::RateLimited { code, retry_after } => {
+            serde_json::json!({"kind": "rate_limited", "code": code, "retry_after": retry_after})
+        }
+        Fault::ConnectionReset => serde_json::json!({"kind": "connection_reset"}),
+        Fault::TruncatedBody => serde_json::json!({"kind": "truncated_body"}),
+        Fault::MalformedJson => serde_json::json!({"kind": "malformed_json"}),
+        Fault::OversizeBody { bytes } => {
+            serde_json::json!({"kind": "oversize_body", "bytes": bytes})
+        }
+    };
+    v["method"] = e.matcher.method.as_ref().map(Method::as_str).into();
+    v["path_contains"] = e.matcher.path_contains.clone().into();
+    v["remaining"] = e.remaining.into();
+    v
+}

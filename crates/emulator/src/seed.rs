@@ -1,0 +1,118 @@
+//! Seed files: groups and pending join requests to start with.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::controller::{Controller, GroupOptions, JoinApprovalMode};
+
+/// Starting state for an emulator, as JSON (`wa-groups emulator --seed
+/// FILE`, [`Controller::apply_seed`], `POST /_emulator/seed`). Unknown keys
+/// are refused, so a typo does not go unnoticed.
+///
+/// ```json
+/// {
+///   "groups": [
+///     {"subject": "Book club", "join_requests": 5},
+///     {"group_id": "Y2FwaV9ncm91cDpkZW1v", "participant_cap": 3, "participants": 2,
+///      "join_requests": 2, "business_scoped_join_requests": 1},
+///     {"subject": "Load", "count": 1000, "join_requests": 3}
+///   ]
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// The groups, created in order.
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
+}
+
+/// One entry of [`Seed::groups`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedGroup {
+    /// A fixed group ID (only with `count` 1); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `approval_required` (default) or `auto_approve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_approval_mode: Option<JoinApprovalMode>,
+    /// The participant cap; the emulator's default (8) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_cap: Option<u32>,
+    /// Participants already in the group (the business not counted).
+    #[serde(default)]
+    pub participants: u32,
+    /// Pending join requests from WhatsApp users (`wa_id`).
+    #[serde(default)]
+    pub join_requests: u32,
+    /// Pending join requests from business-scoped users (`user_id`, `username`).
+    #[serde(default)]
+    pub business_scoped_join_requests: u32,
+    /// How many such groups (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+/// A group a seed created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeededGroup {
+    /// Its ID.
+    pub group_id: String,
+    /// Its pending join request IDs, oldest first.
+    pub join_request_ids: Vec<String>,
+}
+
+impl Seed {
+    /// Parses a seed file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Seed`] naming what is wrong.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        let seed: Self = serde_json::from_slice(bytes).map_err(|e| Error::Seed(e.to_string()))?;
+        for (i, g) in seed.groups.iter().enumerate() {
+            if g.group_id.is_some() && g.count.is_some_and(|c| c != 1) {
+                return Err(Error::Seed(format!("groups[{i}]: group_id needs count 1")));
+            }
+        }
+        Ok(seed)
+    }
+
+    /// The seed as JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+}
+
+pub(crate) fn apply(c: &Controller, seed: &Seed) -> Result<Vec<SeededGroup>, Error> {
+    let mut out = Vec::new();
+    for g in &seed.groups {
+        for _ in 0..g.count.unwrap_or(1) {
+            let group_id = c.create_group(GroupOptions {
+                participant_cap: g.participant_cap,
+                join_approval_mode: g.join_approval_mode,
+                subject: g.subject.clone(),
+                description: g.description.clone(),
+                group_id: g.group_id.clone(),
+            })?;
+            c.add_participants(&group_id, g.participants as usize)?;
+            let mut join_request_ids = c.add_join_requests(&group_id, g.join_requests as usize)?;
+            join_request_ids.extend(c.add_business_scoped_join_requests(
+                &group_id,
+                g.business_scoped_join_requests as usize,
+            )?);
+            out.push(SeededGroup {
+                group_id,
+                join_request_ids,
+            });
+        }
+    }
+    Ok(out)
+}
