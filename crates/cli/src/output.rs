@@ -1,0 +1,381 @@
+//! What the subcommands print: aligned tables for people, one JSON document
+//! with stable field names for programs (`--json`).
+
+use serde_json::{Value, json};
+use wa_groups::{
+    Action, ApproveOutcome, ErrorDetail, FailedJoinRequest, JoinRequest, RejectOutcome,
+};
+
+use crate::Outcome;
+
+/// One group's listing.
+pub(crate) struct Listed {
+    pub(crate) group_id: String,
+    pub(crate) result: wa_groups::Result<Vec<JoinRequest>>,
+}
+
+/// One group's approve or reject result, whichever it was.
+pub(crate) struct Decided {
+    pub(crate) succeeded: Vec<String>,
+    pub(crate) failed: Vec<FailedJoinRequest>,
+    pub(crate) errors: Vec<ErrorDetail>,
+}
+
+impl From<ApproveOutcome> for Decided {
+    fn from(o: ApproveOutcome) -> Self {
+        Self {
+            succeeded: o
+                .approved
+                .into_iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+            failed: o.failed,
+            errors: o.errors,
+        }
+    }
+}
+
+impl From<RejectOutcome> for Decided {
+    fn from(o: RejectOutcome) -> Self {
+        Self {
+            succeeded: o
+                .rejected
+                .into_iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+            failed: o.failed,
+            errors: o.errors,
+        }
+    }
+}
+
+/// A plain text table: columns padded to their widest cell.
+pub(crate) struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub(crate) fn new<const N: usize>(header: [&str; N]) -> Self {
+        Self {
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut out = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                let last = i + 1 == cells.len();
+                out.push_str(cell);
+                if !last {
+                    let pad = widths
+                        .get(i)
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_sub(cell.chars().count());
+                    out.push_str(&" ".repeat(pad + 2));
+                }
+            }
+            out.push('\n');
+            out
+        };
+        let mut out = line(&self.header);
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for Unix seconds (proleptic Gregorian).
+pub(crate) fn utc(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn requester(jr: &JoinRequest) -> String {
+    match (&jr.wa_id, &jr.username, &jr.user_id) {
+        (Some(wa), _, _) => wa.clone(),
+        (None, Some(name), _) => name.clone(),
+        (None, None, Some(user)) => user.clone(),
+        (None, None, None) => "-".to_owned(),
+    }
+}
+
+pub(crate) fn join_request_json(jr: &JoinRequest) -> Value {
+    json!({
+        "join_request_id": jr.join_request_id.as_str(),
+        "wa_id": jr.wa_id,
+        "user_id": jr.user_id,
+        "parent_user_id": jr.parent_user_id,
+        "username": jr.username,
+        "creation_timestamp": jr.creation_timestamp,
+    })
+}
+
+fn detail_json(d: &ErrorDetail) -> Value {
+    json!({"code": d.code, "title": d.title, "message": d.message, "details": d.details})
+}
+
+fn failed_json(f: &FailedJoinRequest) -> Value {
+    json!({
+        "join_request_id": f.join_request_id.as_str(),
+        "errors": f.errors.iter().map(detail_json).collect::<Vec<_>>(),
+    })
+}
+
+/// A call's error as JSON: kind, message, and the Graph fields when any.
+pub(crate) fn error_json(e: &wa_groups::Error) -> Value {
+    let mut v = json!({"kind": e.kind().as_str(), "message": e.to_string()});
+    if let Some(api) = e.api_error() {
+        v["status"] = json!(api.status);
+        v["code"] = json!(api.code);
+        v["subcode"] = json!(api.subcode);
+        v["fbtrace_id"] = json!(api.fbtrace_id);
+    }
+    v
+}
+
+fn print(text: &str) {
+    use std::io::Write as _;
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+fn print_json(v: &Value) {
+    print(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    ));
+}
+
+pub(crate) fn listed(listed: &[Listed], as_json: bool) {
+    if as_json {
+        let groups: Vec<Value> = listed
+            .iter()
+            .map(|l| match &l.result {
+                Ok(list) => json!({
+                    "group_id": l.group_id,
+                    "join_requests": list.iter().map(join_request_json).collect::<Vec<_>>(),
+                    "error": null,
+                }),
+                Err(e) => {
+                    json!({"group_id": l.group_id, "join_requests": [], "error": error_json(e)})
+                }
+            })
+            .collect();
+        print_json(&json!({"command": "list", "groups": groups}));
+        return;
+    }
+    let mut table = Table::new(["GROUP", "JOIN REQUEST", "REQUESTER", "REQUESTED AT"]);
+    let mut errors = Vec::new();
+    let mut total = 0;
+    for l in listed {
+        match &l.result {
+            Ok(list) => {
+                total += list.len();
+                for jr in list {
+                    table.row(vec![
+                        l.group_id.clone(),
+                        jr.join_request_id.to_string(),
+                        requester(jr),
+                        utc(jr.creation_timestamp),
+                    ]);
+                }
+            }
+            Err(e) => errors.push(format!("{}: {e}", l.group_id)),
+        }
+    }
+    if !table.is_empty() {
+        print(&table.render());
+    }
+    print(&format!(
+        "{total} pending join request{} in {} group{}\n",
+        if total == 1 { "" } else { "s" },
+        listed.len() - errors.len(),
+        if listed.len() - errors.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    ));
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+}
+
+pub(crate) fn list_outcome(listed: &[Listed]) -> Outcome {
+    listed
+        .iter()
+        .filter_map(|l| l.result.as_ref().err())
+        .map(Outcome::of_error)
+        .max()
+        .unwrap_or(Outcome::Success)
+}
+
+pub(crate) fn decided(
+    action: Action,
+    rows: &[(String, wa_groups::Result<Decided>)],
+    as_json: bool,
+) {
+    let (key, verb) = match action {
+        Action::Approve => ("approved", "approved"),
+        Action::Reject => ("rejected", "rejected"),
+    };
+    if as_json {
+        let mut succeeded = 0;
+        let mut failed = 0;
+        let mut group_errors = 0;
+        let groups: Vec<Value> = rows
+            .iter()
+            .map(|(group_id, r)| match r {
+                Ok(d) => {
+                    succeeded += d.succeeded.len();
+                    failed += d.failed.len();
+                    json!({
+                        "group_id": group_id,
+                        key: d.succeeded,
+                        "failed": d.failed.iter().map(failed_json).collect::<Vec<_>>(),
+                        "errors": d.errors.iter().map(detail_json).collect::<Vec<_>>(),
+                        "error": null,
+                    })
+                }
+                Err(e) => {
+                    group_errors += 1;
+                    json!({"group_id": group_id, key: [], "failed": [], "errors": [], "error": error_json(e)})
+                }
+            })
+            .collect();
+        print_json(&json!({
+            "command": action.as_str(),
+            "groups": groups,
+            "summary": {"groups": rows.len(), key: succeeded, "failed": failed, "group_errors": group_errors},
+        }));
+        return;
+    }
+    let mut table = Table::new(["GROUP", &verb.to_uppercase(), "FAILED", "RESULT"]);
+    let mut failures = Table::new(["GROUP", "JOIN REQUEST", "CODE", "REASON"]);
+    for (group_id, r) in rows {
+        match r {
+            Ok(d) => {
+                let result = if d.failed.is_empty() && d.errors.is_empty() {
+                    "ok".to_owned()
+                } else if d.succeeded.is_empty() {
+                    "failed".to_owned()
+                } else {
+                    "partial".to_owned()
+                };
+                table.row(vec![
+                    group_id.clone(),
+                    d.succeeded.len().to_string(),
+                    d.failed.len().to_string(),
+                    result,
+                ]);
+                for f in &d.failed {
+                    let first = f.errors.first();
+                    failures.row(vec![
+                        group_id.clone(),
+                        f.join_request_id.to_string(),
+                        first.map_or_else(|| "-".to_owned(), |e| e.code.to_string()),
+                        first.map_or_else(String::new, reason),
+                    ]);
+                }
+                for e in &d.errors {
+                    failures.row(vec![
+                        group_id.clone(),
+                        "(whole call)".to_owned(),
+                        e.code.to_string(),
+                        reason(e),
+                    ]);
+                }
+            }
+            Err(e) => table.row(vec![
+                group_id.clone(),
+                "0".to_owned(),
+                "-".to_owned(),
+                format!("error: {e}"),
+            ]),
+        }
+    }
+    print(&table.render());
+    if !failures.is_empty() {
+        print("\nFailed:\n");
+        print(&failures.render());
+    }
+}
+
+/// The reason of an error item in one line: title, then message, then details.
+pub(crate) fn reason(e: &ErrorDetail) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in [&e.title, &e.message, &e.details].into_iter().flatten() {
+        if !parts.contains(&p.as_str()) {
+            parts.push(p);
+        }
+    }
+    parts.join(": ")
+}
+
+pub(crate) fn decide_outcome(rows: &[(String, wa_groups::Result<Decided>)]) -> Outcome {
+    rows.iter()
+        .map(|(_, r)| match r {
+            Err(e) => Outcome::of_error(e),
+            Ok(d) if !d.failed.is_empty() || !d.errors.is_empty() => Outcome::Partial,
+            Ok(_) => Outcome::Success,
+        })
+        .max()
+        .unwrap_or(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_755_548_877), "2025-08-18 20:27:57 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(-1), "1969-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn tables_align_columns() {
+        let mut t = Table::new(["A", "BB"]);
+        t.row(vec!["long cell".into(), "x".into()]);
+        assert_eq!(t.render(), "A          BB\nlong cell  x\n");
+    }
+}

@@ -1,0 +1,357 @@
+//! The built `wa-groups` binary against a real emulator on 127.0.0.1.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use wa_groups_emulator::{Controller, Emulator, EmulatorHandle, GroupOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wa-groups");
+
+/// An emulator on its own runtime, so the binary can be run synchronously.
+struct Emu {
+    handle: EmulatorHandle,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl std::ops::Deref for Emu {
+    type Target = Controller;
+    fn deref(&self) -> &Controller {
+        &self.handle
+    }
+}
+
+fn emulator() -> Emu {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = Emulator::builder().start_on(rt.handle()).unwrap();
+    Emu { handle, _rt: rt }
+}
+
+fn run(emu: &Emu, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("WHATSAPP_ACCESS_TOKEN", emu.access_token())
+        .env("WA_GROUPS_BASE_URL", emu.base_url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(emu.access_token()), "the token leaked: {all}");
+    out
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap()
+}
+
+fn group(emu: &Emu, pending: usize) -> (String, Vec<String>) {
+    let g = emu.create_group(GroupOptions::default()).unwrap();
+    let ids = emu.add_join_requests(&g, pending).unwrap();
+    (g, ids)
+}
+
+#[test]
+fn list_prints_every_page_as_json_and_as_a_table() {
+    let emu = emulator();
+    let (g1, ids1) = group(&emu, 30); // more than one page of 25
+    let (g2, _) = group(&emu, 2);
+    let out = run(
+        &emu,
+        &["list", "--group", &g1, "--group", &g2, "--json"],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["command"], "list");
+    let listed: Vec<&str> = doc["groups"][0]["join_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["join_request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids1.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        doc["groups"][1]["join_requests"].as_array().unwrap().len(),
+        2
+    );
+    assert!(doc["groups"][1]["join_requests"][0]["creation_timestamp"].is_i64());
+
+    let out = run(&emu, &["list", "--group", &g2], None);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("GROUP"), "{text}");
+    assert!(
+        text.contains("2 pending join requests in 1 group"),
+        "{text}"
+    );
+}
+
+#[test]
+fn approve_and_reject_take_ids_from_arguments_files_and_stdin() {
+    let emu = emulator();
+    let (g, ids) = group(&emu, 5);
+    let out = run(
+        &emu,
+        &["approve", "--group", &g, &ids[0], &ids[1], "--json"],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["groups"][0]["approved"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["summary"]["approved"], 2);
+
+    let out = run(
+        &emu,
+        &["reject", "--group", &g, "-", "--json"],
+        Some(&format!("{}\n\n# a comment\n{}\n", ids[2], ids[3])),
+    );
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert_eq!(
+        json(&out)["groups"][0]["rejected"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let file = std::env::temp_dir().join(format!("wa-groups-cli-test-{}", std::process::id()));
+    std::fs::write(&file, format!("{}\n", ids[4])).unwrap();
+    let out = run(
+        &emu,
+        &[
+            "approve",
+            "--group",
+            &g,
+            "--from-file",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    std::fs::remove_file(&file).ok();
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+    assert!(emu.pending_join_requests(&g).unwrap().is_empty());
+    assert_eq!(emu.participants(&g).unwrap().len(), 3);
+}
+
+#[test]
+fn a_partial_failure_exits_1_and_names_each_failed_id() {
+    let emu = emulator();
+    let (g, ids) = group(&emu, 2);
+    let out = run(
+        &emu,
+        &[
+            "approve",
+            "--group",
+            &g,
+            &ids[0],
+            "not-a-pending-id",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(code(&out), 1, "{out:?}");
+    let doc = json(&out);
+    assert_eq!(
+        doc["groups"][0]["failed"][0]["join_request_id"],
+        "not-a-pending-id"
+    );
+    assert_eq!(doc["groups"][0]["failed"][0]["errors"][0]["code"], 131213);
+    let out = run(&emu, &["reject", "--group", &g, &ids[0]], None);
+    assert_eq!(code(&out), 1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Failed:") && text.contains("131213"),
+        "{text}"
+    );
+}
+
+#[test]
+fn approve_all_and_reject_all_work_over_many_groups() {
+    let emu = emulator();
+    let groups: Vec<(String, Vec<String>)> = (0..6).map(|i| group(&emu, 1 + i % 3)).collect();
+    let file = std::env::temp_dir().join(format!("wa-groups-cli-groups-{}", std::process::id()));
+    let list: String = groups[..3].iter().map(|(g, _)| format!("{g}\n")).collect();
+    std::fs::write(&file, list).unwrap();
+    let out = run(
+        &emu,
+        &[
+            "approve-all",
+            "--groups-file",
+            file.to_str().unwrap(),
+            "--json",
+            "--concurrency",
+            "2",
+        ],
+        None,
+    );
+    std::fs::remove_file(&file).ok();
+    assert_eq!(code(&out), 0, "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["groups"], 3);
+    assert_eq!(doc["summary"]["approved"], 1 + 2 + 3);
+    let mut args = vec!["reject-all".to_owned()];
+    for (g, _) in &groups[3..] {
+        args.push("--group".into());
+        args.push(g.clone());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&emu, &args, None);
+    assert_eq!(code(&out), 0, "{out:?}");
+    for (g, _) in &groups {
+        assert!(emu.pending_join_requests(g).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_sends_nothing() {
+    let emu = emulator();
+    let before = emu.stats().requests;
+    for args in [
+        &["approve", "--group", "no/slash", "x"][..],
+        &["approve", "--group", "g", "has space"][..],
+        &["reject", "--group", "g"][..],
+        &["list"][..],
+        &["list", "--group", "g", "--limit", "0"][..],
+    ] {
+        let out = run(&emu, args, None);
+        assert_eq!(code(&out), 2, "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+    assert_eq!(emu.stats().requests, before, "nothing was sent");
+
+    let out = Command::new(BIN)
+        .args(["list", "--group", "g"])
+        .env_remove("WHATSAPP_ACCESS_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WHATSAPP_ACCESS_TOKEN"));
+}
+
+#[test]
+fn api_errors_exit_3_and_never_show_the_token() {
+    let emu = emulator();
+    let out = run(&emu, &["approve-all", "--group", "unknown-group"], None);
+    assert_eq!(code(&out), 3, "{out:?}");
+    let out = Command::new(BIN)
+        .args([
+            "list",
+            "--group",
+            "g",
+            "--base-url",
+            emu.base_url(),
+            "--max-retries",
+            "0",
+        ])
+        .env("WHATSAPP_ACCESS_TOKEN", "EAAGwrongSECRET")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 3);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("190"), "{all}");
+    assert!(!all.contains("EAAGwrongSECRET"), "{all}");
+}
+
+#[test]
+fn demo_runs_to_the_end() {
+    let out = Command::new(BIN).arg("demo").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for part in ["Summary", "131204", "131213", "429", "approve_all"] {
+        assert!(text.contains(part), "demo output lacks {part}:\n{text}");
+    }
+}
+
+#[test]
+fn emulator_subcommand_serves_until_stopped() {
+    let seed = std::env::temp_dir().join(format!("wa-groups-seed-{}.json", std::process::id()));
+    std::fs::write(
+        &seed,
+        r#"{"groups": [{"subject": "Seeded", "join_requests": 3}]}"#,
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--seed",
+            seed.to_str().unwrap(),
+            "--access-token",
+            "local-token",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut group = None;
+    let mut base = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("seeded group ") {
+            group = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("  base URL:") {
+            base = Some(rest.trim().to_owned());
+            break;
+        }
+    }
+    std::fs::remove_file(&seed).ok();
+    let (group, base) = (group.unwrap(), base.unwrap());
+    let out = Command::new(BIN)
+        .args(["list", "--group", &group, "--base-url", &base, "--json"])
+        .env("WHATSAPP_ACCESS_TOKEN", "local-token")
+        .output()
+        .unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(code(&out), 0, "{out:?}");
+    assert_eq!(
+        json(&out)["groups"][0]["join_requests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for part in [
+        "approve-all",
+        "emulator",
+        "demo",
+        "WHATSAPP_ACCESS_TOKEN",
+        "Exit codes",
+    ] {
+        assert!(text.contains(part), "{part}");
+    }
+}
