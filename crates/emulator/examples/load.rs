@@ -20,6 +20,16 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use wa_groups_emulator::{Emulator, Seed};
 
+/// The process's resident set, in kB.
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn rss() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
@@ -63,12 +73,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
 
+    // RSS once the load is warm (10% served): the baseline "flat" is measured against.
+    let warm_kb = Arc::new(AtomicU64::new(0));
     let reporter = {
         let done = Arc::clone(&done);
+        let warm_kb = Arc::clone(&warm_kb);
         tokio::spawn(async move {
             let mut reported_middle = false;
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                if warm_kb.load(Ordering::Relaxed) == 0
+                    && done.load(Ordering::Relaxed) >= total / 10
+                {
+                    warm_kb.store(rss_kb(), Ordering::Relaxed);
+                }
                 if !reported_middle && done.load(Ordering::Relaxed) >= total / 2 {
                     println!(
                         "middle: {} after {} requests",
@@ -139,6 +157,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     );
     let stats = emu.stats();
     println!("stats: {}", serde_json::to_string(&stats)?);
+
+    // A row for `cargo xtask bench`: memory at the end against memory once warm.
+    let (warm, end) = (warm_kb.load(Ordering::Relaxed).max(1), rss_kb().max(1));
+    let ratio = warm as f64 / end as f64;
+    let row = format!(
+        "emulator\t{served} requests over {connections} connections\t{:.0} requests/s, {} non-200, RSS at end {:.1} MB\tRSS at 10% {:.1} MB\t{ratio:.3}\tflat: end ≤ 1.10× warm\t{}\n",
+        served as f64 / elapsed.as_secs_f64(),
+        errors.load(Ordering::Relaxed),
+        end as f64 / 1024.0,
+        warm as f64 / 1024.0,
+        if ratio >= 1.0 / 1.10 && errors.load(Ordering::Relaxed) == 0 {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-results");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("emulator.tsv"), row)?;
     emu.shutdown().await;
     Ok(())
 }

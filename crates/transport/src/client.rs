@@ -132,7 +132,6 @@ impl Client {
     pub async fn execute<O: Operation>(&self, op: &O) -> Result<O::Output> {
         let s = &*self.inner;
         let request = s.endpoint.request(op);
-        let path = s.endpoint.path(op);
         let (parts, body) = request.into_parts();
         let prepared = Prepared {
             method: parts.method,
@@ -143,7 +142,8 @@ impl Client {
         let span = debug_span!(
             "wa_groups.call",
             method = %prepared.method,
-            path = %path,
+            // Evaluated only when a subscriber wants the span.
+            path = %s.endpoint.path(op),
             attempts = Empty,
             status = Empty,
             elapsed_ms = Empty,
@@ -466,6 +466,11 @@ impl Client {
         ids: &JoinRequestIds,
     ) -> Result<DecisionOutcome> {
         let plan = ChunkPlan::new(action, ids, self.inner.max_ids_per_request);
+        if let [only] = plan.chunks() {
+            // The common case needs no stream machinery.
+            let op = DecideJoinRequests::new(action, group.clone(), only.clone());
+            return plan.merge(vec![self.execute(&op).await]);
+        }
         let results: Vec<Result<DecisionOutcome>> = stream::iter(plan.chunks().iter().cloned())
             .map(|chunk| {
                 let op = DecideJoinRequests::new(action, group.clone(), chunk);
