@@ -62,8 +62,8 @@ pub(crate) struct Connection {
     pub(crate) max_retries: u32,
 
     /// Requests in flight at once (groups, and chunks within a group).
-    #[arg(long, default_value_t = 4)]
-    pub(crate) concurrency: usize,
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) concurrency: u32,
 
     /// Print one JSON document instead of tables.
     #[arg(long)]

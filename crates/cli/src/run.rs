@@ -21,9 +21,6 @@ fn client(conn: &Connection) -> Result<Client, Fatal> {
             "{TOKEN_VAR} is not set; export your access token in it"
         ))
     })?;
-    if conn.concurrency == 0 {
-        return Err(Fatal::usage("--concurrency must be at least 1"));
-    }
     Ok(Client::builder()
         .access_token(token)
         .base_url(&conn.base_url)
@@ -126,7 +123,7 @@ where
                 (g, r)
             }
         })
-        .buffered(conn.concurrency.max(1))
+        .buffered(usize::try_from(conn.concurrency).unwrap_or(1).max(1))
         .collect()
         .await;
     bar.finish_and_clear();

@@ -15,7 +15,7 @@ use wa_groups_protocol::server::{bad_request, bearer_token};
 
 use crate::body::EmuBody;
 use crate::controller::{Controller, GroupOptions, RateLimit};
-use crate::fault::FaultJson;
+use crate::fault::Fault;
 use crate::seed::Seed;
 use crate::server::{Shared, api_error, json};
 use crate::{Error, graph};
@@ -181,8 +181,7 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         }
         ("GET", ["faults"]) => ok(&json!({ "data": c.faults() })),
         ("POST", ["faults"]) => {
-            let spec: FaultJson = parse(body)?;
-            let (fault, matcher) = spec.into_fault()?;
+            let (fault, matcher) = Fault::from_json(body)?;
             c.inject_fault(fault, matcher)?;
             created(&json!({ "queued": c.faults().len() }))
         }

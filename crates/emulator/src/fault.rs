@@ -107,6 +107,35 @@ impl FaultMatch {
     }
 }
 
+impl Fault {
+    /// A fault and its matcher from the JSON the control API takes (`POST
+    /// /_emulator/faults`): `{"kind": "rate_limited", "code": 80007,
+    /// "retry_after": 2, "method": "POST", "times": 2}`. The bindings'
+    /// `inject_fault` helpers pass their users' dictionaries through here,
+    /// so every language knows the same fault kinds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an unknown kind, a missing field, an
+    /// unknown key or a bad method.
+    pub fn from_json(bytes: &[u8]) -> Result<(Fault, FaultMatch), Error> {
+        let spec: FaultJson =
+            serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("fault: {e}")))?;
+        spec.into_fault()
+    }
+
+    /// [`from_json`](Self::from_json) for an already parsed JSON value.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_json`](Self::from_json).
+    pub fn from_value(value: serde_json::Value) -> Result<(Fault, FaultMatch), Error> {
+        let spec: FaultJson =
+            serde_json::from_value(value).map_err(|e| Error::invalid(format!("fault: {e}")))?;
+        spec.into_fault()
+    }
+}
+
 /// A queued fault with its remaining count.
 #[derive(Debug, Clone)]
 pub(crate) struct FaultEntry {
@@ -126,15 +155,21 @@ pub(crate) struct FaultJson {
     status: Option<u16>,
     #[serde(default)]
     code: Option<i64>,
-    #[serde(default)]
+    // camelCase aliases: the Node binding passes its users' objects through.
+    #[serde(default, alias = "isTransient")]
     is_transient: Option<bool>,
-    #[serde(default)]
+    #[serde(
+        default,
+        alias = "retryAfter",
+        alias = "retryAfterSeconds",
+        alias = "retry_after_seconds"
+    )]
     retry_after: Option<u64>,
     #[serde(default)]
     bytes: Option<u64>,
     #[serde(default)]
     method: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "pathContains")]
     path_contains: Option<String>,
     #[serde(default)]
     times: Option<u32>,

@@ -399,7 +399,14 @@ fn excerpt(body: &[u8]) -> String {
     while end > 0 && end < body.len() && (body[end] & 0xC0) == 0x80 {
         end -= 1;
     }
-    String::from_utf8_lossy(&body[..end]).into_owned()
+    // An invalid byte decodes to U+FFFD, three bytes: stop at the limit in the text too.
+    String::from_utf8_lossy(&body[..end])
+        .chars()
+        .scan(0, |len, c| {
+            *len += c.len_utf8();
+            (*len <= EXCERPT_LIMIT).then_some(c)
+        })
+        .collect()
 }
 
 impl fmt::Display for DecodeError {
@@ -416,6 +423,9 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// The shortest secret [`Error::redact`] scrubs.
+pub const MIN_REDACTED_LEN: usize = 4;
 
 /// Any failure of a wa-groups operation.
 #[non_exhaustive]
@@ -484,10 +494,12 @@ impl Error {
     }
 
     /// Replaces every occurrence of `secret` in the error's text with
-    /// `[redacted]`. Servers may echo what they were sent.
+    /// `[redacted]`. Servers may echo what they were sent. Secrets shorter
+    /// than [`MIN_REDACTED_LEN`] are left alone: no real token is that
+    /// short, and scrubbing one would shred every message (`"t"`).
     pub fn redact(&mut self, secret: &str) {
         fn scrub(s: &mut String, secret: &str) {
-            if !secret.is_empty() && s.contains(secret) {
+            if secret.len() >= MIN_REDACTED_LEN && s.contains(secret) {
                 *s = s.replace(secret, "[redacted]");
             }
         }

@@ -54,8 +54,8 @@ pub mod webhook;
 
 pub use chunk::ChunkPlan;
 pub use error::{
-    ApiError, DecodeError, EXCERPT_LIMIT, Error, ErrorKind, Field, InvalidInput, TransportError,
-    TransportErrorKind,
+    ApiError, DecodeError, EXCERPT_LIMIT, Error, ErrorKind, Field, InvalidInput, MIN_REDACTED_LEN,
+    TransportError, TransportErrorKind,
 };
 pub use ids::{
     AccessToken, ApiVersion, BaseUrl, Cursor, GroupId, JoinRequestId, JoinRequestIds, UserAgent,

@@ -211,6 +211,18 @@ fn the_token_never_appears_in_debug_display_or_errors() {
 }
 
 #[test]
+fn a_token_too_short_to_be_real_does_not_shred_messages() {
+    let mut e = Error::Transport(TransportError::new(
+        TransportErrorKind::Connect,
+        "client error (Connect)",
+    ));
+    e.redact("t");
+    assert_eq!(e.to_string(), "connect error: client error (Connect)");
+    e.redact("Connect");
+    assert_eq!(e.to_string(), "connect error: client error ([redacted])");
+}
+
+#[test]
 fn decode_errors_keep_status_and_a_bounded_excerpt() {
     let big = "é".repeat(10_000);
     let e = DecodeError::new(Some(200), "bad", big.as_bytes());
@@ -224,6 +236,28 @@ fn decode_errors_keep_status_and_a_bounded_excerpt() {
     assert!(shown.contains("HTTP 200") && shown.len() < 2 * EXCERPT_LIMIT + 100);
     let cap = DecodeError::body_too_large(Some(200), 1024);
     assert!(cap.to_string().contains("1024"));
+}
+
+/// Found by the `list_response` fuzz target: each invalid byte became a
+/// three-byte U+FFFD, so a body of invalid UTF-8 gave a 768-byte excerpt.
+#[test]
+fn an_excerpt_of_invalid_utf8_stays_within_the_limit() {
+    let e = DecodeError::new(Some(200), "bad", &[0xf9; 1000]);
+    assert!(
+        e.excerpt().len() <= EXCERPT_LIMIT,
+        "{} bytes",
+        e.excerpt().len()
+    );
+    assert!(!e.excerpt().is_empty() && e.excerpt().chars().all(|c| c == '\u{fffd}'));
+    let mut mixed = b"{\"data\": \"".to_vec();
+    mixed.extend([0xf9; 300]);
+    let e = DecodeError::new(Some(200), "bad", &mixed);
+    assert!(
+        e.excerpt().len() <= EXCERPT_LIMIT,
+        "{} bytes",
+        e.excerpt().len()
+    );
+    assert!(e.excerpt().starts_with("{\"data\": \"\u{fffd}"));
 }
 
 #[test]

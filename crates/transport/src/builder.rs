@@ -56,6 +56,14 @@ impl RawDuration {
     }
 }
 
+/// The most retries a client may be set to; more would only hide an outage.
+pub const MAX_RETRIES_LIMIT: u32 = 100;
+
+/// A default count as the builder stores it.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// Builds a [`Client`]. Start with [`Client::builder`].
 ///
 /// ```
@@ -80,12 +88,14 @@ pub struct ClientBuilder {
     runtime: Option<(String, String)>,
     timeout: RawDuration,
     connect_timeout: RawDuration,
-    max_retries: u32,
+    // Counts are kept as given and checked in `build`, so that bindings can
+    // pass their users' numbers (negative ones included) straight through.
+    max_retries: i64,
     retry_base_delay: Duration,
-    max_ids_per_request: usize,
-    max_concurrency: usize,
-    max_connections: usize,
-    max_response_bytes: usize,
+    max_ids_per_request: i64,
+    max_concurrency: i64,
+    max_connections: i64,
+    max_response_bytes: i64,
     root_certificates: Vec<Vec<u8>>,
 }
 
@@ -99,12 +109,12 @@ impl Default for ClientBuilder {
             runtime: None,
             timeout: RawDuration::Exact(DEFAULT_TIMEOUT),
             connect_timeout: RawDuration::Exact(DEFAULT_CONNECT_TIMEOUT),
-            max_retries: DEFAULT_MAX_RETRIES,
+            max_retries: i64::from(DEFAULT_MAX_RETRIES),
             retry_base_delay: RetryPolicy::default().base_delay,
-            max_ids_per_request: DEFAULT_MAX_IDS_PER_REQUEST,
-            max_concurrency: DEFAULT_MAX_CONCURRENCY,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_ids_per_request: count(DEFAULT_MAX_IDS_PER_REQUEST),
+            max_concurrency: count(DEFAULT_MAX_CONCURRENCY),
+            max_connections: count(DEFAULT_MAX_CONNECTIONS),
+            max_response_bytes: count(DEFAULT_MAX_RESPONSE_BYTES),
             root_certificates: Vec::new(),
         }
     }
@@ -202,8 +212,8 @@ impl ClientBuilder {
 
     /// Retries after the first attempt (default 3); a call makes at most
     /// this plus one attempts. 0 disables retries.
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
+    pub fn max_retries(mut self, retries: impl Into<i64>) -> Self {
+        self.max_retries = retries.into();
         self
     }
 
@@ -219,30 +229,30 @@ impl ClientBuilder {
 
     /// Join request IDs sent per approve or reject request (default 100);
     /// longer lists are split into chunks. Must be at least 1.
-    pub fn max_ids_per_request(mut self, n: usize) -> Self {
-        self.max_ids_per_request = n;
+    pub fn max_ids_per_request(mut self, n: impl Into<i64>) -> Self {
+        self.max_ids_per_request = n.into();
         self
     }
 
     /// Chunks of one approve or reject call sent at once (default 4).
     /// Must be at least 1.
-    pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n;
+    pub fn max_concurrency(mut self, n: impl Into<i64>) -> Self {
+        self.max_concurrency = n.into();
         self
     }
 
     /// Client-wide bound on requests in flight and on connections open at
     /// once (default 64); further calls wait for a slot (the wait does not
     /// count against the timeout). Must be at least 1.
-    pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n;
+    pub fn max_connections(mut self, n: impl Into<i64>) -> Self {
+        self.max_connections = n.into();
         self
     }
 
     /// The largest response body read (default 4 MiB); a larger one is a
     /// [`Decode`](Error::Decode) error and is never buffered. Must be at least 1.
-    pub fn max_response_bytes(mut self, n: usize) -> Self {
-        self.max_response_bytes = n;
+    pub fn max_response_bytes(mut self, n: impl Into<i64>) -> Self {
+        self.max_response_bytes = n.into();
         self
     }
 
@@ -282,12 +292,15 @@ impl ClientBuilder {
         let user_agent = UserAgent::build(runtime, self.user_agent.as_deref())?;
         let timeout = self.timeout.resolve(Field::Timeout)?;
         let connect_timeout = self.connect_timeout.resolve(Field::ConnectTimeout)?;
-        let at_least_one = |n: usize, field: Field| {
-            if n == 0 {
-                Err(InvalidInput::new(field, "must be at least 1"))
-            } else {
-                Ok(n)
-            }
+        let max_retries = u32::try_from(self.max_retries)
+            .ok()
+            .filter(|n| *n <= MAX_RETRIES_LIMIT)
+            .ok_or_else(|| InvalidInput::new(Field::MaxRetries, "must be between 0 and 100"))?;
+        let at_least_one = |n: i64, field: Field| {
+            usize::try_from(n)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| InvalidInput::new(field, "must be at least 1"))
         };
         let max_ids_per_request = at_least_one(self.max_ids_per_request, Field::MaxIdsPerRequest)?;
         let max_concurrency = at_least_one(self.max_concurrency, Field::MaxConcurrency)?;
@@ -308,7 +321,7 @@ impl ClientBuilder {
             .map_err(|e| InvalidInput::new(Field::RootCertificates, e))?;
 
         let policy = RetryPolicy {
-            max_retries: self.max_retries,
+            max_retries,
             base_delay: self.retry_base_delay,
             ..RetryPolicy::default()
         };

@@ -238,8 +238,17 @@ pub(crate) fn transport_error(err: &(dyn StdError + 'static), is_connect: bool) 
         TransportErrorKind::Other
     };
     let mut parts: Vec<String> = Vec::new();
+    // The deepest OS error is kept as the source, so bindings can chain it
+    // (Python's `__cause__` becomes the matching `OSError`).
+    let mut os_error: Option<io::Error> = None;
     let mut next: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = next {
+        if let Some(code) = e
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            os_error = Some(io::Error::from_raw_os_error(code));
+        }
         if is_tls(e) {
             kind = TransportErrorKind::Tls;
         } else if kind == TransportErrorKind::Other && is_reset(e) {
@@ -253,7 +262,11 @@ pub(crate) fn transport_error(err: &(dyn StdError + 'static), is_connect: bool) 
         // inside it; its source() is the payload's source.
         next = e.source();
     }
-    TransportError::new(kind, parts.join(": "))
+    let error = TransportError::new(kind, parts.join(": "));
+    match os_error {
+        Some(source) => error.with_source(source),
+        None => error,
+    }
 }
 
 fn is_tls(e: &(dyn StdError + 'static)) -> bool {

@@ -73,6 +73,14 @@ fn each_bad_setting_is_named() {
         Field::MaxIdsPerRequest
     );
     assert_eq!(field(ok().max_concurrency(0)).0, Field::MaxConcurrency);
+    // Bindings pass their users' numbers through: negative and huge ones are named too.
+    assert_eq!(field(ok().max_retries(-1)).0, Field::MaxRetries);
+    assert_eq!(field(ok().max_retries(101)).0, Field::MaxRetries);
+    assert_eq!(field(ok().max_concurrency(-4)).0, Field::MaxConcurrency);
+    assert_eq!(
+        field(ok().max_ids_per_request(i64::MIN)).0,
+        Field::MaxIdsPerRequest
+    );
     let (f, text) = field(ok().max_connections(0));
     assert_eq!(f, Field::MaxConnections);
     assert!(text.contains("max_connections"), "{text}");

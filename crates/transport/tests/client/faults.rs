@@ -311,7 +311,15 @@ async fn a_refused_connection_is_a_connect_error() {
             .build()
             .unwrap();
         match list(&client).await.unwrap_err() {
-            Error::Transport(t) => assert_eq!(t.kind(), TransportErrorKind::Connect, "{t}"),
+            Error::Transport(t) => {
+                assert_eq!(t.kind(), TransportErrorKind::Connect, "{t}");
+                // The OS error stays reachable, for callers and bindings to chain.
+                let source = std::error::Error::source(&t).expect("a source");
+                let io = source
+                    .downcast_ref::<std::io::Error>()
+                    .expect("an io::Error");
+                assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+            }
             other => panic!("{other:?}"),
         }
     })
