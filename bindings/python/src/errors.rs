@@ -1,0 +1,139 @@
+//! The one place where a Rust [`Error`] becomes a Python exception.
+//!
+//! The classes are plain Python classes in `wa_groups/_errors.py` (so that
+//! `InvalidInputError` can also be a `ValueError`, and so that they pickle);
+//! this module picks the class by [`ErrorKind`] and fills in its
+//! attributes.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
+use wa_groups::{Error, ErrorKind, TransportErrorKind};
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    ERRORS
+        .get_or_try_init(py, || py.import("wa_groups._errors").map(Bound::unbind))?
+        .bind(py)
+        .getattr(name)
+}
+
+/// The Python class name for each error kind.
+fn class_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidInput => "InvalidInputError",
+        ErrorKind::Auth => "AuthError",
+        ErrorKind::RateLimited => "RateLimitedError",
+        ErrorKind::NotFound => "NotFoundError",
+        ErrorKind::Api => "ApiError",
+        ErrorKind::Transport => "TransportError",
+        ErrorKind::Timeout => "RequestTimeoutError",
+        ErrorKind::Decode => "DecodeError",
+        // A kind added to the protocol crate before a class is added here.
+        _ => "WaGroupsError",
+    }
+}
+
+fn transport_kind(kind: TransportErrorKind) -> &'static str {
+    match kind {
+        TransportErrorKind::Connect => "connect",
+        TransportErrorKind::Tls => "tls",
+        TransportErrorKind::ConnectionReset => "connection_reset",
+        _ => "other",
+    }
+}
+
+/// The Python exception for `err`, with the Graph fields (or the field,
+/// status, excerpt...) as attributes and, for a transport failure with an
+/// underlying cause, that cause as `__cause__`. The texts come from the
+/// Rust error, which never holds the access token.
+pub(crate) fn to_py_err(py: Python<'_>, err: Error) -> PyErr {
+    match build(py, &err) {
+        Ok(e) => e,
+        Err(e) => e,
+    }
+}
+
+fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
+    let kw = PyDict::new(py);
+    let mut cause = None;
+    match err {
+        Error::InvalidInput(e) => {
+            kw.set_item("field", e.field().as_str())?;
+            kw.set_item("index", e.index())?;
+            kw.set_item("reason", e.reason())?;
+        }
+        Error::Transport(e) => {
+            kw.set_item("transport_kind", transport_kind(e.kind()))?;
+            cause = transport_cause(py, e);
+        }
+        Error::Timeout(d) => {
+            kw.set_item("timeout", d.as_secs_f64())?;
+        }
+        Error::Decode(e) => {
+            kw.set_item("status", e.status())?;
+            kw.set_item("reason", e.reason())?;
+            kw.set_item("excerpt", e.excerpt())?;
+        }
+        _ => {}
+    }
+    if let Some(api) = err.api_error() {
+        kw.set_item("status", api.status)?;
+        kw.set_item("code", api.code)?;
+        kw.set_item("subcode", api.subcode)?;
+        kw.set_item("type", api.error_type.as_deref())?;
+        kw.set_item("title", api.title.as_deref())?;
+        kw.set_item("message", api.message.as_str())?;
+        kw.set_item("details", api.details.as_deref())?;
+        kw.set_item("fbtrace_id", api.fbtrace_id.as_deref())?;
+        kw.set_item("is_transient", api.is_transient)?;
+        if err.kind() == ErrorKind::RateLimited {
+            kw.set_item("retry_after", api.retry_after.map(|d| d.as_secs_f64()))?;
+        }
+    }
+    let exc = class(py, class_name(err.kind()))?.call((err.to_string(),), Some(&kw))?;
+    let exc = PyErr::from_value(exc);
+    if let Some(cause) = cause {
+        exc.set_cause(py, Some(cause));
+    }
+    Ok(exc)
+}
+
+/// The deepest I/O error under a transport failure, as the matching
+/// `OSError` subclass (`ConnectionResetError`, `ConnectionRefusedError`...);
+/// otherwise the direct cause's text as a `ConnectionError`.
+fn transport_cause(py: Python<'_>, e: &wa_groups::TransportError) -> Option<PyErr> {
+    let direct = std::error::Error::source(e)?;
+    let mut io = None;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(direct);
+    while let Some(err) = next {
+        if let Some(found) = err.downcast_ref::<std::io::Error>() {
+            io = Some(found);
+        }
+        next = err.source();
+    }
+    let cause = match io {
+        Some(io) => PyErr::from(match io.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code),
+            None => std::io::Error::new(io.kind(), io.to_string()),
+        }),
+        None => pyo3::exceptions::PyConnectionError::new_err(direct.to_string()),
+    };
+    // Normalize now, so that `__cause__` is an exception instance.
+    let _ = cause.value(py);
+    Some(cause)
+}
+
+/// Errors of the emulator's Rust API (test helper misuse): builtin classes.
+pub(crate) fn emulator_err(err: wa_groups_emulator::Error) -> PyErr {
+    use pyo3::exceptions::{PyKeyError, PyOSError, PyRuntimeError, PyValueError};
+    use wa_groups_emulator::Error as E;
+    let text = err.to_string();
+    match err {
+        E::UnknownGroup(_) | E::UnknownJoinRequest(_) => PyKeyError::new_err(text),
+        E::InvalidInput(_) | E::Seed(_) | E::FaultQueueFull => PyValueError::new_err(text),
+        E::Bind(io) => PyOSError::new_err(format!("{text} ({io})")),
+        _ => PyRuntimeError::new_err(text),
+    }
+}

@@ -1,0 +1,128 @@
+"""The asyncio client: every method, the async iterator, 200 calls at once,
+cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from wa_groups import ApproveOutcome, AsyncClient, JoinRequestPage, NotFoundError, RejectOutcome
+from wa_groups.testing import Emulator
+
+from conftest import run
+
+
+def test_every_method(emu: Emulator, group: str) -> None:
+    ids = emu.add_join_requests(group, 6)
+
+    async def main() -> None:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+            page = await client.list_join_requests(group, limit=2)
+            assert isinstance(page, JoinRequestPage)
+            assert [r.join_request_id for r in page.data] == ids[:2]
+            nxt = await client.list_join_requests(group, after=page.after)
+            assert [r.join_request_id for r in nxt.data] == ids[2:]
+            seen = [r.join_request_id async for r in client.iter_join_requests(group)]
+            assert seen == ids
+            out = await client.approve_join_requests(group, ids[:1])
+            assert isinstance(out, ApproveOutcome) and out.approved == ids[:1]
+            rej = await client.reject_join_requests(group, ids[1:2])
+            assert isinstance(rej, RejectOutcome) and rej.rejected == ids[1:2]
+            emu2 = emu.create_group()
+            more = emu.add_join_requests(emu2, 2)
+            assert (await client.approve_all(group)).approved == ids[2:5] + ids[5:]
+            assert (await client.reject_all(emu2)).rejected == more
+            with pytest.raises(NotFoundError):
+                await client.approve_all("bm9wZQ")
+
+    run(main())
+    assert emu.pending_join_requests(group) == []
+
+
+def test_async_iterator_pages() -> None:
+    with Emulator(page_size=2) as emu:
+        group = emu.create_group()
+        ids = emu.add_join_requests(group, 5)
+
+        async def main() -> list[str]:
+            client = AsyncClient(emu.access_token, base_url=emu.base_url)
+            try:
+                return [r.join_request_id async for r in client.iter_join_requests(group, limit=2)]
+            finally:
+                await client.close()
+
+        assert run(main()) == ids
+        assert emu.stats()["endpoints"]["list"] == 3
+
+
+def test_two_hundred_concurrent_calls(emu: Emulator, group: str) -> None:
+    ids = emu.add_join_requests(group, 200)
+
+    async def main() -> list[ApproveOutcome]:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+            return await asyncio.gather(*(client.approve_join_requests(group, [i]) for i in ids))
+
+    outs = run(main())
+    assert [o.approved for o in outs] == [[i] for i in ids]
+    assert emu.stats()["endpoints"]["approve"] == 200
+    assert len(emu.participants(group)) == 200
+
+
+def test_chunked_async(emu: Emulator, group: str) -> None:
+    ids = emu.add_join_requests(group, 9)
+
+    async def main() -> ApproveOutcome:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url, max_ids_per_request=4) as client:
+            return await client.approve_join_requests(group, ids + ["dW5rbm93bg=="])
+
+    out = run(main())
+    assert out.approved == ids
+    assert [f.join_request_id for f in out.failed] == ["dW5rbm93bg=="]
+    assert emu.stats()["endpoints"]["approve"] == 3
+
+
+def test_cancelling_a_call(emu: Emulator, group: str) -> None:
+    emu.inject_fault("latency", ms=2000)
+
+    async def main() -> None:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(client.list_join_requests(group), 0.1)
+            # The client still works afterwards.
+            assert (await client.list_join_requests(group)).data == []
+
+    run(main())
+
+
+def test_one_client_across_event_loops(emu: Emulator, group: str, aclient: AsyncClient) -> None:
+    emu.add_join_requests(group, 1)
+    async def once() -> JoinRequestPage:
+        return await aclient.list_join_requests(group)
+
+    for _ in range(3):
+        assert len(run(once()).data) == 1
+    aclient.close()
+
+
+def test_close(emu: Emulator, group: str) -> None:
+    async def main() -> None:
+        client = AsyncClient(emu.access_token, base_url=emu.base_url)
+        async with client as entered:
+            assert entered is client
+        with pytest.raises(RuntimeError):
+            await client.list_join_requests(group)
+        client.close()  # not awaiting is fine too
+        await client.close()  # and awaiting it is fine
+
+    run(main())
+
+
+def test_errors_are_raised_in_the_awaiting_task(emu: Emulator) -> None:
+    async def main() -> None:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+            with pytest.raises(NotFoundError) as info:
+                await client.list_join_requests("bm9wZQ")
+            assert info.value.code == 131041
+
+    run(main())

@@ -1,0 +1,293 @@
+//! The Python package (`bindings/python`): its test suite, its benchmarks
+//! and its wheel.
+//!
+//! - [`test`]: a venv at `target/python-venv` with the pinned tools of
+//!   `bindings/python/requirements-test.txt` (pip, by name, from PyPI),
+//!   `maturin develop` (debug, the workspace's target dir) into it, then
+//!   `python -m mypy.stubtest wa_groups` and `python -m pytest`.
+//! - [`bench`]: the release wheel installed in `target/python-bench-venv`
+//!   with httpx and aiohttp (`requirements-bench.txt`; pywa too when it
+//!   installs), then `bench/bench_approve.py`, whose rows it returns.
+//! - [`dist`]: the release abi3 wheel in `dist/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::{Row, root};
+
+const PACKAGE: &str = "bindings/python";
+
+fn venv_python(venv: &Path) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    }
+}
+
+fn venv_bin(venv: &Path) -> PathBuf {
+    venv_python(venv)
+        .parent()
+        .map_or_else(|| venv.to_path_buf(), Path::to_path_buf)
+}
+
+/// Runs `program args` in `dir` with the venv activated (`VIRTUAL_ENV`,
+/// its `bin` first on `PATH`), failing on a non-zero exit.
+fn run_in(venv: &Path, dir: &Path, program: &Path, args: &[&str]) -> Result<(), String> {
+    let shown = format!("{} {}", program.display(), args.join(" "));
+    eprintln!("\n==> {shown}");
+    let started = Instant::now();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![venv_bin(venv)];
+    paths.extend(std::env::split_paths(&path));
+    let path = std::env::join_paths(paths).map_err(|e| e.to_string())?;
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", venv)
+        .env("PATH", path)
+        .env_remove("PYTHONHOME")
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        // mypy (stubtest) caches under target/, not in the work tree.
+        .env(
+            "MYPY_CACHE_DIR",
+            root().join("target").join("python-mypy-cache"),
+        )
+        .status()
+        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+    eprintln!(
+        "<== {shown}: {status} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` failed ({status})"))
+    }
+}
+
+/// A venv at `venv` with `requirements` installed. pip runs only when the
+/// requirements changed since the last install (a stamp file remembers).
+fn ensure_venv(venv: &Path, requirements: &[&str]) -> Result<(), String> {
+    let python = venv_python(venv);
+    if !python.exists() {
+        let interpreter = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let status = Command::new(&interpreter)
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status()
+            .map_err(|e| {
+                format!("could not start `{interpreter} -m venv` (is Python 3.9+ installed?): {e}")
+            })?;
+        if !status.success() {
+            return Err(format!(
+                "`{interpreter} -m venv {}` failed ({status})",
+                venv.display()
+            ));
+        }
+    }
+    let mut wanted = String::new();
+    for r in requirements {
+        let path = root().join(PACKAGE).join(r);
+        wanted.push_str(
+            &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+    }
+    let stamp = venv.join(".wa-groups-requirements");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    let mut args = vec!["-m", "pip", "install", "--quiet"];
+    let files: Vec<String> = requirements
+        .iter()
+        .map(|r| format!("{PACKAGE}/{r}"))
+        .collect();
+    for f in &files {
+        args.extend(["-r", f.as_str()]);
+    }
+    run_in(venv, &root(), &python, &args)?;
+    std::fs::write(&stamp, wanted).map_err(|e| e.to_string())
+}
+
+/// `cargo xtask test`'s Python part.
+pub(crate) fn test() -> Result<(), String> {
+    let started = Instant::now();
+    let venv = root().join("target").join("python-venv");
+    ensure_venv(&venv, &["requirements-test.txt"])?;
+    let python = venv_python(&venv);
+    // Debug build, once, into the venv (editable: the package's Python
+    // files are used in place, the extension is copied beside them).
+    run_in(
+        &venv,
+        &root(),
+        &venv_bin(&venv).join("maturin"),
+        &[
+            "develop",
+            "--locked",
+            "--manifest-path",
+            &format!("{PACKAGE}/Cargo.toml"),
+        ],
+    )?;
+    run_in(
+        &venv,
+        &root(),
+        &python,
+        &["-m", "mypy.stubtest", "wa_groups"],
+    )?;
+    run_in(
+        &venv,
+        &root(),
+        &python,
+        &[
+            "-m",
+            "pytest",
+            &format!("{PACKAGE}/tests"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+    )?;
+    eprintln!(
+        "\nxtask test: Python suite passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds the release abi3 wheel into `out` and returns its path.
+fn build_wheel(venv: &Path, out: &Path) -> Result<PathBuf, String> {
+    let _ = std::fs::create_dir_all(out);
+    // Only this package's wheels are replaced.
+    if let Ok(entries) = std::fs::read_dir(out) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("wa_groups-") && name.ends_with(".whl") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let out_arg = out.display().to_string();
+    run_in(
+        venv,
+        &root(),
+        &venv_bin(venv).join("maturin"),
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "--manifest-path",
+            &format!("{PACKAGE}/Cargo.toml"),
+            "--out",
+            &out_arg,
+        ],
+    )?;
+    std::fs::read_dir(out)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with("wa_groups-")
+                    && n.to_string_lossy().ends_with(".whl")
+            })
+        })
+        .ok_or_else(|| format!("maturin wrote no wheel to {}", out.display()))
+}
+
+/// `cargo xtask dist`'s Python part: the release wheel in `dist/`.
+pub(crate) fn dist() -> Result<(), String> {
+    let venv = root().join("target").join("python-venv");
+    ensure_venv(&venv, &["requirements-test.txt"])?;
+    let wheel = build_wheel(&venv, &root().join("dist"))?;
+    let size = std::fs::metadata(&wheel).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "xtask dist: {} ({:.2} MB)",
+        wheel.display(),
+        size as f64 / 1_000_000.0
+    );
+    Ok(())
+}
+
+/// `cargo xtask bench`'s Python part: the rows of `bench/bench_approve.py`
+/// (our clients against httpx, aiohttp and pywa in one run), plus the wheel
+/// size and the import time.
+pub(crate) fn bench() -> Result<Vec<Row>, String> {
+    // The wheel is built with the test venv's maturin and interpreter, as
+    // `dist` builds it (the same build, so nothing is compiled twice), and
+    // installed in a venv of its own with the baselines.
+    let tools = root().join("target").join("python-venv");
+    ensure_venv(&tools, &["requirements-test.txt"])?;
+    let wheel = build_wheel(&tools, &root().join("target").join("python-wheels"))?;
+    let venv = root().join("target").join("python-bench-venv");
+    ensure_venv(&venv, &["requirements-bench.txt"])?;
+    let python = venv_python(&venv);
+    // pywa is compared only when it installs here; its absence is no error.
+    let pywa_stamp = venv.join(".wa-groups-pywa");
+    if !pywa_stamp.exists() {
+        let ok = run_in(
+            &venv,
+            &root(),
+            &python,
+            &[
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "-r",
+                &format!("{PACKAGE}/bench/requirements-pywa.txt"),
+            ],
+        )
+        .is_ok();
+        let _ = std::fs::write(
+            &pywa_stamp,
+            if ok { "installed" } else { "not installable" },
+        );
+    }
+    let wheel_arg = wheel.display().to_string();
+    run_in(
+        &venv,
+        &root(),
+        &python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--force-reinstall",
+            "--no-deps",
+            &wheel_arg,
+        ],
+    )?;
+    let out = root().join("target").join("python-bench.tsv");
+    let out_arg = out.display().to_string();
+    let script = root().join(PACKAGE).join("bench").join("bench_approve.py");
+    let script_arg = script.display().to_string();
+    // Run outside the source tree, so that the installed wheel is measured.
+    let cwd = root().join("target");
+    run_in(
+        &venv,
+        &cwd,
+        &python,
+        &[&script_arg, "--out", &out_arg, "--wheel", &wheel_arg],
+    )?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(text.lines().filter_map(row).collect())
+}
+
+/// A row from the bench script's tab-separated output.
+fn row(line: &str) -> Option<Row> {
+    let f: Vec<&str> = line.split('\t').collect();
+    let [case, ours, baseline, ratio, target, met] = f.as_slice() else {
+        return None;
+    };
+    Some(Row {
+        section: "python".into(),
+        case: (*case).to_owned(),
+        ours: (*ours).to_owned(),
+        baseline: (*baseline).to_owned(),
+        ratio: ratio.parse().ok()?,
+        target: (*target).to_owned(),
+        met: (*met).to_owned(),
+    })
+}
