@@ -1,0 +1,156 @@
+//! Arguments from JavaScript values to Rust values.
+//!
+//! Conversion only: a value of the wrong JavaScript type (a number for a
+//! group ID, `1.5` for a count) cannot be handed to Rust at all and is an
+//! [`InvalidInput`] naming the field. Every rule about the values themselves
+//! (lengths, characters, ranges) is the transport's and the protocol
+//! crate's; nothing here checks them.
+
+use napi::bindgen_prelude::{Array, FromNapiValue, Object, Unknown};
+use napi::{JsValue, ValueType};
+use wa_groups::{Field, InvalidInput};
+
+/// A `napi` failure while reading an argument (a getter that threw, say):
+/// reported as the field's invalid input, so that it still rejects.
+fn unreadable(field: Field, e: &napi::Error) -> InvalidInput {
+    InvalidInput::new(field, format!("could not be read: {}", e.reason))
+}
+
+/// `undefined` and `null` both mean "not given".
+fn is_absent(value: &Unknown<'_>, field: Field) -> Result<bool, InvalidInput> {
+    let t = value.get_type().map_err(|e| unreadable(field, &e))?;
+    Ok(matches!(t, ValueType::Undefined | ValueType::Null))
+}
+
+/// A required string.
+pub(crate) fn string(value: Unknown<'_>, field: Field) -> Result<String, InvalidInput> {
+    match value.get_type().map_err(|e| unreadable(field, &e))? {
+        ValueType::String => String::from_unknown(value).map_err(|e| unreadable(field, &e)),
+        ValueType::Undefined | ValueType::Null => Err(InvalidInput::new(field, "is required")),
+        _ => Err(InvalidInput::new(field, "must be a string")),
+    }
+}
+
+/// An optional string.
+pub(crate) fn opt_string(value: Unknown<'_>, field: Field) -> Result<Option<String>, InvalidInput> {
+    if is_absent(&value, field)? {
+        return Ok(None);
+    }
+    string(value, field).map(Some)
+}
+
+/// An optional number.
+pub(crate) fn opt_number(value: Unknown<'_>, field: Field) -> Result<Option<f64>, InvalidInput> {
+    if is_absent(&value, field)? {
+        return Ok(None);
+    }
+    match value.get_type().map_err(|e| unreadable(field, &e))? {
+        ValueType::Number => f64::from_unknown(value)
+            .map(Some)
+            .map_err(|e| unreadable(field, &e)),
+        _ => Err(InvalidInput::new(field, "must be a number")),
+    }
+}
+
+/// An optional whole number that fits `T` (a count, a page size); its
+/// range beyond that is for Rust to judge.
+pub(crate) fn opt_whole<T: TryFrom<u64>>(
+    value: Unknown<'_>,
+    field: Field,
+) -> Result<Option<T>, InvalidInput> {
+    let Some(n) = opt_number(value, field)? else {
+        return Ok(None);
+    };
+    let fits = n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= u64::MAX as f64;
+    let converted = if fits {
+        T::try_from(n as u64).ok()
+    } else {
+        None
+    };
+    converted.map(Some).ok_or_else(|| {
+        InvalidInput::new(
+            field,
+            "must be a whole number that is not negative and not too large",
+        )
+    })
+}
+
+/// An optional integer setting (a count). Only the type is checked here:
+/// whether the value is in range (not negative, not zero) is the Rust
+/// builder's to judge, so the rule and its message live in one place.
+pub(crate) fn opt_integer(value: Unknown<'_>, field: Field) -> Result<Option<i64>, InvalidInput> {
+    let Some(n) = opt_number(value, field)? else {
+        return Ok(None);
+    };
+    if n.is_finite() && n.fract() == 0.0 {
+        // Saturates beyond ±2^63, where the builder refuses it anyway.
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "integral, saturating by design"
+        )]
+        Ok(Some(n as i64))
+    } else {
+        Err(InvalidInput::new(field, "must be a whole number"))
+    }
+}
+
+/// An optional plain object (options bags).
+pub(crate) fn opt_object<'env>(
+    value: Unknown<'env>,
+    field: Field,
+) -> Result<Option<Object<'env>>, InvalidInput> {
+    if is_absent(&value, field)? {
+        return Ok(None);
+    }
+    match value.get_type().map_err(|e| unreadable(field, &e))? {
+        ValueType::Object => Object::from_unknown(value)
+            .map(Some)
+            .map_err(|e| unreadable(field, &e)),
+        _ => Err(InvalidInput::new(field, "must be an object")),
+    }
+}
+
+/// Property `key` of `obj` (`undefined` when `obj` is absent).
+pub(crate) fn prop<'env>(
+    obj: Option<&Object<'env>>,
+    key: &str,
+    field: Field,
+) -> Result<Option<Unknown<'env>>, InvalidInput> {
+    match obj {
+        None => Ok(None),
+        Some(o) => o
+            .get::<Unknown<'env>>(key)
+            .map_err(|e| unreadable(field, &e)),
+    }
+}
+
+/// An array of strings (join request IDs). An element of another type is
+/// invalid input located at its index.
+pub(crate) fn string_list(
+    value: Unknown<'_>,
+    list_field: Field,
+    item_field: Field,
+) -> Result<Vec<String>, InvalidInput> {
+    if is_absent(&value, list_field)? {
+        return Err(InvalidInput::new(list_field, "is required"));
+    }
+    let is_array = value.is_array().map_err(|e| unreadable(list_field, &e))?;
+    if !is_array {
+        return Err(InvalidInput::new(list_field, "must be an array of strings"));
+    }
+    let array = Array::from_unknown(value).map_err(|e| unreadable(list_field, &e))?;
+    let mut out = Vec::with_capacity(array.len() as usize);
+    for i in 0..array.len() {
+        let item = array
+            .get::<Unknown<'_>>(i)
+            .map_err(|e| unreadable(item_field, &e))?
+            .ok_or_else(|| InvalidInput::new(item_field, "must be a string").at(i as usize))?;
+        match item.get_type().map_err(|e| unreadable(item_field, &e))? {
+            ValueType::String => {
+                out.push(String::from_unknown(item).map_err(|e| unreadable(item_field, &e))?)
+            }
+            _ => return Err(InvalidInput::new(item_field, "must be a string").at(i as usize)),
+        }
+    }
+    Ok(out)
+}

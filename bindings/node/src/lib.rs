@@ -1,0 +1,66 @@
+//! The Node.js binding of wa-groups: the npm package `wa-groups`.
+//!
+//! A thin napi-rs layer over the `wa-groups` crate (the transport) and
+//! `wa-groups-emulator`: it converts JavaScript arguments into Rust values,
+//! runs the transport's futures on napi's tokio runtime as Promises, and
+//! maps results and errors back. It holds no wire logic, no retry logic and
+//! no validation of its own: every rule lives in Rust, once.
+//!
+//! - [`client`]: `Client` and its `joinRequests` async iterator.
+//! - [`call`]: a Rust future as a Promise, cancelled by an `AbortSignal`.
+//! - [`error`]: the one mapping from Rust errors to JavaScript `Error`s.
+//! - [`args`]: JavaScript arguments to Rust values (types only).
+//! - [`types`]: results as camelCase objects, option bags for TypeScript.
+//! - [`webhook`]: `parseWebhook`, `verifySignature`, `signWebhook`.
+//! - [`emulator`]: the `Emulator` test helper.
+//!
+//! The TypeScript declarations (`index.d.ts`) are generated from these
+//! items by `napi build --dts`, with `dts-header.d.ts` in front.
+
+#![allow(
+    unsafe_code,
+    reason = "napi-derive expands `#[napi]` items into `unsafe` FFI glue; this crate's own code has no `unsafe` block"
+)]
+
+pub mod args;
+pub mod call;
+pub mod client;
+pub mod emulator;
+pub mod error;
+pub mod types;
+pub mod webhook;
+
+use napi::bindgen_prelude::{Object, Unknown};
+use napi::{Env, ValueType};
+use napi_derive::napi;
+
+/// The package version, equal to the Cargo workspace version.
+#[napi]
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether `value` is an error of this package: an `Error` whose `code`
+/// starts with `ERR_WA_`.
+#[napi(
+    ts_args_type = "value: unknown",
+    ts_return_type = "value is WaGroupsError"
+)]
+pub fn is_wa_groups_error(value: Unknown<'_>) -> bool {
+    if value.get_type().ok() != Some(ValueType::Object) {
+        return false;
+    }
+    let Ok(obj) = Object::from_unknown(value) else {
+        return false;
+    };
+    matches!(obj.get::<Unknown<'_>>("code"), Ok(Some(code))
+        if code.get_type().ok() == Some(ValueType::String)
+            && String::from_unknown(code).is_ok_and(|c| c.starts_with("ERR_WA_")))
+}
+
+/// Adds what `#[napi]` cannot declare: `Symbol.asyncIterator` on the
+/// `joinRequests` iterator.
+#[napi(module_exports)]
+pub fn init(exports: Object<'_>, env: Env) -> napi::Result<()> {
+    client::install_async_iterator(&env, &exports)
+}
+
+use napi::bindgen_prelude::FromNapiValue as _;

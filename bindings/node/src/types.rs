@@ -1,0 +1,203 @@
+//! Results as plain JavaScript objects in camelCase, and the option bags
+//! as TypeScript sees them.
+
+use napi_derive::napi;
+
+/// Settings of a `Client`, all validated when it is
+/// constructed (an invalid one throws an `ERR_WA_INVALID_INPUT` error
+/// naming it).
+#[napi(object)]
+pub struct ClientOptions {
+    /// The access token (required), sent as `Authorization: Bearer`. It
+    /// never appears in an error's message, properties or stack.
+    pub access_token: String,
+    /// The Graph API version (default `v23.0`).
+    pub api_version: Option<String>,
+    /// The API's base URL (default `https://graph.facebook.com`); `http://`
+    /// only for a loopback host, such as the emulator.
+    pub base_url: Option<String>,
+    /// Your own `product/version` (such as `myapp/1.2.3`), appended to the
+    /// user agent `wa-groups/<version>;node=<node version>` after one space.
+    pub user_agent: Option<String>,
+    /// Time allowed for one attempt, in milliseconds (default 30000).
+    pub timeout_ms: Option<f64>,
+    /// Retries after the first attempt (default 3); 0 disables retries.
+    pub max_retries: Option<u32>,
+    /// Join request IDs per approve or reject request (default 100); longer
+    /// lists are split into chunks.
+    pub max_ids_per_request: Option<u32>,
+    /// Chunks of one approve or reject call in flight at once (default 4).
+    pub max_concurrency: Option<u32>,
+}
+
+/// Options of every call.
+#[napi(object)]
+pub struct CallOptions {
+    /// Cancels the call: its Promise rejects with an `AbortError` (`code`
+    /// `ABORT_ERR`) and the request in flight is dropped.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<()>,
+}
+
+/// Options of `listJoinRequests`.
+#[napi(object)]
+pub struct ListOptions {
+    /// Page size, 1 to 1000 (the API's default when absent).
+    pub limit: Option<u32>,
+    /// The page after this cursor (a previous page's `after`).
+    pub after: Option<String>,
+    /// The page before this cursor (a later page's `before`).
+    pub before: Option<String>,
+    /// Cancels the call.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<()>,
+}
+
+/// One pending join request.
+#[napi(object, use_nullable = true)]
+pub struct JoinRequest {
+    /// The ID approve and reject take.
+    pub join_request_id: String,
+    /// The requester's WhatsApp ID (absent for business-scoped users).
+    pub wa_id: Option<String>,
+    /// When the request was made, in Unix seconds.
+    pub creation_timestamp: i64,
+    /// The requester's business-scoped user ID.
+    pub user_id: Option<String>,
+    /// The business-scoped parent user ID.
+    pub parent_user_id: Option<String>,
+    /// The requester's username.
+    pub username: Option<String>,
+}
+
+impl From<wa_groups::JoinRequest> for JoinRequest {
+    fn from(r: wa_groups::JoinRequest) -> Self {
+        Self {
+            join_request_id: r.join_request_id.as_str().to_owned(),
+            wa_id: r.wa_id,
+            creation_timestamp: r.creation_timestamp,
+            user_id: r.user_id,
+            parent_user_id: r.parent_user_id,
+            username: r.username,
+        }
+    }
+}
+
+/// One page of pending join requests.
+#[napi(object, use_nullable = true)]
+pub struct JoinRequestPage {
+    /// The requests on this page, oldest first.
+    pub data: Vec<JoinRequest>,
+    /// The cursor of the next page; `null` on the last page.
+    pub after: Option<String>,
+    /// The cursor of the previous page, when the API gave one.
+    pub before: Option<String>,
+}
+
+impl From<wa_groups::JoinRequestPage> for JoinRequestPage {
+    fn from(p: wa_groups::JoinRequestPage) -> Self {
+        Self {
+            data: p.data.into_iter().map(JoinRequest::from).collect(),
+            after: p.after.map(|c| c.as_str().to_owned()),
+            before: p.before.map(|c| c.as_str().to_owned()),
+        }
+    }
+}
+
+/// A Graph error about one item or a whole call.
+#[napi(object, use_nullable = true)]
+pub struct ErrorDetail {
+    /// The Graph error code, such as 131213 (no such pending request).
+    pub code: i64,
+    /// A short title.
+    pub title: Option<String>,
+    /// The message.
+    pub message: Option<String>,
+    /// Details.
+    pub details: Option<String>,
+}
+
+impl From<wa_groups::ErrorDetail> for ErrorDetail {
+    fn from(e: wa_groups::ErrorDetail) -> Self {
+        Self {
+            code: e.code,
+            title: e.title,
+            message: e.message,
+            details: e.details,
+        }
+    }
+}
+
+/// A join request that could not be approved or rejected, and why.
+#[napi(object)]
+pub struct FailedJoinRequest {
+    /// The join request ID.
+    pub join_request_id: String,
+    /// Why it failed.
+    pub errors: Vec<ErrorDetail>,
+}
+
+impl From<wa_groups::FailedJoinRequest> for FailedJoinRequest {
+    fn from(f: wa_groups::FailedJoinRequest) -> Self {
+        Self {
+            join_request_id: f.join_request_id.as_str().to_owned(),
+            errors: f.errors.into_iter().map(ErrorDetail::from).collect(),
+        }
+    }
+}
+
+fn ids(ids: Vec<wa_groups::JoinRequestId>) -> Vec<String> {
+    ids.iter().map(|id| id.as_str().to_owned()).collect()
+}
+
+/// The outcome of an approve call. Partial failure is a result: each ID
+/// given is in `approved` or in `failed`, in input order.
+#[napi(object)]
+pub struct ApproveOutcome {
+    /// The IDs approved.
+    pub approved: Vec<String>,
+    /// The IDs not approved, with their errors.
+    pub failed: Vec<FailedJoinRequest>,
+    /// Errors about the call as a whole.
+    pub errors: Vec<ErrorDetail>,
+}
+
+impl From<wa_groups::ApproveOutcome> for ApproveOutcome {
+    fn from(o: wa_groups::ApproveOutcome) -> Self {
+        Self {
+            approved: ids(o.approved),
+            failed: o.failed.into_iter().map(FailedJoinRequest::from).collect(),
+            errors: o.errors.into_iter().map(ErrorDetail::from).collect(),
+        }
+    }
+}
+
+/// The outcome of a reject call, like `ApproveOutcome`.
+#[napi(object)]
+pub struct RejectOutcome {
+    /// The IDs rejected.
+    pub rejected: Vec<String>,
+    /// The IDs not rejected, with their errors.
+    pub failed: Vec<FailedJoinRequest>,
+    /// Errors about the call as a whole.
+    pub errors: Vec<ErrorDetail>,
+}
+
+impl From<wa_groups::RejectOutcome> for RejectOutcome {
+    fn from(o: wa_groups::RejectOutcome) -> Self {
+        Self {
+            rejected: ids(o.rejected),
+            failed: o.failed.into_iter().map(FailedJoinRequest::from).collect(),
+            errors: o.errors.into_iter().map(ErrorDetail::from).collect(),
+        }
+    }
+}
+
+/// One step of `joinRequests`: the iterator protocol's result.
+#[napi(object)]
+pub struct JoinRequestStep {
+    /// Whether the iteration is over.
+    pub done: bool,
+    /// The next join request; absent when `done`.
+    pub value: Option<JoinRequest>,
+}

@@ -1,0 +1,58 @@
+// The Emulator test helper itself: lifecycle, state, rate limits, errors.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+
+import { Emulator, clientFor, rejection } from './helpers.mjs'
+
+test('new Emulator(), start(), stop(), and start again', async () => {
+  const emu = new Emulator({ accessToken: 'EAAB-custom', pageSize: 2, fixedClock: 1_750_000_000 })
+  assert.throws(() => emu.baseUrl, { code: 'ERR_WA_EMULATOR' })
+  await emu.start()
+  await rejection(emu.start(), 'ERR_WA_EMULATOR')
+  assert.match(emu.baseUrl, /^http:\/\/127\.0\.0\.1:\d+$/)
+  assert.equal(emu.accessToken, 'EAAB-custom')
+  const group = await emu.createGroup()
+  const ids = await emu.addJoinRequests(group, 3)
+  assert.equal(ids.length, 3)
+  const page = await clientFor(emu).listJoinRequests(group)
+  assert.equal(page.data.length, 2, 'the page size')
+  assert.equal(page.data[0].creationTimestamp, 1_750_000_000, 'the fixed clock')
+  await emu.revokeJoinRequest(group, ids[0])
+  assert.equal((await emu.pendingJoinRequests(group)).length, 2)
+  await emu.stop()
+  await emu.stop()
+  await emu.start()
+  assert.deepEqual(await emu.pendingJoinRequests(await emu.createGroup()), [])
+  await emu.stop()
+})
+
+test('unknown groups and bad faults reject with ERR_WA_EMULATOR', async () => {
+  const emu = await Emulator.start()
+  try {
+    await rejection(emu.addJoinRequests('Y2FwaV9ncm91cDpub25l', 1), 'ERR_WA_EMULATOR')
+    await rejection(emu.participants('Y2FwaV9ncm91cDpub25l'), 'ERR_WA_EMULATOR')
+    await rejection(emu.injectFault({ kind: 'meteor' }), 'ERR_WA_EMULATOR')
+    await rejection(emu.injectFault({ kind: 'server_error', status: 200 }), 'ERR_WA_EMULATOR')
+    assert.equal(await emu.clearFaults(), 0)
+  } finally {
+    await emu.stop()
+  }
+})
+
+test('a rate limit answers 131208 with Retry-After', async () => {
+  const emu = await Emulator.start()
+  try {
+    const group = await emu.createGroup()
+    await emu.setRateLimit({ perSecond: 0.5, burst: 1 })
+    const client = clientFor(emu, { maxRetries: 0 })
+    await client.listJoinRequests(group)
+    const e = await rejection(client.listJoinRequests(group), 'ERR_WA_RATE_LIMITED')
+    assert.equal(e.graphCode, 131208)
+    assert.ok(e.retryAfterMs >= 1000, String(e.retryAfterMs))
+    assert.equal((await emu.stats()).rateLimited, 1)
+    await emu.setRateLimit(null)
+    await client.listJoinRequests(group)
+  } finally {
+    await emu.stop()
+  }
+})

@@ -1,0 +1,245 @@
+//! The Node package (`bindings/node`, npm `wa-groups`): its test suite, its
+//! benchmarks and its tarballs.
+//!
+//! - [`test`]: `npm ci` (only when `node_modules` is missing or
+//!   `package-lock.json` changed since), the addon built once (debug) by
+//!   `napi build --platform` into the workspace's target dir, a check that
+//!   the committed generated files (`index.js`, `index.d.ts`) were fresh,
+//!   `tsc -p types` over a typed usage file, then `node --test`.
+//! - [`bench`]: the release addon, then `bench/approve.mjs` (this client vs
+//!   `fetch` and `undici.request` against the in-process emulator), whose
+//!   numbers it returns as rows.
+//! - [`dist`]: the release addon, stripped, in `npm pack` tarballs in
+//!   `dist/`: `wa-groups` (with the linux-x64-gnu binary beside its loader)
+//!   and `wa-groups-linux-x64-gnu` (napi-rs's per-platform package).
+//!
+//! Never uses napi's cross-compile options: they download toolchains.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::{Row, results_dir, root};
+
+const PACKAGE: &str = "bindings/node";
+
+/// The files `napi build` generates and the repository keeps.
+const GENERATED: [&str; 2] = ["index.js", "index.d.ts"];
+
+/// The addon `napi build --platform` writes for this machine.
+const ADDON: &str = "wa-groups.linux-x64-gnu.node";
+
+/// The size the release addon should stay under.
+const ADDON_TARGET_BYTES: u64 = 8 * 1024 * 1024;
+
+fn package_dir() -> PathBuf {
+    root().join(PACKAGE)
+}
+
+/// Runs `program args` in `dir`, failing on a non-zero exit.
+fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    let shown = format!("{program} {}", args.join(" "));
+    eprintln!("\n==> {shown}   (in {})", dir.display());
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("npm_config_audit", "false")
+        .env("npm_config_fund", "false")
+        .env("npm_config_update_notifier", "false")
+        .status()
+        .map_err(|e| {
+            format!("could not start `{shown}` (are Node.js 20+ and npm installed?): {e}")
+        })?;
+    eprintln!(
+        "<== {shown}: {status} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` failed ({status})"))
+    }
+}
+
+/// A tool installed by `npm ci` (`node_modules/.bin/NAME`).
+fn npm_bin(name: &str) -> String {
+    package_dir()
+        .join("node_modules")
+        .join(".bin")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `npm ci`, unless `node_modules` already holds what `package-lock.json`
+/// pins (a copy of the lock file taken at the last install says so).
+fn ensure_node_modules() -> Result<(), String> {
+    let dir = package_dir();
+    let lock = std::fs::read(dir.join("package-lock.json"))
+        .map_err(|e| format!("{PACKAGE}/package-lock.json: {e}"))?;
+    let stamp = dir.join("node_modules").join(".xtask-package-lock.json");
+    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        return Ok(());
+    }
+    run_in(&dir, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    std::fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))
+}
+
+/// `napi build --platform` (debug or release) into the workspace's target
+/// dir; it writes the addon and regenerates `index.js` and `index.d.ts`.
+fn build_addon(release: bool) -> Result<(), String> {
+    let target_dir = root().join("target");
+    let target_dir = target_dir.to_string_lossy();
+    let mut args = vec!["build", "--platform", "--target-dir", &target_dir];
+    if release {
+        args.extend(["--release", "--strip"]);
+    }
+    args.extend(["--", "--locked"]);
+    run_in(&package_dir(), &npm_bin("napi"), &args)
+}
+
+/// The generated files as they are now (`None` for a missing one).
+fn generated_snapshot() -> Vec<Option<Vec<u8>>> {
+    GENERATED
+        .iter()
+        .map(|f| std::fs::read(package_dir().join(f)).ok())
+        .collect()
+}
+
+/// The node test files, in a stable order (`node --test DIR` would also run
+/// the helpers).
+fn test_files() -> Result<Vec<String>, String> {
+    let dir = package_dir().join("test");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".test.mjs") || n.ends_with(".test.cjs"))
+        .map(|n| format!("test/{n}"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no *.test.mjs or *.test.cjs in {}", dir.display()));
+    }
+    Ok(files)
+}
+
+/// `npm ci`, the debug addon, the freshness of the generated files, the
+/// typed usage check, and `node --test`.
+pub(crate) fn test() -> Result<(), String> {
+    let started = Instant::now();
+    ensure_node_modules()?;
+    let before = generated_snapshot();
+    build_addon(false)?;
+    let stale: Vec<&str> = GENERATED
+        .iter()
+        .zip(before)
+        .zip(generated_snapshot())
+        .filter(|((_, was), now)| was != now)
+        .map(|((name, _), _)| *name)
+        .collect();
+    if !stale.is_empty() {
+        return Err(format!(
+            "{PACKAGE}: the generated {} did not match the Rust sources; `napi build` has just \
+             regenerated them: review and commit them, then run `cargo xtask test` again",
+            stale.join(" and ")
+        ));
+    }
+    let dir = package_dir();
+    run_in(&dir, &npm_bin("tsc"), &["-p", "types"])?;
+    let files = test_files()?;
+    let mut args = vec!["--test".to_owned()];
+    args.extend(files);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_in(&dir, "node", &args)?;
+    eprintln!(
+        "\nxtask test: node suite passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A number after `"key":` in the bench's JSON output.
+fn json_number(text: &str, key: &str) -> Option<f64> {
+    let start = text.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = text[start..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// A string after `"key":` in the bench's JSON output.
+fn json_string<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let start = text.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = text[start..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    Some(&rest[..rest.find('"')?])
+}
+
+/// The release addon, then `bench/approve.mjs`: approve calls per second
+/// of this client over those of `fetch` and `undici.request` (a rate: the
+/// ratio is ours over theirs, higher is better).
+pub(crate) fn bench() -> Result<Vec<Row>, String> {
+    ensure_node_modules()?;
+    build_addon(true)?;
+    let out = results_dir().join("node-approve.json");
+    let _ = std::fs::create_dir_all(results_dir());
+    let out_arg = out.to_string_lossy().into_owned();
+    run_in(&package_dir(), "node", &["bench/approve.mjs", &out_arg])?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut rows = Vec::new();
+    // One object per line of the array: {"mode", "baseline", "ours", "theirs"}.
+    for chunk in text.split('{').skip(2) {
+        let (Some(mode), Some(baseline), Some(ours), Some(theirs)) = (
+            json_string(chunk, "mode"),
+            json_string(chunk, "baseline"),
+            json_number(chunk, "ours"),
+            json_number(chunk, "theirs"),
+        ) else {
+            continue;
+        };
+        let ratio = ours / theirs;
+        let target = if baseline == "fetch" { 2.0 } else { 1.0 };
+        rows.push(Row {
+            section: "node".into(),
+            case: format!("approve calls, {mode}"),
+            ours: format!("{ours:.0} calls/s"),
+            baseline: format!("{baseline} {theirs:.0} calls/s"),
+            ratio,
+            target: format!("≥ {target:.1}× {baseline}"),
+            met: if ratio >= target { "yes" } else { "no" }.into(),
+        });
+    }
+    if rows.is_empty() {
+        return Err(format!("{}: no rows", out.display()));
+    }
+    Ok(rows)
+}
+
+/// The release addon (stripped) and the two tarballs in `dist/`.
+pub(crate) fn dist() -> Result<(), String> {
+    ensure_node_modules()?;
+    build_addon(true)?;
+    let dir = package_dir();
+    let addon = dir.join(ADDON);
+    let size = std::fs::metadata(&addon)
+        .map_err(|e| format!("{}: {e}", addon.display()))?
+        .len();
+    let platform = dir.join("npm").join("linux-x64-gnu");
+    std::fs::copy(&addon, platform.join(ADDON))
+        .map_err(|e| format!("copying the addon to {}: {e}", platform.display()))?;
+    let dist = root().join("dist");
+    std::fs::create_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    let dest = dist.to_string_lossy().into_owned();
+    run_in(&dir, "npm", &["pack", "--pack-destination", &dest])?;
+    run_in(&platform, "npm", &["pack", "--pack-destination", &dest])?;
+    let mb = size as f64 / (1024.0 * 1024.0);
+    let verdict = if size <= ADDON_TARGET_BYTES {
+        "within"
+    } else {
+        "OVER"
+    };
+    eprintln!("node: release addon {ADDON} is {mb:.2} MiB ({verdict} the 8 MiB target)");
+    Ok(())
+}
