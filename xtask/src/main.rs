@@ -10,11 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod fuzz;
+mod node;
+mod python;
+
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench") => bench(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("dist") => dist(),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             Ok(())
@@ -32,7 +38,9 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage: cargo xtask <task>
   test    cargo fmt --check, clippy -D warnings, and every test suite
-  bench   benchmarks, reported as ratios against same-run baselines";
+  bench   benchmarks, reported as ratios against same-run baselines
+  fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
+  dist    release packages in dist/ (the Python wheel, the npm tarballs)";
 
 pub(crate) fn root() -> PathBuf {
     // xtask lives one level below the workspace root.
@@ -103,6 +111,8 @@ fn test() -> Result<(), String> {
     }
     // nextest does not run doc tests; they hold the README's examples.
     run("cargo", &["test", "--workspace", "--locked", "--doc"])?;
+    python::test()?;
+    node::test()?;
     eprintln!(
         "\nxtask test: all suites passed in {:.0}s",
         started.elapsed().as_secs_f64()
@@ -230,7 +240,43 @@ fn bench() -> Result<(), String> {
         wire.iter().map(Row::to_tsv).collect::<String>(),
     )
     .map_err(|e| e.to_string())?;
+    // These write their own rows to the results directory.
+    run(
+        "cargo",
+        &["bench", "-p", "wa-groups", "--bench", "throughput"],
+    )?;
+    run(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "wa-groups-emulator",
+            "--example",
+            "load",
+            "--",
+            "1000000",
+            "256",
+        ],
+    )?;
+    std::fs::write(
+        dir.join("python.tsv"),
+        python::bench()?.iter().map(Row::to_tsv).collect::<String>(),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("node.tsv"),
+        node::bench()?.iter().map(Row::to_tsv).collect::<String>(),
+    )
+    .map_err(|e| e.to_string())?;
     report(&dir)
+}
+
+/// Release packages in `dist/`.
+fn dist() -> Result<(), String> {
+    python::dist()?;
+    node::dist()?;
+    Ok(())
 }
 
 /// Gathers every bench's rows into one table on stdout and in bench/results.md.
