@@ -8,7 +8,7 @@
 
 use napi::bindgen_prelude::{Null, Object, ToNapiValue, Unknown};
 use napi::{Env, JsValue, Status};
-use wa_groups::{Error, ErrorKind, InvalidInput, TransportErrorKind};
+use wa_groups::{Error, ErrorKind, InvalidInput};
 
 /// The `code` of every error of a wa-groups call, as [`ErrorKind`] names it.
 pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
@@ -169,13 +169,7 @@ fn wa_error<'env>(env: &'env Env, e: &Error) -> napi::Result<Object<'env>> {
             obj.set("reason", invalid.reason())?;
         }
         Error::Transport(t) => {
-            let kind = match t.kind() {
-                TransportErrorKind::Connect => "connect",
-                TransportErrorKind::Tls => "tls",
-                TransportErrorKind::ConnectionReset => "connection_reset",
-                _ => "other",
-            };
-            obj.set("transportKind", kind)?;
+            obj.set("transportKind", t.kind().as_str())?;
         }
         Error::Timeout(d) => obj.set("timeoutMs", millis(*d))?,
         Error::Decode(d) => obj.set("excerpt", d.excerpt())?,

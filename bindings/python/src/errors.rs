@@ -8,7 +8,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
-use wa_groups::{Error, ErrorKind, TransportErrorKind};
+use wa_groups::{Error, ErrorKind};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -35,15 +35,6 @@ fn class_name(kind: ErrorKind) -> &'static str {
     }
 }
 
-fn transport_kind(kind: TransportErrorKind) -> &'static str {
-    match kind {
-        TransportErrorKind::Connect => "connect",
-        TransportErrorKind::Tls => "tls",
-        TransportErrorKind::ConnectionReset => "connection_reset",
-        _ => "other",
-    }
-}
-
 /// The Python exception for `err`, with the Graph fields (or the field,
 /// status, excerpt...) as attributes and, for a transport failure with an
 /// underlying cause, that cause as `__cause__`. The texts come from the
@@ -65,7 +56,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             kw.set_item("reason", e.reason())?;
         }
         Error::Transport(e) => {
-            kw.set_item("transport_kind", transport_kind(e.kind()))?;
+            kw.set_item("transport_kind", e.kind().as_str())?;
             cause = transport_cause(py, e);
         }
         Error::Timeout(d) => {

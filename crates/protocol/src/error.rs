@@ -290,6 +290,18 @@ pub enum TransportErrorKind {
     Other,
 }
 
+impl TransportErrorKind {
+    /// A stable name, such as `connection_reset`, for bindings and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Tls => "tls",
+            Self::ConnectionReset => "connection_reset",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// A failure to exchange bytes with the server.
 #[derive(Debug, Clone)]
 pub struct TransportError {
