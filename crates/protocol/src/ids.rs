@@ -291,7 +291,9 @@ impl<'a> IntoIterator for &'a JoinRequestIds {
 pub struct AccessToken(Box<str>);
 
 impl AccessToken {
-    /// Validates `value`: 1 to 8192 printable ASCII characters without spaces.
+    /// Validates `value`: 1 to 8192 printable ASCII characters without
+    /// spaces, starting with a letter, digit, `-`, `_` or `.` (the spec's
+    /// `Authorization` pattern).
     pub fn new(value: impl AsRef<str>) -> Result<Self, InvalidInput> {
         let s = value.as_ref();
         let err = |r: &'static str| Err(InvalidInput::new(Field::AccessToken, r));
@@ -306,6 +308,14 @@ impl AccessToken {
         }
         if !s.bytes().all(|b| b.is_ascii_graphic()) {
             return err("must be printable ASCII without spaces");
+        }
+        // The spec's Authorization pattern, `^Bearer\s+[A-Za-z0-9\-_.]+.*$`.
+        if !s
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return err("must start with A-Z a-z 0-9 - _ or . (the spec's Authorization pattern)");
         }
         Ok(Self(s.into()))
     }
