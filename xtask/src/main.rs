@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod conformance;
 mod fuzz;
 mod node;
 mod python;
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("conformance") => conformance::conformance(),
         Some("dist") => dist(),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
@@ -40,6 +42,7 @@ const USAGE: &str = "usage: cargo xtask <task>
   test    cargo fmt --check, clippy -D warnings, and every test suite
   bench   benchmarks, reported as ratios against same-run baselines
   fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
+  conformance  requests (Rust, Python, Node) and responses against Meta's spec: Prism, schemathesis
   dist    release packages in dist/ (the Python wheel, the npm tarballs)";
 
 pub(crate) fn root() -> PathBuf {
@@ -113,6 +116,7 @@ fn test() -> Result<(), String> {
     run("cargo", &["test", "--workspace", "--locked", "--doc"])?;
     python::test()?;
     node::test()?;
+    conformance::quick()?;
     eprintln!(
         "\nxtask test: all suites passed in {:.0}s",
         started.elapsed().as_secs_f64()

@@ -126,11 +126,16 @@ fn test_files() -> Result<Vec<String>, String> {
 
 /// `npm ci`, the debug addon, the freshness of the generated files, the
 /// typed usage check, and `node --test`.
+/// The addon built (debug) as the tests use it, with the npm tools in place.
+pub(crate) fn build_debug() -> Result<(), String> {
+    ensure_node_modules()?;
+    build_addon(false)
+}
+
 pub(crate) fn test() -> Result<(), String> {
     let started = Instant::now();
-    ensure_node_modules()?;
     let before = generated_snapshot();
-    build_addon(false)?;
+    build_debug()?;
     let stale: Vec<&str> = GENERATED
         .iter()
         .zip(before)

@@ -18,7 +18,37 @@ use crate::{Row, root};
 
 const PACKAGE: &str = "bindings/python";
 
-fn venv_python(venv: &Path) -> PathBuf {
+/// What the test venv holds: maturin, pytest, mypy.
+const TEST_REQUIREMENTS: &str = "bindings/python/requirements-test.txt";
+
+/// The venv `cargo xtask test` builds the package into.
+pub(crate) fn test_venv() -> PathBuf {
+    root().join("target").join("python-venv")
+}
+
+/// The package built (debug) into the test venv with `maturin develop`;
+/// returns the venv's interpreter. Used by the Python suite and by the
+/// conformance drivers.
+pub(crate) fn develop() -> Result<PathBuf, String> {
+    let venv = test_venv();
+    ensure_venv(&venv, &[TEST_REQUIREMENTS])?;
+    // Editable: the package's Python files are used in place, the
+    // extension is copied beside them.
+    run_in(
+        &venv,
+        &root(),
+        &venv_bin(&venv).join("maturin"),
+        &[
+            "develop",
+            "--locked",
+            "--manifest-path",
+            &format!("{PACKAGE}/Cargo.toml"),
+        ],
+    )?;
+    Ok(venv_python(&venv))
+}
+
+pub(crate) fn venv_python(venv: &Path) -> PathBuf {
     if cfg!(windows) {
         venv.join("Scripts").join("python.exe")
     } else {
@@ -67,9 +97,10 @@ fn run_in(venv: &Path, dir: &Path, program: &Path, args: &[&str]) -> Result<(), 
     }
 }
 
-/// A venv at `venv` with `requirements` installed. pip runs only when the
-/// requirements changed since the last install (a stamp file remembers).
-fn ensure_venv(venv: &Path, requirements: &[&str]) -> Result<(), String> {
+/// A venv at `venv` with `requirements` (paths from the workspace root)
+/// installed. pip runs only when the requirements changed since the last
+/// install (a stamp file remembers).
+pub(crate) fn ensure_venv(venv: &Path, requirements: &[&str]) -> Result<(), String> {
     let python = venv_python(venv);
     if !python.exists() {
         let interpreter = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -89,7 +120,7 @@ fn ensure_venv(venv: &Path, requirements: &[&str]) -> Result<(), String> {
     }
     let mut wanted = String::new();
     for r in requirements {
-        let path = root().join(PACKAGE).join(r);
+        let path = root().join(r);
         wanted.push_str(
             &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
         );
@@ -99,12 +130,8 @@ fn ensure_venv(venv: &Path, requirements: &[&str]) -> Result<(), String> {
         return Ok(());
     }
     let mut args = vec!["-m", "pip", "install", "--quiet"];
-    let files: Vec<String> = requirements
-        .iter()
-        .map(|r| format!("{PACKAGE}/{r}"))
-        .collect();
-    for f in &files {
-        args.extend(["-r", f.as_str()]);
+    for r in requirements {
+        args.extend(["-r", r]);
     }
     run_in(venv, &root(), &python, &args)?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())
@@ -113,22 +140,8 @@ fn ensure_venv(venv: &Path, requirements: &[&str]) -> Result<(), String> {
 /// `cargo xtask test`'s Python part.
 pub(crate) fn test() -> Result<(), String> {
     let started = Instant::now();
-    let venv = root().join("target").join("python-venv");
-    ensure_venv(&venv, &["requirements-test.txt"])?;
-    let python = venv_python(&venv);
-    // Debug build, once, into the venv (editable: the package's Python
-    // files are used in place, the extension is copied beside them).
-    run_in(
-        &venv,
-        &root(),
-        &venv_bin(&venv).join("maturin"),
-        &[
-            "develop",
-            "--locked",
-            "--manifest-path",
-            &format!("{PACKAGE}/Cargo.toml"),
-        ],
-    )?;
+    let venv = test_venv();
+    let python = develop()?;
     run_in(
         &venv,
         &root(),
@@ -198,7 +211,7 @@ fn build_wheel(venv: &Path, out: &Path) -> Result<PathBuf, String> {
 /// `cargo xtask dist`'s Python part: the release wheel in `dist/`.
 pub(crate) fn dist() -> Result<(), String> {
     let venv = root().join("target").join("python-venv");
-    ensure_venv(&venv, &["requirements-test.txt"])?;
+    ensure_venv(&venv, &[TEST_REQUIREMENTS])?;
     let wheel = build_wheel(&venv, &root().join("dist"))?;
     let size = std::fs::metadata(&wheel).map(|m| m.len()).unwrap_or(0);
     eprintln!(
@@ -217,10 +230,10 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
     // `dist` builds it (the same build, so nothing is compiled twice), and
     // installed in a venv of its own with the baselines.
     let tools = root().join("target").join("python-venv");
-    ensure_venv(&tools, &["requirements-test.txt"])?;
+    ensure_venv(&tools, &[TEST_REQUIREMENTS])?;
     let wheel = build_wheel(&tools, &root().join("target").join("python-wheels"))?;
     let venv = root().join("target").join("python-bench-venv");
-    ensure_venv(&venv, &["requirements-bench.txt"])?;
+    ensure_venv(&venv, &["bindings/python/requirements-bench.txt"])?;
     let python = venv_python(&venv);
     // pywa is compared only when it installs here; its absence is no error.
     let pywa_stamp = venv.join(".wa-groups-pywa");
