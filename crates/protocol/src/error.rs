@@ -533,6 +533,18 @@ impl Error {
             Self::Decode(e) => {
                 scrub(&mut e.excerpt, secret);
                 scrub(&mut e.reason, secret);
+                if secret.len() >= MIN_REDACTED_LEN {
+                    // The excerpt was cut from the body: a token crossing the
+                    // cut leaves its first characters at the end.
+                    let keep = (1..secret.len())
+                        .rev()
+                        .find(|&n| e.excerpt.ends_with(&secret[..n]))
+                        .map_or(e.excerpt.len(), |n| e.excerpt.len() - n);
+                    e.excerpt.truncate(keep);
+                    // `[redacted]` may be longer than what it replaced.
+                    let excerpt = std::mem::take(&mut e.excerpt);
+                    e.excerpt = self::excerpt(excerpt.as_bytes());
+                }
             }
             Self::Transport(e) => scrub(&mut e.message, secret),
             Self::InvalidInput(_) | Self::Timeout(_) => {}

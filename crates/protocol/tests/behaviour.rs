@@ -223,6 +223,56 @@ fn a_token_too_short_to_be_real_does_not_shred_messages() {
 }
 
 #[test]
+fn a_token_cut_by_the_excerpt_leaves_no_prefix_and_the_limit_holds() {
+    let token = "EAAGOLDENTOKEN123";
+    let ep = Endpoint::new(
+        BaseUrl::default(),
+        ApiVersion::default(),
+        AccessToken::new(token).unwrap(),
+        UserAgent::library(),
+    );
+    let op = ListJoinRequests::new(GroupId::new("g").unwrap(), ListOptions::default()).unwrap();
+    // The token straddles byte 256, where the excerpt is cut.
+    let body = format!("{}{token}{}", "x".repeat(EXCERPT_LIMIT - 6), "y".repeat(50));
+    let e = ep
+        .parse_response(
+            &op,
+            StatusCode::BAD_GATEWAY,
+            &HeaderMap::new(),
+            body.as_bytes(),
+        )
+        .unwrap_err();
+    let Error::Decode(d) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(d.excerpt().ends_with('x'), "{:?}", d.excerpt());
+    // Short tokens repeated: "[redacted]" is longer than each, the limit still holds.
+    let short = AccessToken::new("abcd").unwrap();
+    let ep = Endpoint::new(
+        BaseUrl::default(),
+        ApiVersion::default(),
+        short,
+        UserAgent::library(),
+    );
+    let e = ep
+        .parse_response(
+            &op,
+            StatusCode::BAD_GATEWAY,
+            &HeaderMap::new(),
+            "abcd".repeat(200).as_bytes(),
+        )
+        .unwrap_err();
+    let Error::Decode(d) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        d.excerpt().len() <= EXCERPT_LIMIT && !d.excerpt().contains("abcd"),
+        "{:?}",
+        d.excerpt()
+    );
+}
+
+#[test]
 fn decode_errors_keep_status_and_a_bounded_excerpt() {
     let big = "é".repeat(10_000);
     let e = DecodeError::new(Some(200), "bad", big.as_bytes());
