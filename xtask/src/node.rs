@@ -219,6 +219,21 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
     if rows.is_empty() {
         return Err(format!("{}: no rows", out.display()));
     }
+    // The addon `build_addon(true)` just wrote is the release, stripped one.
+    let addon = package_dir().join(ADDON);
+    let bytes = std::fs::metadata(&addon)
+        .map_err(|e| format!("{}: {e}", addon.display()))?
+        .len();
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    rows.push(Row {
+        section: "node".into(),
+        case: "addon size (release, stripped)".into(),
+        ours: format!("{mb:.2} MiB"),
+        baseline: "target 8 MiB".into(),
+        ratio: 8.0 / mb,
+        target: "≥ 1× (≤ 8 MiB)".into(),
+        met: if mb <= 8.0 { "yes" } else { "no" }.into(),
+    });
     Ok(rows)
 }
 

@@ -270,10 +270,10 @@ def main() -> None:
 
     if args.wheel:
         mb = os.path.getsize(args.wheel) / 1_000_000
-        rows.append(("wheel size (abi3, release)", f"{mb:.2f} MB", "target 4 MB", 4 / mb, "≤ 4 MB", "yes" if mb <= 4 else "no"))
+        rows.append(("wheel size (abi3, release)", f"{mb:.2f} MB", "target 4 MB", 4 / mb, "≥ 1× (≤ 4 MB)", "yes" if mb <= 4 else "no"))
         print(f"wheel: {mb:.2f} MB", flush=True)
     ms = import_ms()
-    rows.append(("import wa_groups", f"{ms:.1f} ms", "target 30 ms", 30 / ms, "≤ 30 ms", "yes" if ms <= 30 else "no"))
+    rows.append(("import wa_groups", f"{ms:.1f} ms", "target 30 ms", 30 / ms, "≥ 1× (≤ 30 ms)", "yes" if ms <= 30 else "no"))
     print(f"import wa_groups: {ms:.1f} ms", flush=True)
 
     with open(args.out, "w", encoding="utf-8") as f:
