@@ -8,6 +8,7 @@ mod api;
 mod builder;
 mod chunking;
 mod concurrency;
+mod emulator;
 mod faults;
 mod secrets;
 mod tls;
