@@ -7,13 +7,18 @@ use crate::error::Error;
 use crate::ids::{JoinRequestId, JoinRequestIds};
 use crate::model::{Action, DecisionOutcome, ErrorDetail, FailedJoinRequest};
 
+/// Up to this many IDs, duplicates and positions are found by a linear
+/// scan: cheaper than hashing for the common one-request call.
+const SMALL: usize = 32;
+
 /// The requests one approve or reject call is split into.
 #[derive(Debug, Clone)]
 pub struct ChunkPlan {
     action: Action,
     chunks: Vec<JoinRequestIds>,
-    /// Position of each distinct ID in the input, for ordering the merge.
-    position: HashMap<JoinRequestId, usize>,
+    distinct: usize,
+    /// Position of each distinct ID in the input, for lists over [`SMALL`].
+    index: Option<HashMap<JoinRequestId, usize>>,
 }
 
 impl ChunkPlan {
@@ -21,22 +26,50 @@ impl ChunkPlan {
     /// dropping duplicates (the first occurrence is kept).
     pub fn new(action: Action, ids: &JoinRequestIds, max_per_chunk: usize) -> Self {
         let max = max_per_chunk.max(1);
-        let mut position = HashMap::with_capacity(ids.len());
-        let mut distinct = Vec::with_capacity(ids.len());
-        for id in ids {
-            if !position.contains_key(id) {
-                position.insert(id.clone(), distinct.len());
-                distinct.push(id.clone());
+        let mut distinct: Vec<JoinRequestId> = Vec::with_capacity(ids.len());
+        let index = if ids.len() <= SMALL {
+            for id in ids {
+                if !distinct.contains(id) {
+                    distinct.push(id.clone());
+                }
             }
-        }
-        let chunks = distinct
-            .chunks(max)
-            .filter_map(|c| JoinRequestIds::from_ids(c.to_vec()).ok())
-            .collect();
+            None
+        } else {
+            let mut index = HashMap::with_capacity(ids.len());
+            for id in ids {
+                if !index.contains_key(id) {
+                    index.insert(id.clone(), distinct.len());
+                    distinct.push(id.clone());
+                }
+            }
+            Some(index)
+        };
+        let count = distinct.len();
+        let chunks = if count <= max {
+            JoinRequestIds::from_ids(distinct).into_iter().collect()
+        } else {
+            distinct
+                .chunks(max)
+                .filter_map(|c| JoinRequestIds::from_ids(c.to_vec()).ok())
+                .collect()
+        };
         Self {
             action,
             chunks,
-            position,
+            distinct: count,
+            index,
+        }
+    }
+
+    /// Where `id` stands among the distinct IDs, if it was asked for.
+    fn position(&self, id: &JoinRequestId) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(id).copied(),
+            None => self
+                .chunks
+                .iter()
+                .flat_map(JoinRequestIds::as_slice)
+                .position(|known| known == id),
         }
     }
 
@@ -47,7 +80,7 @@ impl ChunkPlan {
 
     /// The number of distinct IDs.
     pub fn distinct_ids(&self) -> usize {
-        self.position.len()
+        self.distinct
     }
 
     /// Merges one result per chunk (in chunk order) into one outcome.
@@ -75,7 +108,7 @@ impl ChunkPlan {
 
         let single = results.len() == 1;
         let mut merged = DecisionOutcome::new(self.action);
-        let mut seen = vec![false; self.position.len()];
+        let mut seen = vec![false; self.distinct];
         for (chunk, result) in self.chunks.iter().zip(results) {
             match result {
                 Ok(outcome) => {
@@ -115,7 +148,7 @@ impl ChunkPlan {
                 }
             }
         }
-        let pos = |id: &JoinRequestId| self.position.get(id).copied().unwrap_or(usize::MAX);
+        let pos = |id: &JoinRequestId| self.position(id).unwrap_or(usize::MAX);
         merged.succeeded.sort_by_key(pos);
         merged.failed.sort_by_key(|f| pos(&f.join_request_id));
         Ok(merged)
@@ -124,8 +157,8 @@ impl ChunkPlan {
     /// Marks `id` reported; false when it was already reported, so an ID the
     /// API lists twice is counted once. IDs we did not send are kept.
     fn mark(&self, seen: &mut [bool], id: &JoinRequestId) -> bool {
-        match self.position.get(id) {
-            Some(&i) => !std::mem::replace(&mut seen[i], true),
+        match self.position(id) {
+            Some(i) => !std::mem::replace(&mut seen[i], true),
             None => true,
         }
     }

@@ -317,8 +317,14 @@ impl ClientBuilder {
                 .at(i)
             })?;
         }
-        let http = connect::http_client(roots, connect_timeout, max_connections)
+        let connector = connect::connector(roots, connect_timeout, max_connections)
             .map_err(|e| InvalidInput::new(Field::RootCertificates, e))?;
+        let base_uri: http::Uri = base
+            .as_str()
+            .parse()
+            .map_err(|_| InvalidInput::new(Field::BaseUrl, "is not a valid URL"))?;
+        let http = crate::pool::Pool::new(connector, &base_uri)
+            .map_err(|e| InvalidInput::new(Field::BaseUrl, e))?;
 
         let policy = RetryPolicy {
             max_retries,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
-use http::{HeaderMap, Method, Request, StatusCode, Uri};
+use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use tokio::sync::Semaphore;
 use tracing::field::Empty;
@@ -21,8 +21,9 @@ use wa_groups_protocol::{
 };
 
 use crate::builder::ClientBuilder;
-use crate::connect::{HttpClient, transport_error};
+use crate::connect::transport_error;
 use crate::options::ListOptions;
+use crate::pool::Pool;
 use crate::{Error, Result};
 
 /// Graph error code of an expired or invalid paging cursor.
@@ -36,7 +37,7 @@ pub const MAX_LISTING_RESTARTS: u32 = 3;
 pub(crate) struct Settings {
     pub(crate) endpoint: Endpoint,
     pub(crate) token: AccessToken,
-    pub(crate) http: HttpClient,
+    pub(crate) http: Pool,
     pub(crate) policy: RetryPolicy,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
@@ -73,24 +74,6 @@ impl fmt::Debug for Client {
             .field("max_connections", &s.max_connections)
             .field("max_response_bytes", &s.max_response_bytes)
             .finish_non_exhaustive()
-    }
-}
-
-/// The parts of a built request that every attempt re-sends.
-struct Prepared {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Prepared {
-    fn request(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
-        req
     }
 }
 
@@ -131,17 +114,9 @@ impl Client {
     /// The error of the last attempt, with the access token scrubbed from it.
     pub async fn execute<O: Operation>(&self, op: &O) -> Result<O::Output> {
         let s = &*self.inner;
-        let request = s.endpoint.request(op);
-        let (parts, body) = request.into_parts();
-        let prepared = Prepared {
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
-            body,
-        };
         let span = debug_span!(
             "wa_groups.call",
-            method = %prepared.method,
+            method = %op.method(),
             // Evaluated only when a subscriber wants the span.
             path = %s.endpoint.path(op),
             attempts = Empty,
@@ -153,7 +128,7 @@ impl Client {
             let mut attempts: u32 = 0;
             let result = loop {
                 attempts += 1;
-                let result = self.attempt(op, &prepared, attempts).await;
+                let result = self.attempt(op, attempts).await;
                 let error = match result {
                     Ok(out) => break Ok(out),
                     Err(e) => e,
@@ -189,12 +164,7 @@ impl Client {
 
     /// One attempt: waits for a client-wide slot, then sends and reads the
     /// response under the per-attempt timeout.
-    async fn attempt<O: Operation>(
-        &self,
-        op: &O,
-        prepared: &Prepared,
-        attempt: u32,
-    ) -> Result<O::Output> {
+    async fn attempt<O: Operation>(&self, op: &O, attempt: u32) -> Result<O::Output> {
         let s = &*self.inner;
         let span = debug_span!(
             "wa_groups.attempt",
@@ -206,7 +176,7 @@ impl Client {
             // The semaphore is never closed.
             let _slot = s.in_flight.acquire().await.ok();
             let started = Instant::now();
-            let result = match tokio::time::timeout(s.timeout, self.exchange(op, prepared)).await {
+            let result = match tokio::time::timeout(s.timeout, self.exchange(op)).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::Timeout(s.timeout)),
             };
@@ -222,17 +192,18 @@ impl Client {
     }
 
     /// Sends the request and reads the whole response under the size cap.
-    async fn exchange<O: Operation>(&self, op: &O, prepared: &Prepared) -> Result<O::Output> {
+    async fn exchange<O: Operation>(&self, op: &O) -> Result<O::Output> {
         let s = &*self.inner;
-        let response = s
-            .http
-            .request(prepared.request())
-            .await
-            .map_err(|e| Error::Transport(transport_error(&e, e.is_connect())))?;
+        // Built afresh for each attempt: the operation is deterministic (a
+        // multipart boundary is part of it), so a retry sends the same bytes.
+        let request = s.endpoint.request(op).map(Full::new);
+        let (response, connection) = s.http.send(request).await?;
         let (head, body) = response.into_parts();
         let status = head.status;
         tracing::Span::current().record("status", status.as_u16());
         let body = read_body(body, status, &head.headers, s.max_response_bytes).await?;
+        // Read to the end: the connection may serve the next request.
+        connection.release();
         s.endpoint.parse_response(op, status, &head.headers, &body)
     }
 

@@ -12,12 +12,10 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::Uri;
-use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use rustls::RootCertStore;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -25,18 +23,14 @@ use wa_groups_protocol::{TransportError, TransportErrorKind};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// The pooled client every call goes through.
-pub(crate) type HttpClient = hyper_util::client::legacy::Client<LimitedConnector, Full<Bytes>>;
-
-/// How long an idle pooled connection is kept.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Builds the pooled HTTPS (and loopback HTTP) client.
-pub(crate) fn http_client(
+/// Builds the connector every connection of a client is made with: TCP
+/// with a connect timeout, TLS (ring) offering HTTP/2 and HTTP/1.1 by ALPN,
+/// plain HTTP for loopback, and the `max_connections` limit.
+pub(crate) fn connector(
     roots: RootCertStore,
     connect_timeout: Duration,
     max_connections: usize,
-) -> Result<HttpClient, String> {
+) -> Result<LimitedConnector, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -54,7 +48,7 @@ pub(crate) fn http_client(
         .enable_http1()
         .enable_http2()
         .wrap_connector(http);
-    let connector = LimitedConnector {
+    Ok(LimitedConnector {
         inner: https,
         shared: Arc::new(ConnectorState {
             permits: Arc::new(Semaphore::new(max_connections)),
@@ -64,15 +58,7 @@ pub(crate) fn http_client(
             h2_closed: Notify::new(),
             h2_wait: connect_timeout,
         }),
-    };
-    Ok(
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_max_idle_per_host(max_connections)
-            .build(connector),
-    )
+    })
 }
 
 /// Wraps the HTTPS connector so that each open connection holds a permit:

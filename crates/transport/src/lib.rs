@@ -3,9 +3,10 @@
 //!
 //! This crate runs the sans-IO [`protocol`] crate (wire types, request
 //! building, response parsing, errors, retry policy, chunk planning) over
-//! hyper 1, hyper-util's connection pool and rustls (ring), on tokio. It uses
-//! HTTP/2 when the server offers it by ALPN and HTTP/1.1 keep-alive
-//! otherwise. The types you need from the protocol crate are re-exported
+//! hyper 1's connection API and rustls (ring), on tokio, with a connection
+//! pool of its own: a client talks to one origin, so the pool is a stack of
+//! idle HTTP/1.1 keep-alive connections or one multiplexed HTTP/2
+//! connection, whichever the server offers by ALPN. The types you need from the protocol crate are re-exported
 //! here.
 //!
 //! # Example
@@ -130,6 +131,7 @@ mod builder;
 mod client;
 mod connect;
 mod options;
+mod pool;
 
 pub use builder::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS,
