@@ -8,7 +8,6 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use rustls::RootCertStore;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wa_groups_protocol::{TransportError, TransportErrorKind};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -50,71 +49,18 @@ pub(crate) fn connector(
         .wrap_connector(http);
     Ok(LimitedConnector {
         inner: https,
-        shared: Arc::new(ConnectorState {
-            permits: Arc::new(Semaphore::new(max_connections)),
-            first_connect: tokio::sync::Mutex::new(()),
-            protocol: AtomicU8::new(PROTOCOL_UNKNOWN),
-            h2_open: AtomicUsize::new(0),
-            h2_closed: Notify::new(),
-            h2_wait: connect_timeout,
-        }),
+        permits: Arc::new(Semaphore::new(max_connections)),
     })
 }
 
 /// Wraps the HTTPS connector so that each open connection holds a permit:
 /// never more than `max_connections` are open at once. A connection gives
-/// its permit back when hyper drops it.
-///
-/// It also keeps a burst of calls from opening one connection each to an
-/// HTTP/2 server: until the first connection shows (by ALPN) which
-/// protocol the host speaks, connects run one at a time; while an HTTP/2
-/// connection is open, a new connect waits (up to the connect timeout) for
-/// the pool to hand that connection out instead.
+/// its permit back when hyper drops it. (Sharing one HTTP/2 connection is
+/// the pool's business: see `pool.rs`.)
 #[derive(Clone)]
 pub(crate) struct LimitedConnector {
     inner: HttpsConnector<HttpConnector>,
-    shared: Arc<ConnectorState>,
-}
-
-const PROTOCOL_UNKNOWN: u8 = 0;
-const PROTOCOL_HTTP1: u8 = 1;
-const PROTOCOL_HTTP2: u8 = 2;
-
-struct ConnectorState {
     permits: Arc<Semaphore>,
-    first_connect: tokio::sync::Mutex<()>,
-    protocol: AtomicU8,
-    h2_open: AtomicUsize,
-    h2_closed: Notify,
-    h2_wait: Duration,
-}
-
-impl ConnectorState {
-    /// Waits until no HTTP/2 connection is open, up to `h2_wait`.
-    async fn wait_until_no_h2(&self) -> Result<(), BoxError> {
-        let deadline = tokio::time::Instant::now() + self.h2_wait;
-        loop {
-            let closed = self.h2_closed.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            if self.h2_open.load(Ordering::SeqCst) == 0 {
-                return Ok(());
-            }
-            if tokio::time::timeout_at(deadline, closed).await.is_err() {
-                return Err("an HTTP/2 connection to the host is open; not opening another".into());
-            }
-        }
-    }
-}
-
-/// Marks one open HTTP/2 connection; dropped with it.
-struct H2Open(Arc<ConnectorState>);
-
-impl Drop for H2Open {
-    fn drop(&mut self) {
-        self.0.h2_open.fetch_sub(1, Ordering::SeqCst);
-        self.0.h2_closed.notify_waiters();
-    }
 }
 
 impl tower_service::Service<Uri> for LimitedConnector {
@@ -127,35 +73,18 @@ impl tower_service::Service<Uri> for LimitedConnector {
     }
 
     fn call(&mut self, uri: Uri) -> Self::Future {
-        let shared = Arc::clone(&self.shared);
+        let permits = Arc::clone(&self.permits);
         let mut inner = self.inner.clone();
         Box::pin(async move {
-            let first = if shared.protocol.load(Ordering::SeqCst) == PROTOCOL_UNKNOWN {
-                Some(shared.first_connect.lock().await)
-            } else {
-                None
-            };
-            if shared.protocol.load(Ordering::SeqCst) == PROTOCOL_HTTP2 {
-                shared.wait_until_no_h2().await?;
-            }
-            let permit = Arc::clone(&shared.permits)
+            let permit = permits
                 .acquire_owned()
                 .await
                 .map_err(|e| Box::new(e) as BoxError)?;
             std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
             let io = inner.call(uri).await?;
-            let h2 = io.connected().is_negotiated_h2();
-            let h2_open = h2.then(|| {
-                shared.h2_open.fetch_add(1, Ordering::SeqCst);
-                H2Open(Arc::clone(&shared))
-            });
-            let protocol = if h2 { PROTOCOL_HTTP2 } else { PROTOCOL_HTTP1 };
-            shared.protocol.store(protocol, Ordering::SeqCst);
-            drop(first);
             Ok(CountedIo {
                 io,
                 _permit: permit,
-                _h2_open: h2_open,
             })
         })
     }
@@ -165,7 +94,6 @@ impl tower_service::Service<Uri> for LimitedConnector {
 pub(crate) struct CountedIo<T> {
     io: T,
     _permit: OwnedSemaphorePermit,
-    _h2_open: Option<H2Open>,
 }
 
 impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for CountedIo<T> {
