@@ -186,4 +186,5 @@ export type EmulatorFault = FaultMatch &
     | { kind: 'truncated_body' }
     | { kind: 'malformed_json' }
     | { kind: 'oversize_body'; bytes: number }
+    | { kind: 'response'; status: number; headers?: Record<string, string>; body?: string }
   )

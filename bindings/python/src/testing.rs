@@ -169,7 +169,7 @@ impl Emulator {
     /// `server_error` (`status`, `code`, `is_transient`), `rate_limited`
     /// (`code`, `retry_after`), `connection_reset`, `truncated_body`,
     /// `malformed_json`, `oversize_body` (`bytes`).
-    #[pyo3(signature = (kind, *, ms=None, status=None, code=None, is_transient=None, retry_after=None, bytes=None, method=None, path_contains=None, times=1))]
+    #[pyo3(signature = (kind, *, ms=None, status=None, code=None, is_transient=None, retry_after=None, bytes=None, headers=None, body=None, method=None, path_contains=None, times=1))]
     #[allow(
         clippy::too_many_arguments,
         reason = "the fields of the control API's fault object"
@@ -183,6 +183,8 @@ impl Emulator {
         is_transient: Option<bool>,
         retry_after: Option<u64>,
         bytes: Option<u64>,
+        headers: Option<std::collections::BTreeMap<String, String>>,
+        body: Option<String>,
         method: Option<&str>,
         path_contains: Option<String>,
         times: u32,
@@ -192,13 +194,18 @@ impl Emulator {
         // are left out so that its defaults apply.
         let mut spec = serde_json::Map::new();
         spec.insert("kind".into(), kind.into());
-        let fields: [(&str, serde_json::Value); 9] = [
+        let headers = headers.map(|h| {
+            serde_json::Value::Object(h.into_iter().map(|(k, v)| (k, v.into())).collect())
+        });
+        let fields: [(&str, serde_json::Value); 11] = [
             ("ms", ms.into()),
             ("status", status.into()),
             ("code", code.into()),
             ("is_transient", is_transient.into()),
             ("retry_after", retry_after.into()),
             ("bytes", bytes.into()),
+            ("headers", headers.into()),
+            ("body", body.into()),
             ("method", method.into()),
             ("path_contains", path_contains.into()),
             ("times", times.into()),

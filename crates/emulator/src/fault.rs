@@ -41,6 +41,17 @@ pub enum Fault {
     TruncatedBody,
     /// Send a 200 `application/json` whose body is not valid JSON.
     MalformedJson,
+    /// Answer with exactly this status, headers and body (a canned
+    /// response): how the Python and Node suites feed the golden response
+    /// vectors of `testdata/` through their clients.
+    Response {
+        /// The HTTP status, 100 to 599.
+        status: u16,
+        /// Headers to send besides `Content-Type: application/json`.
+        headers: Vec<(String, String)>,
+        /// The body, sent as is.
+        body: bytes::Bytes,
+    },
     /// Send a 200 `application/json` body of exactly this many bytes (valid
     /// JSON when it is at least 24 bytes), with a matching `Content-Length`.
     /// It is streamed, so a large one costs no memory.
@@ -168,6 +179,10 @@ pub(crate) struct FaultJson {
     #[serde(default)]
     bytes: Option<u64>,
     #[serde(default)]
+    headers: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
     method: Option<String>,
     #[serde(default, alias = "pathContains")]
     path_contains: Option<String>,
@@ -194,13 +209,20 @@ impl FaultJson {
             "connection_reset" => Fault::ConnectionReset,
             "truncated_body" => Fault::TruncatedBody,
             "malformed_json" => Fault::MalformedJson,
+            "response" => Fault::Response {
+                status: self
+                    .status
+                    .ok_or_else(|| Error::invalid("fault kind \"response\" needs \"status\""))?,
+                headers: self.headers.unwrap_or_default().into_iter().collect(),
+                body: bytes::Bytes::from(self.body.unwrap_or_default()),
+            },
             "oversize_body" => Fault::OversizeBody {
                 bytes: need(self.bytes, "bytes")?,
             },
             other => {
                 return Err(Error::invalid(format!(
                     "unknown fault kind {other:?}; expected latency, server_error, rate_limited, \
-                     connection_reset, truncated_body, malformed_json or oversize_body"
+                     connection_reset, truncated_body, malformed_json, oversize_body or response"
                 )));
             }
         };
@@ -228,6 +250,21 @@ pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error>
         Fault::ServerError { status, .. } if !(500..=599).contains(status) => {
             Err(Error::invalid("server_error status must be 500 to 599"))
         }
+        Fault::Response {
+            status, headers, ..
+        } => {
+            if !(100..=599).contains(status) {
+                return Err(Error::invalid("response status must be 100 to 599"));
+            }
+            for (name, value) in headers {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+                    || http::HeaderValue::from_str(value).is_err()
+                {
+                    return Err(Error::invalid(format!("bad response header {name:?}")));
+                }
+            }
+            Ok(())
+        }
         Fault::Latency(d) if *d > Duration::from_secs(600) => {
             Err(Error::invalid("latency must be at most 600 s"))
         }
@@ -253,6 +290,9 @@ pub(crate) fn describe(e: &FaultEntry) -> serde_json::Value {
         Fault::MalformedJson => serde_json::json!({"kind": "malformed_json"}),
         Fault::OversizeBody { bytes } => {
             serde_json::json!({"kind": "oversize_body", "bytes": bytes})
+        }
+        Fault::Response { status, body, .. } => {
+            serde_json::json!({"kind": "response", "status": status, "body_bytes": body.len()})
         }
     };
     v["method"] = e.matcher.method.as_ref().map(Method::as_str).into();

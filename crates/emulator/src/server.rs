@@ -286,6 +286,23 @@ fn fault_response(fault: Fault) -> Result<Response<EmuBody>, Reset> {
             *resp.body_mut() = EmuBody::oversize(bytes);
             resp
         }
+        Fault::Response {
+            status,
+            headers,
+            body,
+        } => {
+            // Validated when queued.
+            let mut resp = json(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
+            for (name, value) in headers {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    resp.headers_mut().insert(n, v);
+                }
+            }
+            resp
+        }
     })
 }
 

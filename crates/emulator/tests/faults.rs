@@ -339,3 +339,36 @@ async fn rate_limiter_per_phone_covers_every_group_and_refills() {
     assert_eq!(send(&c, list(&emu, &other)).await.status, StatusCode::OK);
     assert!(emu.set_rate_limit(Some(RateLimit::per_group(0.0))).is_err());
 }
+
+#[tokio::test]
+async fn a_canned_response_is_sent_as_given() {
+    let (emu, g) = setup().await;
+    let queued = send(
+        &client(),
+        control(
+            &emu,
+            Method::POST,
+            "/_emulator/faults",
+            Some(json!({"kind": "response", "status": 429, "headers": {"retry-after": "7"}, "body": "{\"error\":{}}"})),
+        ),
+    )
+    .await;
+    assert_eq!(queued.status, StatusCode::CREATED);
+    let a = send(&client(), list(&emu, &g)).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(a.headers["retry-after"], "7");
+    assert_eq!(&a.body[..], b"{\"error\":{}}");
+    // Bad canned responses are refused when queued.
+    for bad in [
+        json!({"kind": "response"}),
+        json!({"kind": "response", "status": 42}),
+        json!({"kind": "response", "status": 200, "headers": {"bad header": "x"}}),
+    ] {
+        let r = send(
+            &client(),
+            control(&emu, Method::POST, "/_emulator/faults", Some(bad.clone())),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
