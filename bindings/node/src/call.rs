@@ -41,7 +41,7 @@ pub(crate) struct Call {
 }
 
 /// A `TypeError` for an argument that is not of a usable type and is not
-/// one of the fields DESIGN.md validates (the options bag, the signal).
+/// one of the fields docs/design.md validates (the options bag, the signal).
 pub(crate) fn type_error(env: &Env, message: &str) -> napi::Error {
     let result = (|| -> napi::Result<Unknown<'_>> {
         let ctor: Function<'_, String, Unknown<'_>> =

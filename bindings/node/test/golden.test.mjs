@@ -57,7 +57,7 @@ for (const c of responses) {
       delete want.request_id // not part of the Node outcome
       if (!ids.length) {
         // A call must send an ID; one the response leaves out is reported as
-        // failed with the call-level errors (the merge rule of DESIGN.md).
+        // failed with the call-level errors (the merge rule of docs/design.md).
         want.failed = [{ join_request_id: 'x', errors: want.errors }]
       }
       assert.deepEqual(

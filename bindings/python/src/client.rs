@@ -160,7 +160,7 @@ impl Client {
     #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, max_retries=3, max_ids_per_request=None, max_concurrency=None))]
     #[allow(
         clippy::too_many_arguments,
-        reason = "the keyword arguments DESIGN.md gives"
+        reason = "the keyword arguments docs/design.md gives"
     )]
     fn new(
         py: Python<'_>,
@@ -382,7 +382,7 @@ impl AsyncClient {
     #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, max_retries=3, max_ids_per_request=None, max_concurrency=None))]
     #[allow(
         clippy::too_many_arguments,
-        reason = "the keyword arguments DESIGN.md gives"
+        reason = "the keyword arguments docs/design.md gives"
     )]
     fn new(
         py: Python<'_>,

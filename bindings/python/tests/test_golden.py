@@ -71,7 +71,7 @@ def test_response_vectors_parse_as_in_rust(emu: Emulator, case: dict[str, Any]) 
     want = dict(case["expected"])
     if case["operation"] != "list" and not asked(case):
         # A call must send an ID; one the response leaves out is reported as
-        # failed with the call-level errors (the merge rule of DESIGN.md).
+        # failed with the call-level errors (the merge rule of docs/design.md).
         want["failed"] = [{"join_request_id": "x", "errors": want["errors"]}]
     with Client(emu.access_token, base_url=emu.base_url, max_retries=0) as client:
         assert call(client, case, group) == want

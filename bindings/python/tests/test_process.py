@@ -16,7 +16,7 @@ import wa_groups
 from wa_groups import AsyncClient, Client
 from wa_groups.testing import Emulator
 
-# The spec's User-Agent pattern (DESIGN.md).
+# The spec's User-Agent pattern (docs/design.md).
 UA = re.compile(r"^[a-zA-Z0-9\-_]+\/[0-9]+\.[0-9]+\.[0-9]+(;[a-zA-Z0-9\-=\.]+)?(\s+[a-zA-Z0-9\-_]+\/[0-9\-\.]+)?$")
 
 

@@ -1,5 +1,5 @@
 //! Validated inputs. A value of these types has passed every rule of
-//! DESIGN.md, so code that holds one never checks it again.
+//! docs/design.md, so code that holds one never checks it again.
 
 use std::fmt;
 use std::str::FromStr;

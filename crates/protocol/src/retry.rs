@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
 
-/// Retry settings. The defaults are DESIGN.md's: 3 retries, exponential
+/// Retry settings. The defaults are docs/design.md's: 3 retries, exponential
 /// backoff from 0.5 s capped at 8 s with full jitter, `Retry-After`
 /// honoured up to 60 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

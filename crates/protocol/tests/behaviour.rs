@@ -1,4 +1,4 @@
-//! Classification, retry policy, secrecy and the other rules of DESIGN.md
+//! Classification, retry policy, secrecy and the other rules of docs/design.md
 //! that are not wire round trips.
 
 use std::time::Duration;

@@ -271,7 +271,7 @@ fn validation_rules_match_the_golden_vectors() {
             );
         }
     }
-    // Every rule of DESIGN.md has vectors.
+    // Every rule of docs/design.md has vectors.
     for f in [
         "group_id",
         "join_request_id",
