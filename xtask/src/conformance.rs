@@ -175,27 +175,11 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free port on 127.0.0.1: {e}"))
 }
 
-/// `npm ci` in `conformance/` unless `node_modules` already holds what the
-/// lock file pins (a copy of the lock taken at the last install says so).
-/// Install scripts are skipped: Prism needs none.
+/// Prism, installed by `npm ci` in `conformance/` when the lock file
+/// changed. Install scripts are skipped: Prism needs none.
 fn ensure_prism() -> Result<PathBuf, String> {
     let dir = root().join(NPM_DIR);
-    let lock = std::fs::read(dir.join("package-lock.json"))
-        .map_err(|e| format!("{NPM_DIR}/package-lock.json: {e}"))?;
-    let stamp = dir.join("node_modules").join(".xtask-package-lock.json");
-    if !std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
-        capture(
-            Path::new("npm"),
-            &["ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-            &dir,
-            &[
-                ("npm_config_update_notifier", "false".as_ref()),
-                ("SCARF_ANALYTICS", "false".as_ref()),
-            ],
-        )
-        .map_err(|e| format!("{e} (are Node.js 20+ and npm installed?)"))?;
-        std::fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))?;
-    }
+    crate::node::ensure_npm_packages(&dir, true)?;
     Ok(dir.join("node_modules").join(".bin").join("prism"))
 }
 

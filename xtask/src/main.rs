@@ -14,6 +14,7 @@ mod conformance;
 mod fuzz;
 mod node;
 mod python;
+mod workflows;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage: cargo xtask <task>
-  test    cargo fmt --check, clippy -D warnings, and every test suite
+  test    cargo fmt --check, actionlint, clippy -D warnings, and every test suite
   bench   benchmarks, reported as ratios against same-run baselines
   fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
   conformance  requests (Rust, Python, Node) and responses against Meta's spec: Prism, schemathesis
@@ -83,6 +84,7 @@ fn has_nextest() -> bool {
 fn test() -> Result<(), String> {
     let started = Instant::now();
     run("cargo", &["fmt", "--all", "--check"])?;
+    workflows::lint()?;
     run(
         "cargo",
         &[

@@ -37,7 +37,7 @@ fn package_dir() -> PathBuf {
 }
 
 /// Runs `program args` in `dir`, failing on a non-zero exit.
-fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+pub(crate) fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     let shown = format!("{program} {}", args.join(" "));
     eprintln!("\n==> {shown}   (in {})", dir.display());
     let started = Instant::now();
@@ -47,6 +47,7 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
         .env("npm_config_audit", "false")
         .env("npm_config_fund", "false")
         .env("npm_config_update_notifier", "false")
+        .env("SCARF_ANALYTICS", "false")
         .status()
         .map_err(|e| {
             format!("could not start `{shown}` (are Node.js 20+ and npm installed?): {e}")
@@ -72,18 +73,27 @@ fn npm_bin(name: &str) -> String {
         .into_owned()
 }
 
-/// `npm ci`, unless `node_modules` already holds what `package-lock.json`
-/// pins (a copy of the lock file taken at the last install says so).
-fn ensure_node_modules() -> Result<(), String> {
-    let dir = package_dir();
-    let lock = std::fs::read(dir.join("package-lock.json"))
-        .map_err(|e| format!("{PACKAGE}/package-lock.json: {e}"))?;
+/// `npm ci` in `dir`, unless its `node_modules` already holds what
+/// `package-lock.json` pins (a copy of the lock file taken at the last
+/// install says so). `ignore_scripts` skips install scripts, for packages
+/// that need none.
+pub(crate) fn ensure_npm_packages(dir: &Path, ignore_scripts: bool) -> Result<(), String> {
+    let lock_path = dir.join("package-lock.json");
+    let lock = std::fs::read(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
     let stamp = dir.join("node_modules").join(".xtask-package-lock.json");
     if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
         return Ok(());
     }
-    run_in(&dir, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    let mut args = vec!["ci", "--no-audit", "--no-fund"];
+    if ignore_scripts {
+        args.push("--ignore-scripts");
+    }
+    run_in(dir, "npm", &args)?;
     std::fs::write(&stamp, &lock).map_err(|e| format!("{}: {e}", stamp.display()))
+}
+
+fn ensure_node_modules() -> Result<(), String> {
+    ensure_npm_packages(&package_dir(), false)
 }
 
 /// `napi build --platform` (debug or release) into the workspace's target
