@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{node, python, root};
+use crate::{node, python, root, target_dir};
 
 const SPEC: &str = "testdata/spec/join-requests.openapi.yaml";
 const NPM_DIR: &str = "conformance";
@@ -50,16 +50,9 @@ const SCHEMATHESIS_EXCLUDED: &str =
     "positive_data_acceptance,negative_data_rejection,use_after_free,unsupported_method";
 
 fn out_dir() -> Result<PathBuf, String> {
-    let dir = root().join("target").join("conformance");
+    let dir = target_dir().join("conformance");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(dir)
-}
-
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root().join(dir),
-        None => root().join("target"),
-    }
 }
 
 /// Runs `program args` in `dir` with `envs`, echoing its output, and
@@ -321,7 +314,7 @@ fn dynamic(prism: &Path, calls: u32) -> Result<String, String> {
 
 /// Step 3: schemathesis against the emulator.
 fn schemathesis() -> Result<String, String> {
-    let venv = root().join("target").join("conformance-venv");
+    let venv = target_dir().join("conformance-venv");
     python::ensure_venv(&venv, &["conformance/requirements.txt"])?;
     let python = python::venv_python(&venv);
     let st = python.with_file_name(if cfg!(windows) { "st.exe" } else { "st" });

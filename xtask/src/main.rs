@@ -12,6 +12,7 @@ use std::time::Instant;
 
 mod conformance;
 mod fuzz;
+mod glibc;
 mod node;
 mod python;
 mod workflows;
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("conformance") => conformance::conformance(),
-        Some("dist") => dist(),
+        Some("dist") => dist(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             Ok(())
@@ -44,13 +45,24 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench   benchmarks, reported as ratios against same-run baselines
   fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
   conformance  requests (Rust, Python, Node) and responses against Meta's spec: Prism, schemathesis
-  dist    release packages in dist/ (the Python wheel, the npm tarballs)";
+  dist    release packages in dist/: [python|node|crates] (default all): the
+          manylinux2014 wheel, the npm tarballs (addon at the same glibc
+          floor, checked), and `cargo package` of every publishable crate";
 
 pub(crate) fn root() -> PathBuf {
     // xtask lives one level below the workspace root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the
+/// workspace root), else `target/`. Venvs, results and builds go there.
+pub(crate) fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
 }
 
 /// Runs `program args` in the workspace root, failing on a non-zero exit.
@@ -128,7 +140,7 @@ fn test() -> Result<(), String> {
 
 /// Where bench binaries drop their result rows (see [`Row`]).
 pub(crate) fn results_dir() -> PathBuf {
-    root().join("target").join("bench-results")
+    target_dir().join("bench-results")
 }
 
 /// One line of the results table: a measurement beside its same-run
@@ -173,8 +185,8 @@ impl Row {
 
 /// The median criterion measured for `group/function`, in nanoseconds.
 fn criterion_median_ns(group: &str, function: &str) -> Result<f64, String> {
-    let path = root()
-        .join("target/criterion")
+    let path = target_dir()
+        .join("criterion")
         .join(group)
         .join(function)
         .join("new/estimates.json");
@@ -281,10 +293,45 @@ fn bench() -> Result<(), String> {
 }
 
 /// Release packages in `dist/`.
-fn dist() -> Result<(), String> {
-    python::dist()?;
-    node::dist()?;
+fn dist(args: &[String]) -> Result<(), String> {
+    let sides: Vec<&str> = match args {
+        [] => vec!["python", "node", "crates"],
+        [one] if matches!(one.as_str(), "python" | "node" | "crates") => vec![one.as_str()],
+        _ => {
+            return Err(format!(
+                "dist takes python, node, crates or nothing\n{USAGE}"
+            ));
+        }
+    };
+    for side in sides {
+        match side {
+            "python" => python::dist()?,
+            "node" => node::dist()?,
+            _ => package_crates()?,
+        }
+    }
     Ok(())
+}
+
+/// `cargo package` of every crate that is published (the bindings and
+/// xtask are not): each is built from its packaged sources, with the
+/// workspace's other crates as they would be on crates.io.
+fn package_crates() -> Result<(), String> {
+    run(
+        "cargo",
+        &[
+            "package",
+            "--workspace",
+            "--locked",
+            "--allow-dirty",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "wa-groups-python",
+            "--exclude",
+            "wa-groups-node",
+        ],
+    )
 }
 
 /// Gathers every bench's rows into one table on stdout and in bench/results.md.
@@ -320,7 +367,7 @@ fn report(dir: &Path) -> Result<(), String> {
 /// `bench/results.png`: every row's ratio over its target, drawn by
 /// matplotlib from a venv of its own.
 fn chart(results: &Path, png: &Path) -> Result<(), String> {
-    let venv = root().join("target").join("chart-venv");
+    let venv = target_dir().join("chart-venv");
     python::ensure_venv(&venv, &["bench/requirements.txt"])?;
     let python = python::venv_python(&venv);
     let python = python.to_string_lossy();

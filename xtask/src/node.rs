@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::{Row, results_dir, root};
+use crate::{Row, glibc, results_dir, root, target_dir};
 
 const PACKAGE: &str = "bindings/node";
 
@@ -38,6 +38,16 @@ fn package_dir() -> PathBuf {
 
 /// Runs `program args` in `dir`, failing on a non-zero exit.
 pub(crate) fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    run_in_env(dir, program, args, &[])
+}
+
+/// [`run_in`] with extra environment variables.
+fn run_in_env(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    envs: &[(String, String)],
+) -> Result<(), String> {
     let shown = format!("{program} {}", args.join(" "));
     eprintln!("\n==> {shown}   (in {})", dir.display());
     let started = Instant::now();
@@ -48,6 +58,7 @@ pub(crate) fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), Str
         .env("npm_config_fund", "false")
         .env("npm_config_update_notifier", "false")
         .env("SCARF_ANALYTICS", "false")
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .status()
         .map_err(|e| {
             format!("could not start `{shown}` (are Node.js 20+ and npm installed?): {e}")
@@ -96,17 +107,31 @@ fn ensure_node_modules() -> Result<(), String> {
     ensure_npm_packages(&package_dir(), false)
 }
 
-/// `napi build --platform` (debug or release) into the workspace's target
-/// dir; it writes the addon and regenerates `index.js` and `index.d.ts`.
-fn build_addon(release: bool) -> Result<(), String> {
-    let target_dir = root().join("target");
+/// `napi build --platform` (debug) into the workspace's target dir; it
+/// writes the addon and regenerates `index.js` and `index.d.ts`.
+fn build_addon_debug() -> Result<(), String> {
+    build_addon(&[], &[])
+}
+
+/// `napi build --platform` with extra arguments and environment.
+fn build_addon(extra: &[&str], envs: &[(String, String)]) -> Result<(), String> {
+    let target_dir = target_dir();
     let target_dir = target_dir.to_string_lossy();
     let mut args = vec!["build", "--platform", "--target-dir", &target_dir];
-    if release {
-        args.extend(["--release", "--strip"]);
-    }
+    args.extend_from_slice(extra);
     args.extend(["--", "--locked"]);
-    run_in(&package_dir(), &npm_bin("napi"), &args)
+    run_in_env(&package_dir(), &npm_bin("napi"), &args, envs)
+}
+
+/// The release addon, stripped; with `glibc_floor`, built for
+/// [`glibc::TARGET`] at the glibc floor with zig (as the wheel is).
+fn build_addon_release(glibc_floor: bool) -> Result<(), String> {
+    if !glibc_floor {
+        return build_addon(&["--release", "--strip"], &[]);
+    }
+    let venv = glibc::dist_venv()?;
+    let env = glibc::zig_env(&venv)?;
+    build_addon(&["--release", "--strip", "--target", glibc::TARGET], &env)
 }
 
 /// The generated files as they are now (`None` for a missing one).
@@ -139,7 +164,7 @@ fn test_files() -> Result<Vec<String>, String> {
 /// The addon built (debug) as the tests use it, with the npm tools in place.
 pub(crate) fn build_debug() -> Result<(), String> {
     ensure_node_modules()?;
-    build_addon(false)
+    build_addon_debug()
 }
 
 pub(crate) fn test() -> Result<(), String> {
@@ -197,7 +222,7 @@ fn json_string<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 /// ratio is ours over theirs, higher is better).
 pub(crate) fn bench() -> Result<Vec<Row>, String> {
     ensure_node_modules()?;
-    build_addon(true)?;
+    build_addon_release(false)?;
     let out = results_dir().join("node-approve.json");
     let _ = std::fs::create_dir_all(results_dir());
     let out_arg = out.to_string_lossy().into_owned();
@@ -229,7 +254,7 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
     if rows.is_empty() {
         return Err(format!("{}: no rows", out.display()));
     }
-    // The addon `build_addon(true)` just wrote is the release, stripped one.
+    // The addon `build_addon_release` just wrote is the release, stripped one.
     let addon = package_dir().join(ADDON);
     let bytes = std::fs::metadata(&addon)
         .map_err(|e| format!("{}: {e}", addon.display()))?
@@ -247,12 +272,14 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-/// The release addon (stripped) and the two tarballs in `dist/`.
+/// The release addon (stripped, at the glibc floor) and the two tarballs
+/// in `dist/`.
 pub(crate) fn dist() -> Result<(), String> {
     ensure_node_modules()?;
-    build_addon(true)?;
+    build_addon_release(true)?;
     let dir = package_dir();
     let addon = dir.join(ADDON);
+    glibc::check("node: the addon", &addon)?;
     let size = std::fs::metadata(&addon)
         .map_err(|e| format!("{}: {e}", addon.display()))?
         .len();

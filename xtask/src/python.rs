@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::{Row, root};
+use crate::{Row, glibc, root, target_dir};
 
 const PACKAGE: &str = "bindings/python";
 
@@ -23,7 +23,7 @@ const TEST_REQUIREMENTS: &str = "bindings/python/requirements-test.txt";
 
 /// The venv `cargo xtask test` builds the package into.
 pub(crate) fn test_venv() -> PathBuf {
-    root().join("target").join("python-venv")
+    target_dir().join("python-venv")
 }
 
 /// The package built (debug) into the test venv with `maturin develop`;
@@ -65,6 +65,17 @@ fn venv_bin(venv: &Path) -> PathBuf {
 /// Runs `program args` in `dir` with the venv activated (`VIRTUAL_ENV`,
 /// its `bin` first on `PATH`), failing on a non-zero exit.
 fn run_in(venv: &Path, dir: &Path, program: &Path, args: &[&str]) -> Result<(), String> {
+    run_in_env(venv, dir, program, args, &[])
+}
+
+/// [`run_in`] with extra environment variables.
+fn run_in_env(
+    venv: &Path,
+    dir: &Path,
+    program: &Path,
+    args: &[&str],
+    envs: &[(String, String)],
+) -> Result<(), String> {
     let shown = format!("{} {}", program.display(), args.join(" "));
     eprintln!("\n==> {shown}");
     let started = Instant::now();
@@ -80,10 +91,8 @@ fn run_in(venv: &Path, dir: &Path, program: &Path, args: &[&str]) -> Result<(), 
         .env_remove("PYTHONHOME")
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         // mypy (stubtest) caches under target/, not in the work tree.
-        .env(
-            "MYPY_CACHE_DIR",
-            root().join("target").join("python-mypy-cache"),
-        )
+        .env("MYPY_CACHE_DIR", target_dir().join("python-mypy-cache"))
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .status()
         .map_err(|e| format!("could not start `{shown}`: {e}"))?;
     eprintln!(
@@ -170,6 +179,16 @@ pub(crate) fn test() -> Result<(), String> {
 
 /// Builds the release abi3 wheel into `out` and returns its path.
 fn build_wheel(venv: &Path, out: &Path) -> Result<PathBuf, String> {
+    build_wheel_with(venv, out, &[], &[])
+}
+
+/// [`build_wheel`] with extra `maturin build` arguments and environment.
+fn build_wheel_with(
+    venv: &Path,
+    out: &Path,
+    extra: &[&str],
+    envs: &[(String, String)],
+) -> Result<PathBuf, String> {
     let _ = std::fs::create_dir_all(out);
     // Only this package's wheels are replaced.
     if let Ok(entries) = std::fs::read_dir(out) {
@@ -181,20 +200,18 @@ fn build_wheel(venv: &Path, out: &Path) -> Result<PathBuf, String> {
         }
     }
     let out_arg = out.display().to_string();
-    run_in(
-        venv,
-        &root(),
-        &venv_bin(venv).join("maturin"),
-        &[
-            "build",
-            "--release",
-            "--locked",
-            "--manifest-path",
-            &format!("{PACKAGE}/Cargo.toml"),
-            "--out",
-            &out_arg,
-        ],
-    )?;
+    let manifest = format!("{PACKAGE}/Cargo.toml");
+    let mut args = vec![
+        "build",
+        "--release",
+        "--locked",
+        "--manifest-path",
+        &manifest,
+        "--out",
+        &out_arg,
+    ];
+    args.extend_from_slice(extra);
+    run_in_env(venv, &root(), &venv_bin(venv).join("maturin"), &args, envs)?;
     std::fs::read_dir(out)
         .map_err(|e| e.to_string())?
         .flatten()
@@ -208,16 +225,53 @@ fn build_wheel(venv: &Path, out: &Path) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("maturin wrote no wheel to {}", out.display()))
 }
 
-/// `cargo xtask dist`'s Python part: the release wheel in `dist/`.
+/// `cargo xtask dist`'s Python part: the release wheel in `dist/`, built
+/// at the glibc floor with zig and checked with `auditwheel show`.
 pub(crate) fn dist() -> Result<(), String> {
-    let venv = root().join("target").join("python-venv");
-    ensure_venv(&venv, &[TEST_REQUIREMENTS])?;
-    let wheel = build_wheel(&venv, &root().join("dist"))?;
+    let venv = glibc::dist_venv()?;
+    let env = glibc::zig_env(&venv)?;
+    let wheel = build_wheel_with(
+        &venv,
+        &root().join("dist"),
+        &[
+            "--target",
+            glibc::TARGET,
+            "--compatibility",
+            "manylinux2014",
+        ],
+        &env,
+    )?;
     let size = std::fs::metadata(&wheel).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "xtask dist: {} ({:.2} MB)",
         wheel.display(),
         size as f64 / 1_000_000.0
+    );
+    let out = Command::new(venv_bin(&venv).join("auditwheel"))
+        .arg("show")
+        .arg(&wheel)
+        .output()
+        .map_err(|e| format!("could not start auditwheel: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{}", text.trim());
+    if !out.status.success() {
+        return Err(format!(
+            "auditwheel show failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let tag = format!("manylinux_{}_{}_x86_64", glibc::FLOOR.0, glibc::FLOOR.1);
+    if !text.contains(&tag) {
+        return Err(format!("auditwheel does not find the wheel {tag}"));
+    }
+    let name = wheel.file_name().map(|n| n.to_string_lossy().into_owned());
+    if !name.is_some_and(|n| n.contains("manylinux2014_x86_64") || n.contains(&tag)) {
+        return Err(format!("{} is not tagged {tag}", wheel.display()));
+    }
+    eprintln!(
+        "python: the wheel is {tag} (glibc floor {}.{}): ok",
+        glibc::FLOOR.0,
+        glibc::FLOOR.1
     );
     Ok(())
 }
@@ -229,10 +283,10 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
     // The wheel is built with the test venv's maturin and interpreter, as
     // `dist` builds it (the same build, so nothing is compiled twice), and
     // installed in a venv of its own with the baselines.
-    let tools = root().join("target").join("python-venv");
+    let tools = target_dir().join("python-venv");
     ensure_venv(&tools, &[TEST_REQUIREMENTS])?;
-    let wheel = build_wheel(&tools, &root().join("target").join("python-wheels"))?;
-    let venv = root().join("target").join("python-bench-venv");
+    let wheel = build_wheel(&tools, &target_dir().join("python-wheels"))?;
+    let venv = target_dir().join("python-bench-venv");
     ensure_venv(&venv, &["bindings/python/requirements-bench.txt"])?;
     let python = venv_python(&venv);
     // pywa is compared only when it installs here; its absence is no error.
@@ -272,12 +326,12 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
             &wheel_arg,
         ],
     )?;
-    let out = root().join("target").join("python-bench.tsv");
+    let out = target_dir().join("python-bench.tsv");
     let out_arg = out.display().to_string();
     let script = root().join(PACKAGE).join("bench").join("bench_approve.py");
     let script_arg = script.display().to_string();
     // Run outside the source tree, so that the installed wheel is measured.
-    let cwd = root().join("target");
+    let cwd = target_dir();
     run_in(
         &venv,
         &cwd,
