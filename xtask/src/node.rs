@@ -131,7 +131,13 @@ fn build_addon_release(glibc_floor: bool) -> Result<(), String> {
     }
     let venv = glibc::dist_venv()?;
     let env = glibc::zig_env(&venv)?;
-    build_addon(&["--release", "--strip", "--target", glibc::TARGET], &env)
+    // napi's `--strip` adds `-C link-arg=-s` to RUSTFLAGS, which would
+    // rebuild every dependency the wheel build already compiled; the addon
+    // is stripped afterwards instead.
+    build_addon(&["--release", "--target", glibc::TARGET], &env)?;
+    let addon = package_dir().join(ADDON);
+    let addon = addon.to_string_lossy();
+    run_in(&package_dir(), "strip", &["--strip-all", &addon])
 }
 
 /// The generated files as they are now (`None` for a missing one).
