@@ -18,7 +18,12 @@ use crate::controller::{Controller, GroupOptions, RateLimit};
 use crate::fault::Fault;
 use crate::seed::Seed;
 use crate::server::{Shared, api_error, json};
-use crate::{Error, graph};
+use crate::{Error, graph, input};
+
+/// A count from JSON as a `usize`; the callee checks its bound.
+fn usize_of(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
 
 type Resp = Response<EmuBody>;
 
@@ -86,7 +91,8 @@ fn percent_decode(s: &str) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AddJoinRequests {
-    count: usize,
+    #[serde(deserialize_with = "input::whole::<input::Count, _>")]
+    count: u64,
     #[serde(default)]
     business_scoped: bool,
 }
@@ -94,7 +100,8 @@ struct AddJoinRequests {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Count {
-    count: usize,
+    #[serde(deserialize_with = "input::whole::<input::Count, _>")]
+    count: u64,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +114,7 @@ struct WebhookBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClockBody {
+    #[serde(deserialize_with = "input::number::<input::AdvanceSeconds, _>")]
     advance_seconds: f64,
 }
 
@@ -161,9 +169,9 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         ("POST", ["groups", g, "join_requests"]) => {
             let req: AddJoinRequests = parse(body)?;
             let ids = if req.business_scoped {
-                c.add_business_scoped_join_requests(g, req.count)?
+                c.add_business_scoped_join_requests(g, usize_of(req.count))?
             } else {
-                c.add_join_requests(g, req.count)?
+                c.add_join_requests(g, usize_of(req.count))?
             };
             created(&json!({ "join_request_ids": ids }))
         }
@@ -177,7 +185,7 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         ("GET", ["groups", g, "participants"]) => ok(&json!({ "data": c.participants(g)? })),
         ("POST", ["groups", g, "participants"]) => {
             let req: Count = parse(body)?;
-            created(&json!({ "participants": c.add_participants(g, req.count)? }))
+            created(&json!({ "participants": c.add_participants(g, usize_of(req.count))? }))
         }
         ("GET", ["faults"]) => ok(&json!({ "data": c.faults() })),
         ("POST", ["faults"]) => {
@@ -217,12 +225,13 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         ("GET", ["clock"]) => ok(&json!({ "now": c.now() })),
         ("POST", ["clock"]) => {
             let req: ClockBody = parse(body)?;
-            if !(req.advance_seconds.is_finite() && req.advance_seconds >= 0.0) {
-                return Err(Error::invalid(
-                    "advance_seconds must be a non-negative number",
-                ));
-            }
-            c.advance_clock(Duration::from_secs_f64(req.advance_seconds));
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "100 years in seconds is exact in an f64"
+            )]
+            let max = input::MAX_ADVANCE_SECONDS as f64;
+            let secs = input::in_range(req.advance_seconds, 0.0, max, "advance_seconds")?;
+            c.advance_clock(Duration::from_secs_f64(secs))?;
             ok(&json!({ "now": c.now() }))
         }
         _ => {

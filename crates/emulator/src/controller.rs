@@ -10,7 +10,7 @@ use wa_groups_protocol::{JoinRequest, JoinRequestId};
 use crate::fault::{self, Fault, FaultEntry, FaultMatch};
 use crate::seed::{Seed, SeededGroup};
 use crate::server::Shared;
-use crate::state::{Events, State};
+use crate::state::{Events, Reserved, State};
 use crate::stats::Stats;
 use crate::{Error, webhook};
 
@@ -219,10 +219,15 @@ pub enum RateLimitScope {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
-    /// Calls allowed per second, sustained (> 0).
+    /// Calls allowed per second, sustained
+    /// ([`MIN_RATE_PER_SECOND`](crate::MIN_RATE_PER_SECOND) to [`MAX_RATE`](crate::MAX_RATE)).
+    #[serde(deserialize_with = "crate::input::number::<crate::input::PerSecond, _>")]
     pub per_second: f64,
     /// Calls allowed at once; `per_second` (at least 1) when `None`.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::input::number_opt::<crate::input::Burst, _>"
+    )]
     pub burst: Option<f64>,
     /// Per group or per phone number.
     #[serde(default)]
@@ -259,15 +264,25 @@ impl RateLimit {
         self.burst.unwrap_or(self.per_second).max(1.0)
     }
 
-    fn validate(&self) -> Result<(), Error> {
-        let ok = |v: f64| v.is_finite() && v > 0.0;
-        if !ok(self.per_second) || self.burst.is_some_and(|b| !ok(b)) {
-            return Err(Error::invalid(
-                "rate limit per_second and burst must be positive numbers",
-            ));
+    /// Checks the rate and burst are finite and within bounds, so the
+    /// bucket's arithmetic can never overflow a `Duration`.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        use crate::input::{MAX_RATE, MIN_RATE_PER_SECOND, in_range};
+        in_range(self.per_second, MIN_RATE_PER_SECOND, MAX_RATE, "per_second")?;
+        if let Some(b) = self.burst {
+            in_range(b, f64::MIN_POSITIVE, MAX_RATE, "burst")?;
         }
         Ok(())
     }
+}
+
+/// `count` if one call may add that many join requests.
+fn join_request_count(count: usize) -> Result<u64, Error> {
+    crate::input::at_most(
+        count as u64,
+        crate::input::MAX_JOIN_REQUESTS_PER_CALL,
+        "count",
+    )
 }
 
 /// A cheap, cloneable handle on a running emulator's state: everything the
@@ -317,8 +332,14 @@ impl Controller {
 
     /// Moves the emulator's clock forward (to age cursors past their TTL,
     /// or to space out creation timestamps).
-    pub fn advance_clock(&self, by: Duration) {
-        self.shared.clock.advance(by);
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for more than
+    /// [`MAX_ADVANCE_SECONDS`](crate::MAX_ADVANCE_SECONDS) at once, or past
+    /// the year 9999 ([`MAX_CLOCK_SECONDS`](crate::MAX_CLOCK_SECONDS)).
+    pub fn advance_clock(&self, by: Duration) -> Result<(), Error> {
+        self.shared.clock.advance(by)
     }
 
     /// Creates a group and returns its ID. A new group has no participants
@@ -349,7 +370,8 @@ impl Controller {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownGroup`].
+    /// [`Error::UnknownGroup`], or [`Error::InvalidInput`] for more than
+    /// [`MAX_JOIN_REQUESTS_PER_CALL`](crate::MAX_JOIN_REQUESTS_PER_CALL).
     pub fn add_join_requests(&self, group_id: &str, count: usize) -> Result<Vec<String>, Error> {
         self.add_synthetic(group_id, count, Requester::synthetic)
     }
@@ -359,7 +381,7 @@ impl Controller {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownGroup`].
+    /// As [`add_join_requests`](Self::add_join_requests).
     pub fn add_business_scoped_join_requests(
         &self,
         group_id: &str,
@@ -374,12 +396,25 @@ impl Controller {
         count: usize,
         make: fn(u64) -> Requester,
     ) -> Result<Vec<String>, Error> {
+        let count = join_request_count(count)?;
         let now = self.now();
-        let (ids, events) = {
-            let mut st = self.lock();
-            let base = st.next_seq();
-            st.add_join_requests(group_id, (0..count as u64).map(|i| make(base + i)), now)?
-        };
+        // Reserve the sequence numbers under the lock, build the requests
+        // outside it, insert them under it again: the lock is held for the
+        // B-tree inserts only.
+        let base = self.lock().reserve(group_id, count)?;
+        let requests = (0..count).map(|i| make(base.seq + i));
+        self.insert_join_requests(group_id, &base, requests, now)
+    }
+
+    fn insert_join_requests(
+        &self,
+        group_id: &str,
+        base: &Reserved,
+        requesters: impl Iterator<Item = Requester>,
+        now: i64,
+    ) -> Result<Vec<String>, Error> {
+        let (ids, batch) = base.build(requesters, now);
+        let events = self.lock().insert_pending(group_id, batch, now)?;
         self.send(events);
         Ok(ids)
     }
@@ -388,7 +423,7 @@ impl Controller {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownGroup`].
+    /// As [`add_join_requests`](Self::add_join_requests).
     pub fn add_join_requests_from<I>(
         &self,
         group_id: &str,
@@ -397,12 +432,15 @@ impl Controller {
     where
         I: IntoIterator<Item = Requester>,
     {
+        let limit = crate::input::MAX_JOIN_REQUESTS_PER_CALL;
+        let who: Vec<Requester> = requesters
+            .into_iter()
+            .take(usize::try_from(limit + 1).unwrap_or(usize::MAX))
+            .collect();
+        let count = join_request_count(who.len())?;
         let now = self.now();
-        let (ids, events) = self
-            .lock()
-            .add_join_requests(group_id, requesters.into_iter(), now)?;
-        self.send(events);
-        Ok(ids)
+        let base = self.lock().reserve(group_id, count)?;
+        self.insert_join_requests(group_id, &base, who.into_iter(), now)
     }
 
     /// The requester withdraws a pending join request: it leaves the queue
@@ -447,9 +485,16 @@ impl Controller {
     /// [`Error::UnknownGroup`], or [`Error::InvalidInput`] when they would
     /// not fit under the cap.
     pub fn add_participants(&self, group_id: &str, count: usize) -> Result<Vec<String>, Error> {
+        let count = crate::input::at_most(
+            count as u64,
+            crate::input::MAX_PARTICIPANTS_PER_CALL,
+            "count",
+        )?;
+        // The cap is checked before anything is allocated.
         let mut st = self.lock();
+        st.check_room(group_id, count)?;
         let base = st.next_seq();
-        let who: Vec<Requester> = (0..count as u64)
+        let who: Vec<Requester> = (0..count)
             .map(|i| Requester::WaId(format!("1777{:07}", (base + i) % 10_000_000)))
             .collect();
         let ids = who.iter().map(|r| r.id().to_owned()).collect();

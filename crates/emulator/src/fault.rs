@@ -6,6 +6,12 @@ use http::Method;
 use serde::Deserialize;
 
 use crate::Error;
+use crate::input::{self, whole_opt};
+
+/// The most calls one fault may apply to.
+const MAX_FAULT_TIMES: u64 = u32::MAX as u64;
+/// The longest `Retry-After` a fault may ask for: a day.
+const MAX_RETRY_AFTER: u64 = 86_400;
 
 /// Something to go wrong with a Graph API call (never with `/_emulator/`
 /// calls). Injected with [`Controller::inject_fault`](crate::Controller::inject_fault)
@@ -160,7 +166,7 @@ pub(crate) struct FaultEntry {
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaultJson {
     kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt::<input::Ms, _>")]
     ms: Option<u64>,
     #[serde(default)]
     status: Option<u16>,
@@ -173,10 +179,11 @@ pub(crate) struct FaultJson {
         default,
         alias = "retryAfter",
         alias = "retryAfterSeconds",
-        alias = "retry_after_seconds"
+        alias = "retry_after_seconds",
+        deserialize_with = "whole_opt::<input::RetryAfter, _>"
     )]
     retry_after: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt::<input::Bytes, _>")]
     bytes: Option<u64>,
     #[serde(default)]
     headers: Option<std::collections::BTreeMap<String, String>>,
@@ -186,8 +193,8 @@ pub(crate) struct FaultJson {
     method: Option<String>,
     #[serde(default, alias = "pathContains")]
     path_contains: Option<String>,
-    #[serde(default)]
-    times: Option<u32>,
+    #[serde(default, deserialize_with = "whole_opt::<input::Times, _>")]
+    times: Option<u64>,
 }
 
 impl FaultJson {
@@ -236,7 +243,12 @@ impl FaultJson {
         let matcher = FaultMatch {
             method,
             path_contains: self.path_contains,
-            times: self.times.unwrap_or(1),
+            times: u32::try_from(input::at_most(
+                self.times.unwrap_or(1),
+                MAX_FAULT_TIMES,
+                "times",
+            )?)
+            .unwrap_or(u32::MAX),
         };
         Ok((fault, matcher))
     }
@@ -244,7 +256,7 @@ impl FaultJson {
 
 pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error> {
     if matcher.times == 0 {
-        return Err(Error::invalid("fault times must be at least 1"));
+        return Err(Error::invalid("times must be at least 1"));
     }
     match fault {
         Fault::ServerError { status, .. } if !(500..=599).contains(status) => {
@@ -265,9 +277,15 @@ pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error>
             }
             Ok(())
         }
-        Fault::Latency(d) if *d > Duration::from_secs(600) => {
-            Err(Error::invalid("latency must be at most 600 s"))
-        }
+        Fault::Latency(d) if *d > Duration::from_secs(600) => Err(Error::invalid(
+            "ms must be at most 600000 (latency of 600 s)",
+        )),
+        Fault::RateLimited {
+            retry_after: Some(s),
+            ..
+        } if *s > MAX_RETRY_AFTER => Err(Error::invalid(format!(
+            "retry_after must be at most {MAX_RETRY_AFTER} seconds"
+        ))),
         _ => Ok(()),
     }
 }

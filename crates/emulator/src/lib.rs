@@ -130,6 +130,18 @@
 //!
 //! Path segments may be percent-encoded (a join request ID with `/` or `+`).
 //!
+//! Every input is bounded and checked before anything is allocated or
+//! stored; a bad one is a 400 whose message names the field. Counts are
+//! whole numbers (`3` or `3.0`): at most [`MAX_JOIN_REQUESTS_PER_CALL`]
+//! join requests and [`MAX_PARTICIPANTS_PER_CALL`] participants a call (and
+//! never past the group's cap); a seed at most [`MAX_SEED_GROUPS`] groups
+//! and [`MAX_SEED_JOIN_REQUESTS`] join requests; `per_second` from
+//! [`MIN_RATE_PER_SECOND`] to [`MAX_RATE`], `burst` above 0 up to
+//! [`MAX_RATE`]; `advance_seconds` at most [`MAX_ADVANCE_SECONDS`] a call,
+//! and the clock never past [`MAX_CLOCK_SECONDS`] (the year 9999). So no
+//! call holds the state lock for long: a batch of join requests is built
+//! outside it and only inserted under it.
+//!
 //! ## Faults
 //!
 //! A fault applies to the next `times` (default 1) Graph API calls matching
@@ -213,6 +225,7 @@ mod control;
 mod controller;
 mod fault;
 mod graph;
+mod input;
 mod seed;
 mod server;
 mod state;
@@ -228,6 +241,10 @@ pub use controller::{
     Controller, GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester,
 };
 pub use fault::{Fault, FaultMatch};
+pub use input::{
+    MAX_ADVANCE_SECONDS, MAX_CLOCK_SECONDS, MAX_JOIN_REQUESTS_PER_CALL, MAX_PARTICIPANTS_PER_CALL,
+    MAX_RATE, MAX_SEED_GROUPS, MAX_SEED_JOIN_REQUESTS, MIN_RATE_PER_SECOND,
+};
 pub use seed::{Seed, SeedGroup, SeededGroup};
 pub use stats::{EndpointCounts, Stats};
 
@@ -456,6 +473,13 @@ impl EmulatorBuilder {
     ///
     /// [`Error::Bind`].
     pub fn start_on(self, runtime: &tokio::runtime::Handle) -> Result<EmulatorHandle, Error> {
+        if let Some(start) = self.config.fixed_start
+            && !(0..=MAX_CLOCK_SECONDS).contains(&start)
+        {
+            return Err(Error::invalid(format!(
+                "fixed_clock must be from 0 to {MAX_CLOCK_SECONDS} (Unix seconds), not {start}"
+            )));
+        }
         let started = server::start(self.config, runtime)?;
         Ok(EmulatorHandle {
             controller: Controller {

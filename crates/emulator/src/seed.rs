@@ -77,12 +77,59 @@ impl Seed {
     /// [`Error::Seed`] naming what is wrong.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         let seed: Self = serde_json::from_slice(bytes).map_err(|e| Error::Seed(e.to_string()))?;
-        for (i, g) in seed.groups.iter().enumerate() {
+        seed.validate()?;
+        Ok(seed)
+    }
+
+    /// Checks the seed's sizes before anything is created: at most
+    /// [`MAX_SEED_GROUPS`](crate::MAX_SEED_GROUPS) groups and
+    /// [`MAX_SEED_JOIN_REQUESTS`](crate::MAX_SEED_JOIN_REQUESTS) join
+    /// requests in all, and per group no more than one call may add.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Seed`] naming the entry and field.
+    pub fn validate(&self) -> Result<(), Error> {
+        use crate::input::{
+            MAX_JOIN_REQUESTS_PER_CALL, MAX_PARTICIPANTS_PER_CALL, MAX_SEED_GROUPS,
+            MAX_SEED_JOIN_REQUESTS,
+        };
+        let (mut groups, mut requests) = (0_u64, 0_u64);
+        for (i, g) in self.groups.iter().enumerate() {
+            let bad = |field: &str, max: u64| {
+                Error::Seed(format!("groups[{i}].{field} must be at most {max}"))
+            };
             if g.group_id.is_some() && g.count.is_some_and(|c| c != 1) {
                 return Err(Error::Seed(format!("groups[{i}]: group_id needs count 1")));
             }
+            if u64::from(g.participants) > MAX_PARTICIPANTS_PER_CALL {
+                return Err(bad("participants", MAX_PARTICIPANTS_PER_CALL));
+            }
+            let per_group = u64::from(g.join_requests) + u64::from(g.business_scoped_join_requests);
+            if u64::from(g.join_requests) > MAX_JOIN_REQUESTS_PER_CALL {
+                return Err(bad("join_requests", MAX_JOIN_REQUESTS_PER_CALL));
+            }
+            if u64::from(g.business_scoped_join_requests) > MAX_JOIN_REQUESTS_PER_CALL {
+                return Err(bad(
+                    "business_scoped_join_requests",
+                    MAX_JOIN_REQUESTS_PER_CALL,
+                ));
+            }
+            let count = u64::from(g.count.unwrap_or(1));
+            groups = groups.saturating_add(count);
+            requests = requests.saturating_add(count.saturating_mul(per_group));
+            if groups > MAX_SEED_GROUPS {
+                return Err(Error::Seed(format!(
+                    "groups[{i}].count: a seed may create at most {MAX_SEED_GROUPS} groups"
+                )));
+            }
+            if requests > MAX_SEED_JOIN_REQUESTS {
+                return Err(Error::Seed(format!(
+                    "groups[{i}]: a seed may create at most {MAX_SEED_JOIN_REQUESTS} join requests"
+                )));
+            }
         }
-        Ok(seed)
+        Ok(())
     }
 
     /// The seed as JSON.
@@ -92,6 +139,7 @@ impl Seed {
 }
 
 pub(crate) fn apply(c: &Controller, seed: &Seed) -> Result<Vec<SeededGroup>, Error> {
+    seed.validate()?;
     let mut out = Vec::new();
     for g in &seed.groups {
         for _ in 0..g.count.unwrap_or(1) {

@@ -35,22 +35,48 @@ impl Clock {
         }
     }
 
-    pub(crate) fn now_ms(&self) -> i64 {
-        let base = self.fixed_start_ms.unwrap_or_else(|| {
+    fn base_ms(&self) -> i64 {
+        self.fixed_start_ms.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        });
-        base.saturating_add(self.offset_ms.load(Ordering::Relaxed))
+        })
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.base_ms()
+            .saturating_add(self.offset_ms.load(Ordering::Relaxed))
     }
 
     pub(crate) fn now_secs(&self) -> i64 {
         self.now_ms().div_euclid(1000)
     }
 
-    pub(crate) fn advance(&self, by: Duration) {
+    /// Moves the clock forward by `by`, at most
+    /// [`MAX_ADVANCE_SECONDS`](crate::input::MAX_ADVANCE_SECONDS) at a time
+    /// and never past [`MAX_CLOCK_SECONDS`](crate::input::MAX_CLOCK_SECONDS),
+    /// so it can never wrap.
+    pub(crate) fn advance(&self, by: Duration) -> Result<(), Error> {
+        crate::input::at_most(
+            by.as_secs(),
+            crate::input::MAX_ADVANCE_SECONDS,
+            "advance_seconds",
+        )?;
+        // At most 100 years in ms: fits.
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        let limit = crate::input::MAX_CLOCK_SECONDS * 1000;
+        self.offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                let new = offset.checked_add(ms)?;
+                (self.base_ms().saturating_add(new) <= limit).then_some(new)
+            })
+            .map(|_| ())
+            .map_err(|_| {
+                Error::invalid(format!(
+                    "advance_seconds would move the clock past {} (the year 9999)",
+                    crate::input::MAX_CLOCK_SECONDS
+                ))
+            })
     }
 }
 
@@ -88,9 +114,12 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - self.tokens) / limit.per_second,
-            ))
+            // Rates are validated (at least 0.001 a second), so this is
+            // finite; saturate anyway rather than panic under the lock.
+            Err(
+                Duration::try_from_secs_f64((1.0 - self.tokens) / limit.per_second)
+                    .unwrap_or(Duration::MAX),
+            )
         }
     }
 }
@@ -126,6 +155,35 @@ pub(crate) struct Group {
     pending: BTreeMap<u64, JoinRequest>,
     participants: Vec<Requester>,
     bucket: Bucket,
+}
+
+/// A range of sequence numbers reserved in one group.
+pub(crate) struct Reserved {
+    group_num: u64,
+    pub(crate) seq: u64,
+}
+
+impl Reserved {
+    /// The IDs and requests for `requesters`, numbered from the reserved
+    /// start; built without the lock.
+    pub(crate) fn build(
+        &self,
+        requesters: impl Iterator<Item = Requester>,
+        now: i64,
+    ) -> (Vec<String>, Vec<(u64, JoinRequest)>) {
+        let mut ids = Vec::new();
+        let mut batch = Vec::new();
+        for (seq, who) in (self.seq..).zip(requesters) {
+            let id = codec::join_request_id(self.group_num, seq);
+            // Our own IDs are plain base64: always valid.
+            let Ok(jr_id) = JoinRequestId::new(&id) else {
+                continue;
+            };
+            batch.push((seq, who.into_join_request(jr_id, now)));
+            ids.push(id);
+        }
+        (ids, batch)
+    }
 }
 
 /// What a list call needs besides the state.
@@ -243,26 +301,31 @@ impl State {
         }))
     }
 
-    pub(crate) fn add_join_requests(
+    /// Reserves `count` sequence numbers in group `group_id`, so the
+    /// requests can be built outside the lock.
+    pub(crate) fn reserve(&mut self, group_id: &str, count: u64) -> Result<Reserved, Error> {
+        let g = self.group(group_id)?;
+        let reserved = Reserved {
+            group_num: g.num,
+            seq: self.next_seq,
+        };
+        self.next_seq += count;
+        Ok(reserved)
+    }
+
+    /// Inserts requests built from a [`Reserved`] range; returns the events.
+    pub(crate) fn insert_pending(
         &mut self,
         group_id: &str,
-        requesters: impl Iterator<Item = Requester>,
+        batch: Vec<(u64, JoinRequest)>,
         now: i64,
-    ) -> Result<(Vec<String>, Events), Error> {
+    ) -> Result<Events, Error> {
         let mut events = self.events();
-        let mut seq = self.next_seq;
-        let g = self
-            .groups
-            .get_mut(group_id)
-            .ok_or_else(|| Error::UnknownGroup(group_id.to_owned()))?;
-        let mut ids = Vec::new();
-        for who in requesters {
-            let id = codec::join_request_id(g.num, seq);
-            // Our own IDs are plain base64: always valid.
-            let Ok(jr_id) = JoinRequestId::new(&id) else {
-                continue;
-            };
-            let request = who.into_join_request(jr_id, now);
+        let g = self.group_mut(group_id)?;
+        if let Some(ev) = events.as_mut() {
+            ev.reserve(batch.len());
+        }
+        for (seq, request) in batch {
             if let Some(ev) = events.as_mut() {
                 ev.push(Event {
                     kind: EventKind::Created,
@@ -273,11 +336,8 @@ impl State {
                 });
             }
             g.pending.insert(seq, request);
-            ids.push(id);
-            seq += 1;
         }
-        self.next_seq = seq;
-        Ok((ids, self.with_target(events)))
+        Ok(self.with_target(events))
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
@@ -318,19 +378,25 @@ impl State {
             .collect())
     }
 
+    /// Whether `count` more participants fit under the group's cap.
+    pub(crate) fn check_room(&self, group_id: &str, count: u64) -> Result<(), Error> {
+        let g = self.group(group_id)?;
+        if (g.participants.len() as u64).saturating_add(count) > u64::from(g.cap) {
+            return Err(Error::invalid(format!(
+                "count: group {group_id} would exceed its participant cap of {}",
+                g.cap
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn add_participants(
         &mut self,
         group_id: &str,
         who: Vec<Requester>,
     ) -> Result<(), Error> {
-        let g = self.group_mut(group_id)?;
-        if g.participants.len() + who.len() > g.cap as usize {
-            return Err(Error::invalid(format!(
-                "group {group_id} would exceed its participant cap of {}",
-                g.cap
-            )));
-        }
-        g.participants.extend(who);
+        self.check_room(group_id, who.len() as u64)?;
+        self.group_mut(group_id)?.participants.extend(who);
         Ok(())
     }
 
@@ -360,7 +426,9 @@ impl State {
                 graph::rate_limited(
                     131_208,
                     Some(Duration::from_secs(
-                        wait.as_secs_f64().ceil().max(1.0) as u64
+                        wait.as_secs()
+                            .saturating_add(u64::from(wait.subsec_nanos() > 0))
+                            .max(1),
                     )),
                 )
             })?;

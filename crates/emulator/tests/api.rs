@@ -470,7 +470,7 @@ async fn stale_cursors_are_131059() {
         .unwrap()
         .after
         .unwrap();
-    emu.advance_clock(Duration::from_secs(61));
+    emu.advance_clock(Duration::from_secs(61)).unwrap();
     let a = send(&c, endpoint(&emu).request(&next(after))).await;
     assert_eq!(a.code(), 131_059);
 
