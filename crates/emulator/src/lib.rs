@@ -211,7 +211,12 @@
 //! `BTreeMap` per group keyed by sequence number, so listing from a cursor,
 //! approving and rejecting are `O(log n)`. Handled requests are dropped, and
 //! every queue (faults, webhooks) is bounded, so memory follows the state,
-//! not the number of requests served. `examples/load.rs` drives 256
+//! not the number of requests served. Connections are bounded too: a
+//! client gets [`DEFAULT_HEADER_READ_TIMEOUT`] to send its headers and
+//! [`DEFAULT_BODY_READ_TIMEOUT`] for a body, a connection with nothing in
+//! flight is closed after [`DEFAULT_IDLE_TIMEOUT`], and past
+//! [`DEFAULT_MAX_CONNECTIONS`] new ones are closed on accept (all set on
+//! the builder; counted in [`Stats`]). `examples/load.rs` drives 256
 //! connections and reports requests per second and RSS.
 
 #![allow(
@@ -221,6 +226,7 @@
 
 mod body;
 mod codec;
+mod conn;
 mod control;
 mod controller;
 mod fault;
@@ -259,6 +265,19 @@ pub const DEFAULT_PARTICIPANT_CAP: u32 = 8;
 
 /// The default lifetime of a paging cursor.
 pub const DEFAULT_CURSOR_TTL: Duration = Duration::from_secs(3600);
+
+/// How long a client may take to send a request's headers (HTTP/1.1).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's body.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a connection may stay open with no request in flight and no
+/// byte moving.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How many connections may be open at once; more are closed on accept.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
 
 /// What can go wrong with the emulator's Rust API.
 #[non_exhaustive]
@@ -360,6 +379,10 @@ impl Default for EmulatorBuilder {
                 max_faults: 1024,
                 webhook_queue: 1024,
                 shutdown_grace: Duration::from_secs(5),
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
             },
         }
     }
@@ -449,6 +472,38 @@ impl EmulatorBuilder {
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// How long a client may take to send a request's headers (HTTP/1.1;
+    /// default 10 s). A slower one has its connection closed.
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request's body (default 30 s).
+    /// A slower one has its connection closed without an answer.
+    #[must_use]
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may sit with no request in flight and no byte
+    /// moving before it is closed (default 60 s).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// How many connections may be open at once (default 2048, at least
+    /// 1); a connection past the cap is closed as soon as it is accepted.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max.max(1);
         self
     }
 

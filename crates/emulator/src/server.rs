@@ -15,12 +15,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use wa_groups_protocol::server::{ServerRequest, bad_request, bearer_token, parse_request};
 use wa_groups_protocol::{Action, ApiError};
 
 use crate::body::EmuBody;
 use crate::codec::random_token;
+use crate::conn::{Activity, Tracked};
 use crate::fault::Fault;
 use crate::state::{Clock, ListCtx, State};
 use crate::stats::{Counters, bump};
@@ -44,6 +45,10 @@ pub(crate) struct Config {
     pub(crate) max_faults: usize,
     pub(crate) webhook_queue: usize,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_connections: usize,
 }
 
 /// Everything the connections share.
@@ -143,12 +148,18 @@ async fn serve(
     worker: tokio::task::JoinHandle<()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(shared.config.header_read_timeout);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(256);
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
+    let idle_timeout = shared.config.idle_timeout;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -161,18 +172,56 @@ async fn serve(
                         continue;
                     }
                 };
+                // Over the cap, the connection is closed at once: a
+                // flood of sockets cannot exhaust the process's files.
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    bump(&shared.counters.connections_refused);
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 bump(&shared.counters.connections);
-                let shared = Arc::clone(&shared);
-                let service = service_fn(move |req| {
+                let activity = Activity::new();
+                let service = {
                     let shared = Arc::clone(&shared);
-                    async move { route(&shared, req).await }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let activity = Arc::clone(&activity);
+                    service_fn(move |req| {
+                        let shared = Arc::clone(&shared);
+                        let in_flight = activity.request();
+                        async move {
+                            let resp = route(&shared, req).await;
+                            drop(in_flight);
+                            resp
+                        }
+                    })
+                };
+                let io = TokioIo::new(Tracked::new(stream, Arc::clone(&activity)));
+                let conn = builder.serve_connection(io, service).into_owned();
                 let conn = graceful.watch(conn);
+                let counters = Arc::clone(&shared.counters);
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "emulator connection ended with an error");
+                    let _slot = slot;
+                    tokio::pin!(conn);
+                    loop {
+                        let wait = match activity.idle_for() {
+                            Some(idle) if idle >= idle_timeout => {
+                                // Dropping the connection closes the socket.
+                                bump(&counters.connections_timed_out);
+                                tracing::debug!("emulator closed an idle connection");
+                                return;
+                            }
+                            Some(idle) => idle_timeout - idle,
+                            None => idle_timeout,
+                        };
+                        tokio::select! {
+                            ended = &mut conn => {
+                                if let Err(e) = ended {
+                                    tracing::debug!(error = %e, "emulator connection ended with an error");
+                                }
+                                return;
+                            }
+                            () = tokio::time::sleep(wait) => {}
+                        }
                     }
                 });
             }
@@ -195,18 +244,37 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     if path == "/_emulator" || path.starts_with("/_emulator/") {
         bump(&shared.counters.control);
         let (parts, body) = req.into_parts();
-        let body = match read_body(body, shared.config.max_request_body).await {
+        let body = match read_body(shared, body).await? {
             Ok(b) => b,
             Err(resp) => return Ok(resp),
         };
         return Ok(control::handle(shared, &parts, &body));
     }
-    graph_api(shared, req).await
+    let resp = graph_api(shared, req).await;
+    // Every 429 served counts, the rate limiter's and injected ones alike.
+    if resp
+        .as_ref()
+        .is_ok_and(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+    {
+        bump(&shared.counters.rate_limited);
+    }
+    resp
 }
 
-/// Reads a request body under the size cap.
-async fn read_body(body: Incoming, max: usize) -> Result<Bytes, Response<EmuBody>> {
-    match Limited::new(body, max).collect().await {
+/// Reads a request body under the size cap and the body read timeout; a
+/// body that does not arrive in time closes the connection (`Err`).
+async fn read_body(
+    shared: &Shared,
+    body: Incoming,
+) -> Result<Result<Bytes, Response<EmuBody>>, Reset> {
+    let max = shared.config.max_request_body;
+    let read = Limited::new(body, max).collect();
+    let Ok(read) = tokio::time::timeout(shared.config.body_read_timeout, read).await else {
+        bump(&shared.counters.connections_timed_out);
+        tracing::debug!("emulator closed a connection whose request body was too slow");
+        return Err(Reset);
+    };
+    Ok(match read {
         Ok(b) => Ok(b.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             let mut err = bad_request(format!("(#100) Request body larger than {max} bytes"));
@@ -216,7 +284,7 @@ async fn read_body(body: Incoming, max: usize) -> Result<Bytes, Response<EmuBody
         Err(_) => Err(api_error(bad_request(
             "(#100) Could not read the request body",
         ))),
-    }
+    })
 }
 
 pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<EmuBody> {
@@ -341,7 +409,7 @@ async fn graph_api(
             other => return fault_response(other),
         }
     }
-    let body = match read_body(body, shared.config.max_request_body).await {
+    let body = match read_body(shared, body).await? {
         Ok(b) => b,
         Err(resp) => return Ok(resp),
     };
@@ -410,10 +478,8 @@ async fn graph_api(
         }
     };
     Ok(result.unwrap_or_else(|e| {
-        match e.code {
-            131_041 => bump(&counters.unknown_group),
-            131_208 => bump(&counters.rate_limited),
-            _ => {}
+        if e.code == 131_041 {
+            bump(&counters.unknown_group);
         }
         api_error(e)
     }))
