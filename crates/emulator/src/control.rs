@@ -14,11 +14,13 @@ use wa_groups_protocol::ApiError;
 use wa_groups_protocol::server::{bad_request, bearer_token};
 
 use crate::body::EmuBody;
-use crate::controller::{Controller, GroupOptions, RateLimit};
+use crate::controller::Controller;
+use crate::core::Core;
 use crate::fault::Fault;
+use crate::respond::{api_error, json};
 use crate::seed::Seed;
-use crate::server::{Shared, api_error, json};
-use crate::{Error, graph, input};
+use crate::types::{GroupOptions, RateLimit};
+use crate::{Error, errors as graph, input};
 
 /// A count from JSON as a `usize`; the callee checks its bound.
 fn usize_of(n: u64) -> usize {
@@ -119,14 +121,14 @@ struct ClockBody {
 }
 
 /// Answers one control request.
-pub(crate) fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> Resp {
+pub(crate) fn handle(shared: &Arc<Core>, parts: &Parts, body: &Bytes) -> Resp {
     if let Some(admin) = &shared.config.admin_token
         && bearer_token(&parts.headers) != Some(admin.as_str())
     {
         return api_error(graph::invalid_token(bearer_token(&parts.headers).is_none()));
     }
     let c = Controller {
-        shared: Arc::clone(shared),
+        core: Arc::clone(shared),
     };
     let path = parts.uri.path().trim_end_matches('/');
     let segments: Vec<String> = path

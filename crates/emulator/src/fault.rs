@@ -1,5 +1,8 @@
 //! Faults: misbehaviour injected into the next K matching API calls.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use http::Method;
@@ -153,6 +156,77 @@ impl Fault {
     }
 }
 
+/// The queued faults and their count, kept together: the count lets every
+/// Graph call skip the lock when nothing is queued.
+pub(crate) struct FaultQueue {
+    entries: Mutex<VecDeque<FaultEntry>>,
+    /// Mirrors `entries.len()`; written only with the lock held.
+    queued: AtomicUsize,
+    max: usize,
+}
+
+impl FaultQueue {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            entries: Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<FaultEntry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Validates and queues a fault.
+    pub(crate) fn push(&self, fault: Fault, matcher: FaultMatch) -> Result<(), Error> {
+        validate(&fault, &matcher)?;
+        let mut q = self.lock();
+        if q.len() >= self.max {
+            return Err(Error::FaultQueueFull);
+        }
+        let remaining = matcher.times;
+        q.push_back(FaultEntry {
+            fault,
+            matcher,
+            remaining,
+        });
+        self.queued.store(q.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// The first queued fault matching this call, counted down.
+    pub(crate) fn take(&self, method: &Method, path: &str) -> Option<Fault> {
+        if self.queued.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut q = self.lock();
+        let i = q.iter().position(|f| f.matcher.matches(method, path))?;
+        let entry = &mut q[i];
+        entry.remaining -= 1;
+        let fault = entry.fault.clone();
+        if entry.remaining == 0 {
+            q.remove(i);
+        }
+        self.queued.store(q.len(), Ordering::Release);
+        Some(fault)
+    }
+
+    /// Drops every fault; returns how many there were.
+    pub(crate) fn clear(&self) -> usize {
+        let mut q = self.lock();
+        let n = q.len();
+        q.clear();
+        self.queued.store(0, Ordering::Release);
+        n
+    }
+
+    /// The queue, as `GET /_emulator/faults` shows it.
+    pub(crate) fn describe(&self) -> Vec<serde_json::Value> {
+        self.lock().iter().map(describe).collect()
+    }
+}
+
 /// A queued fault with its remaining count.
 #[derive(Debug, Clone)]
 pub(crate) struct FaultEntry {
@@ -254,7 +328,7 @@ impl FaultJson {
     }
 }
 
-pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error> {
+fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error> {
     if matcher.times == 0 {
         return Err(Error::invalid("times must be at least 1"));
     }
@@ -290,7 +364,7 @@ pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error>
     }
 }
 
-pub(crate) fn describe(e: &FaultEntry) -> serde_json::Value {
+fn describe(e: &FaultEntry) -> serde_json::Value {
     let mut v = match &e.fault {
         Fault::Latency(d) => serde_json::json!({"kind": "latency", "ms": d.as_millis() as u64}),
         Fault::ServerError {

@@ -27,10 +27,11 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), wa_groups_emulator::Error> {
 //! let emu = Emulator::builder().start().await?; // 127.0.0.1, a free port
-//! let group = emu.create_group(GroupOptions::default())?;
-//! let ids = emu.add_join_requests(&group, 3)?;
-//! assert_eq!(emu.pending_join_requests(&group)?.len(), 3);
-//! assert!(emu.participants(&group)?.is_empty()); // only the business, which is implicit
+//! let state = emu.controller();
+//! let group = state.create_group(GroupOptions::default())?;
+//! let ids = state.add_join_requests(&group, 3)?;
+//! assert_eq!(state.pending_join_requests(&group)?.len(), 3);
+//! assert!(state.participants(&group)?.is_empty()); // only the business, which is implicit
 //! println!("{} with token {} serves {ids:?}", emu.base_url(), emu.access_token());
 //! emu.shutdown().await; // graceful; dropping the handle also stops it
 //! # Ok(()) }
@@ -40,7 +41,7 @@
 //! owns a runtime and is not inside it (the Python and Node bindings) calls
 //! [`EmulatorBuilder::start_on`] with the runtime's handle: it binds the
 //! socket synchronously, spawns the server on that runtime and returns. All
-//! state methods ([`Controller`], which [`EmulatorHandle`] dereferences to)
+//! state methods ([`Controller`], from [`EmulatorHandle::controller`])
 //! are synchronous and may be called from any thread;
 //! [`EmulatorHandle::stop`] stops without waiting, and
 //! `runtime.block_on(handle.shutdown())` stops gracefully.
@@ -197,7 +198,7 @@
 //!     {"count": 100, "join_requests": 2}
 //! ]}"#)?;
 //! let emu = Emulator::builder().start().await?;
-//! let groups = emu.apply_seed(&seed)?;
+//! let groups = emu.controller().apply_seed(&seed)?;
 //! assert_eq!(groups.len(), 102);
 //! assert_eq!(groups[0].join_request_ids.len(), 5);
 //! # Ok(()) }
@@ -224,28 +225,41 @@
     reason = "the errors here are Graph API answers (`ApiError`), built once per failed call and turned into a response at once; boxing them buys nothing"
 )]
 
+// Layers, each importing only from those above it in this list:
+// values and faults; state; webhook payloads; the core; the controller;
+// HTTP (shared helpers, then the Graph and control routes, then the server).
 mod body;
+mod clock;
 mod codec;
-mod conn;
-mod control;
-mod controller;
+mod config;
+mod errors;
 mod fault;
-mod graph;
 mod input;
 mod seed;
-mod server;
-mod state;
 mod stats;
+mod types;
+
+mod state;
+
 mod webhook;
+
+mod core;
+
+mod controller;
+
+mod conn;
+mod respond;
+
+mod control;
+mod graph;
+
+mod server;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::ops::Deref;
 use std::time::Duration;
 
-pub use controller::{
-    Controller, GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester,
-};
+pub use controller::Controller;
 pub use fault::{Fault, FaultMatch};
 pub use input::{
     MAX_ADVANCE_SECONDS, MAX_CLOCK_SECONDS, MAX_JOIN_REQUESTS_PER_CALL, MAX_PARTICIPANTS_PER_CALL,
@@ -253,6 +267,7 @@ pub use input::{
 };
 pub use seed::{Seed, SeedGroup, SeededGroup};
 pub use stats::{EndpointCounts, Stats};
+pub use types::{GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester};
 
 /// The access token the emulator accepts unless told otherwise.
 pub const DEFAULT_ACCESS_TOKEN: &str = "wa-groups-emulator-token";
@@ -358,13 +373,13 @@ impl Emulator {
 /// [`start_on`](Self::start_on) runs it.
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
-    config: server::Config,
+    config: config::Config,
 }
 
 impl Default for EmulatorBuilder {
     fn default() -> Self {
         Self {
-            config: server::Config {
+            config: config::Config {
                 addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                 access_token: DEFAULT_ACCESS_TOKEN.to_owned(),
                 admin_token: None,
@@ -537,9 +552,7 @@ impl EmulatorBuilder {
         }
         let started = server::start(self.config, runtime)?;
         Ok(EmulatorHandle {
-            controller: Controller {
-                shared: started.shared,
-            },
+            controller: Controller { core: started.core },
             addr: started.addr,
             stop: started.stop,
             task: Some(started.task),
@@ -547,8 +560,8 @@ impl EmulatorBuilder {
     }
 }
 
-/// A running emulator. It dereferences to its [`Controller`] (the state
-/// API). Dropping it stops the server (without waiting);
+/// A running emulator: its address, its [`Controller`] (the state API) and
+/// its lifecycle. Dropping it stops the server (without waiting);
 /// [`shutdown`](Self::shutdown) stops it gracefully.
 pub struct EmulatorHandle {
     controller: Controller,
@@ -577,6 +590,16 @@ impl EmulatorHandle {
         self.controller.clone()
     }
 
+    /// The base URL to give a client ([`Controller::base_url`]).
+    pub fn base_url(&self) -> &str {
+        self.controller.base_url()
+    }
+
+    /// The access token the Graph endpoints accept ([`Controller::access_token`]).
+    pub fn access_token(&self) -> &str {
+        self.controller.access_token()
+    }
+
     /// Stops accepting connections and returns at once; open connections
     /// finish their current request and close.
     pub fn stop(&self) {
@@ -590,14 +613,6 @@ impl EmulatorHandle {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-    }
-}
-
-impl Deref for EmulatorHandle {
-    type Target = Controller;
-
-    fn deref(&self) -> &Controller {
-        &self.controller
     }
 }
 

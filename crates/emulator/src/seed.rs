@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::controller::{Controller, GroupOptions, JoinApprovalMode};
+use crate::types::{GroupOptions, JoinApprovalMode};
 
 /// Starting state for an emulator, as JSON (`wa-groups emulator --seed
-/// FILE`, [`Controller::apply_seed`], `POST /_emulator/seed`). Unknown keys
+/// FILE`, [`Controller::apply_seed`](crate::Controller::apply_seed), `POST /_emulator/seed`). Unknown keys
 /// are refused, so a typo does not go unnoticed.
 ///
 /// ```json
@@ -58,6 +58,19 @@ pub struct SeedGroup {
     /// How many such groups (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+}
+
+impl SeedGroup {
+    /// The options of each group this entry creates.
+    pub(crate) fn options(&self) -> GroupOptions {
+        GroupOptions {
+            participant_cap: self.participant_cap,
+            join_approval_mode: self.join_approval_mode,
+            subject: self.subject.clone(),
+            description: self.description.clone(),
+            group_id: self.group_id.clone(),
+        }
+    }
 }
 
 /// A group a seed created.
@@ -136,31 +149,4 @@ impl Seed {
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
-}
-
-pub(crate) fn apply(c: &Controller, seed: &Seed) -> Result<Vec<SeededGroup>, Error> {
-    seed.validate()?;
-    let mut out = Vec::new();
-    for g in &seed.groups {
-        for _ in 0..g.count.unwrap_or(1) {
-            let group_id = c.create_group(GroupOptions {
-                participant_cap: g.participant_cap,
-                join_approval_mode: g.join_approval_mode,
-                subject: g.subject.clone(),
-                description: g.description.clone(),
-                group_id: g.group_id.clone(),
-            })?;
-            c.add_participants(&group_id, g.participants as usize)?;
-            let mut join_request_ids = c.add_join_requests(&group_id, g.join_requests as usize)?;
-            join_request_ids.extend(c.add_business_scoped_join_requests(
-                &group_id,
-                g.business_scoped_join_requests as usize,
-            )?);
-            out.push(SeededGroup {
-                group_id,
-                join_request_ids,
-            });
-        }
-    }
-    Ok(out)
 }

@@ -2,83 +2,19 @@
 //! operation is short and allocation-light; webhook payloads are built
 //! outside the lock from the events an operation returns.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use wa_groups_protocol::{
     Action, ApiError, Cursor, Cursors, DecisionOutcome, FailedJoinRequest, GroupInfo, JoinRequest,
     JoinRequestId, JoinRequestIds, ListOptions, ListResponse, Paging, server::bad_request,
 };
 
-use crate::Error;
 use crate::codec::{self, CursorData};
-use crate::controller::{GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester};
-use crate::fault::FaultEntry;
-use crate::graph;
-use crate::webhook::WebhookTarget;
-
-/// Wall clock of the emulator: the system clock or a fixed start, plus an
-/// offset moved by `advance_clock`.
-pub(crate) struct Clock {
-    fixed_start_ms: Option<i64>,
-    offset_ms: AtomicI64,
-}
-
-impl Clock {
-    pub(crate) fn new(fixed_start: Option<i64>) -> Self {
-        Self {
-            fixed_start_ms: fixed_start.map(|s| s.saturating_mul(1000)),
-            offset_ms: AtomicI64::new(0),
-        }
-    }
-
-    fn base_ms(&self) -> i64 {
-        self.fixed_start_ms.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        })
-    }
-
-    pub(crate) fn now_ms(&self) -> i64 {
-        self.base_ms()
-            .saturating_add(self.offset_ms.load(Ordering::Relaxed))
-    }
-
-    pub(crate) fn now_secs(&self) -> i64 {
-        self.now_ms().div_euclid(1000)
-    }
-
-    /// Moves the clock forward by `by`, at most
-    /// [`MAX_ADVANCE_SECONDS`](crate::input::MAX_ADVANCE_SECONDS) at a time
-    /// and never past [`MAX_CLOCK_SECONDS`](crate::input::MAX_CLOCK_SECONDS),
-    /// so it can never wrap.
-    pub(crate) fn advance(&self, by: Duration) -> Result<(), Error> {
-        crate::input::at_most(
-            by.as_secs(),
-            crate::input::MAX_ADVANCE_SECONDS,
-            "advance_seconds",
-        )?;
-        // At most 100 years in ms: fits.
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        let limit = crate::input::MAX_CLOCK_SECONDS * 1000;
-        self.offset_ms
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
-                let new = offset.checked_add(ms)?;
-                (self.base_ms().saturating_add(new) <= limit).then_some(new)
-            })
-            .map(|_| ())
-            .map_err(|_| {
-                Error::invalid(format!(
-                    "advance_seconds would move the clock past {} (the year 9999)",
-                    crate::input::MAX_CLOCK_SECONDS
-                ))
-            })
-    }
-}
+use crate::types::{GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester};
+use crate::{Error, errors as graph};
 
 /// A token bucket.
 #[derive(Debug, Clone, Copy)]
@@ -141,8 +77,9 @@ pub(crate) struct Event {
     pub(crate) request_id: Option<String>,
 }
 
-/// Events of one operation and where to send them.
-pub(crate) type Events = Option<(WebhookTarget, Vec<Event>)>;
+/// The events of one operation (empty unless asked for: nobody listens
+/// without a webhook).
+pub(crate) type Events = Vec<Event>;
 
 pub(crate) struct Group {
     num: u64,
@@ -200,11 +137,9 @@ pub(crate) struct State {
     groups: HashMap<Arc<str>, Group>,
     next_group: u64,
     next_seq: u64,
-    pub(crate) faults: VecDeque<FaultEntry>,
     rate: Option<RateLimit>,
     rate_epoch: u64,
     phone_bucket: Bucket,
-    pub(crate) webhook: Option<WebhookTarget>,
 }
 
 impl State {
@@ -213,11 +148,9 @@ impl State {
             groups: HashMap::new(),
             next_group: 1,
             next_seq: 1,
-            faults: VecDeque::new(),
             rate: None,
             rate_epoch: 0,
             phone_bucket: Bucket::new(),
-            webhook: None,
         }
     }
 
@@ -233,15 +166,8 @@ impl State {
             .ok_or_else(|| Error::UnknownGroup(id.to_owned()))
     }
 
-    fn events(&self) -> Option<Vec<Event>> {
-        self.webhook.as_ref().map(|_| Vec::new())
-    }
-
-    fn with_target(&self, events: Option<Vec<Event>>) -> Events {
-        match (events, &self.webhook) {
-            (Some(e), Some(t)) if !e.is_empty() => Some((t.clone(), e)),
-            _ => None,
-        }
+    fn events(emit: bool) -> Option<Events> {
+        emit.then(Vec::new)
     }
 
     // --- control operations ------------------------------------------------
@@ -319,8 +245,9 @@ impl State {
         group_id: &str,
         batch: Vec<(u64, JoinRequest)>,
         now: i64,
+        emit: bool,
     ) -> Result<Events, Error> {
-        let mut events = self.events();
+        let mut events = Self::events(emit);
         let g = self.group_mut(group_id)?;
         if let Some(ev) = events.as_mut() {
             ev.reserve(batch.len());
@@ -337,15 +264,21 @@ impl State {
             }
             g.pending.insert(seq, request);
         }
-        Ok(self.with_target(events))
+        Ok(events.unwrap_or_default())
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
         self.next_seq
     }
 
-    pub(crate) fn revoke(&mut self, group_id: &str, jr: &str, now: i64) -> Result<Events, Error> {
-        let mut events = self.events();
+    pub(crate) fn revoke(
+        &mut self,
+        group_id: &str,
+        jr: &str,
+        now: i64,
+        emit: bool,
+    ) -> Result<Events, Error> {
+        let mut events = Self::events(emit);
         let g = self.group_mut(group_id)?;
         let seq = pending_seq(g, jr).ok_or_else(|| Error::UnknownJoinRequest(jr.to_owned()))?;
         let request = g
@@ -362,7 +295,7 @@ impl State {
                 request_id: None,
             });
         }
-        Ok(self.with_target(events))
+        Ok(events.unwrap_or_default())
     }
 
     pub(crate) fn pending(&self, group_id: &str) -> Result<Vec<JoinRequest>, Error> {
@@ -441,8 +374,9 @@ impl State {
         group_id: &str,
         opts: &ListOptions,
         ctx: &ListCtx<'_>,
+        now: Instant,
     ) -> Result<ListResponse, ApiError> {
-        let g = self.admit(group_id, Instant::now())?;
+        let g = self.admit(group_id, now)?;
         let limit = opts.limit.unwrap_or(ctx.page_size).max(1) as usize;
         let check = |c: &Cursor| -> Result<u64, ApiError> {
             let d = codec::decode_cursor(ctx.cursor_key, c.as_str())
@@ -536,8 +470,9 @@ impl State {
         ids: &JoinRequestIds,
         now: i64,
         request_id: &str,
+        emit: bool,
     ) -> Result<(DecisionOutcome, Events), ApiError> {
-        let mut events = self.events();
+        let mut events = Self::events(emit);
         let g = self.admit(group_id, Instant::now())?;
         let mut out = DecisionOutcome::new(action);
         out.request_id = Some(request_id.to_owned());
@@ -577,15 +512,16 @@ impl State {
             }
             out.succeeded.push(id.clone());
         }
-        Ok((out, self.with_target(events)))
+        Ok((out, events.unwrap_or_default()))
     }
 
     pub(crate) fn group_info(
         &mut self,
         group_id: &str,
         fields: &[String],
+        now: Instant,
     ) -> Result<GroupInfo, ApiError> {
-        let g = self.admit(group_id, Instant::now())?;
+        let g = self.admit(group_id, now)?;
         let want = |f: &str| fields.iter().any(|x| x == f);
         let mut info = GroupInfo {
             id: Some(g.id.to_string()),

@@ -1,7 +1,8 @@
-//! Webhook delivery: payloads built with the protocol crate's types, signed
-//! with its `sign`, POSTed by one background task in order.
+//! Webhook payloads and delivery: payloads built with the protocol crate's
+//! types from the events state operations return, signed with its `sign`,
+//! POSTed by one background task in order.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,7 +18,7 @@ use wa_groups_protocol::webhook::{
 };
 
 use crate::Error;
-use crate::server::Shared;
+use crate::config::Config;
 use crate::state::{Event, EventKind};
 use crate::stats::{Counters, bump};
 
@@ -92,8 +93,7 @@ fn participant(r: &JoinRequest) -> GroupParticipant {
 }
 
 /// The payload for `events`, as Meta would send it.
-pub(crate) fn payload(shared: &Shared, events: &[Event]) -> Bytes {
-    let cfg = &shared.config;
+pub(crate) fn payload(cfg: &Config, events: &[Event]) -> Bytes {
     let group_events = events
         .iter()
         .map(|e| {
@@ -131,19 +131,59 @@ pub(crate) fn payload(shared: &Shared, events: &[Event]) -> Bytes {
     payload.encode()
 }
 
-/// Builds, signs and queues the deliveries for `events`. Never blocks: a
-/// full queue drops the delivery and counts it.
-pub(crate) fn enqueue(shared: &Shared, target: &WebhookTarget, events: &[Event]) {
-    for chunk in events.chunks(EVENTS_PER_DELIVERY) {
-        let body = payload(shared, chunk);
-        let signature = sign(&target.secret, &body);
-        let delivery = Delivery {
-            url: target.url.clone(),
-            body,
-            signature,
+/// Where webhooks go now, and the queue to the delivery task.
+pub(crate) struct Webhooks {
+    target: Mutex<Option<WebhookTarget>>,
+    tx: mpsc::Sender<Delivery>,
+}
+
+impl Webhooks {
+    /// The sender, and the receiving end for [`worker`].
+    pub(crate) fn new(queue: usize) -> (Self, mpsc::Receiver<Delivery>) {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        (
+            Self {
+                target: Mutex::new(None),
+                tx,
+            },
+            rx,
+        )
+    }
+
+    fn target(&self) -> MutexGuard<'_, Option<WebhookTarget>> {
+        self.target.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets or clears the target.
+    pub(crate) fn set(&self, target: Option<WebhookTarget>) {
+        *self.target() = target;
+    }
+
+    /// Whether a target is set (operations record events only then).
+    pub(crate) fn active(&self) -> bool {
+        self.target().is_some()
+    }
+
+    /// Builds, signs and queues the deliveries for `events`. Never blocks:
+    /// a full queue drops the delivery and counts it.
+    pub(crate) fn enqueue(&self, cfg: &Config, counters: &Counters, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        let Some(target) = self.target().clone() else {
+            return;
         };
-        if shared.webhook_tx.try_send(delivery).is_err() {
-            bump(&shared.counters.webhooks_dropped);
+        for chunk in events.chunks(EVENTS_PER_DELIVERY) {
+            let body = payload(cfg, chunk);
+            let signature = sign(&target.secret, &body);
+            let delivery = Delivery {
+                url: target.url.clone(),
+                body,
+                signature,
+            };
+            if self.tx.try_send(delivery).is_err() {
+                bump(&counters.webhooks_dropped);
+            }
         }
     }
 }
