@@ -97,6 +97,11 @@ struct AddJoinRequests {
     count: u64,
     #[serde(default)]
     business_scoped: bool,
+    /// Requesters from the requester pool (implied by `seed`).
+    #[serde(default)]
+    pool: bool,
+    #[serde(default, deserialize_with = "input::whole_opt::<input::Seed, _>")]
+    seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -170,7 +175,14 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         ("GET", ["groups", g]) => ok(&c.group_summary(g)?),
         ("POST", ["groups", g, "join_requests"]) => {
             let req: AddJoinRequests = parse(body)?;
-            let ids = if req.business_scoped {
+            let ids = if req.pool || req.seed.is_some() {
+                if req.business_scoped {
+                    return Err(Error::invalid(
+                        "business_scoped and pool (or seed) do not go together: the pool mixes both",
+                    ));
+                }
+                c.add_pool_join_requests(g, usize_of(req.count), req.seed)?
+            } else if req.business_scoped {
                 c.add_business_scoped_join_requests(g, usize_of(req.count))?
             } else {
                 c.add_join_requests(g, usize_of(req.count))?

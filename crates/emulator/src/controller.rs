@@ -104,6 +104,24 @@ impl Controller {
             .add_synthetic(group_id, count, Requester::synthetic_business_scoped)
     }
 
+    /// Adds `count` pending join requests from varied requesters drawn from
+    /// a [`RequesterPool`](crate::RequesterPool): `wa_id`s of several
+    /// countries and some business-scoped users (`user_id`, `username`).
+    /// With `seed`, the requesters follow from it alone; without, from the
+    /// emulator's own pool ([`EmulatorBuilder::requester_seed`](crate::EmulatorBuilder::requester_seed)).
+    ///
+    /// # Errors
+    ///
+    /// As [`add_join_requests`](Self::add_join_requests).
+    pub fn add_pool_join_requests(
+        &self,
+        group_id: &str,
+        count: usize,
+        seed: Option<u64>,
+    ) -> Result<Vec<String>, Error> {
+        self.core.add_from_pool(group_id, count, seed)
+    }
+
     /// Adds one pending join request per requester and returns their IDs.
     ///
     /// # Errors

@@ -20,7 +20,7 @@ use crate::input::{MAX_JOIN_REQUESTS_PER_CALL, MAX_PARTICIPANTS_PER_CALL, at_mos
 use crate::seed::{Seed, SeededGroup};
 use crate::state::{Events, ListCtx, Reserved, State};
 use crate::stats::{Counters, Stats, add};
-use crate::types::{GroupOptions, RateLimit, Requester};
+use crate::types::{GroupOptions, RateLimit, Requester, RequesterPool};
 use crate::webhook::{Delivery, WebhookTarget, Webhooks};
 
 /// Everything one emulator shares between its connections and handles.
@@ -33,6 +33,8 @@ pub(crate) struct Core {
     pub(crate) counters: Arc<Counters>,
     faults: FaultQueue,
     webhooks: Webhooks,
+    /// The requester pool of calls that give no seed.
+    pool: Mutex<RequesterPool>,
 }
 
 /// `count` if one call may add that many join requests.
@@ -56,6 +58,9 @@ impl Core {
             counters: Arc::new(Counters::default()),
             faults: FaultQueue::new(config.max_faults),
             webhooks,
+            pool: Mutex::new(RequesterPool::new(
+                config.requester_seed.unwrap_or_else(|| fastrand::u64(..)),
+            )),
             config,
         };
         (core, rx)
@@ -110,6 +115,29 @@ impl Core {
         let base = self.lock().reserve(group_id, count)?;
         let requests = (0..count).map(|i| make(base.seq + i));
         self.insert_join_requests(group_id, &base, requests)
+    }
+
+    /// Adds `count` join requests from the requester pool: seeded with
+    /// `seed` when given (the same seed, the same requesters), else drawn
+    /// from the emulator's own pool.
+    pub(crate) fn add_from_pool(
+        &self,
+        group_id: &str,
+        count: usize,
+        seed: Option<u64>,
+    ) -> Result<Vec<String>, Error> {
+        let count = join_request_count(count)?;
+        let who: Vec<Requester> = match seed {
+            Some(seed) => {
+                let mut pool = RequesterPool::new(seed);
+                (0..count).map(|_| pool.draw()).collect()
+            }
+            None => {
+                let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+                (0..count).map(|_| pool.draw()).collect()
+            }
+        };
+        self.add_join_requests_from(group_id, who)
     }
 
     /// Adds one join request per requester (at most the per-call bound).
@@ -205,15 +233,24 @@ impl Core {
     // --- faults, rate limit, webhooks, stats ---------------------------------
 
     pub(crate) fn inject_fault(&self, fault: Fault, matcher: FaultMatch) -> Result<(), Error> {
+        if let Fault::Webhook(w) = fault {
+            w.validate()?;
+            self.webhooks.set_faults(Some(w));
+            return Ok(());
+        }
         self.faults.push(fault, matcher)
     }
 
     pub(crate) fn clear_faults(&self) -> usize {
-        self.faults.clear()
+        let webhook = usize::from(self.webhooks.describe_faults().is_some());
+        self.webhooks.set_faults(None);
+        self.faults.clear() + webhook
     }
 
     pub(crate) fn faults(&self) -> Vec<serde_json::Value> {
-        self.faults.describe()
+        let mut all = self.faults.describe();
+        all.extend(self.webhooks.describe_faults());
+        all
     }
 
     /// The fault for this Graph call, if one is queued for it.

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::Error;
 use crate::input::{self, whole_opt};
+use crate::types::WebhookFaults;
 
 /// The most calls one fault may apply to.
 const MAX_FAULT_TIMES: u64 = u32::MAX as u64;
@@ -20,7 +21,7 @@ const MAX_RETRY_AFTER: u64 = 86_400;
 /// calls). Injected with [`Controller::inject_fault`](crate::Controller::inject_fault)
 /// or `POST /_emulator/faults`.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
     /// Wait this long, then serve the call normally.
     Latency(Duration),
@@ -68,6 +69,10 @@ pub enum Fault {
         /// The body size in bytes.
         bytes: u64,
     },
+    /// Not a Graph call fault: drop, duplicate and delay webhook
+    /// deliveries (see [`WebhookFaults`]). It replaces any webhook faults
+    /// in force; `clear_faults` ends it.
+    Webhook(WebhookFaults),
 }
 
 /// Which calls a fault applies to, and how many of them.
@@ -269,6 +274,14 @@ pub(crate) struct FaultJson {
     path_contains: Option<String>,
     #[serde(default, deserialize_with = "whole_opt::<input::Times, _>")]
     times: Option<u64>,
+    #[serde(default)]
+    drop: Option<f64>,
+    #[serde(default)]
+    duplicate: Option<f64>,
+    #[serde(default, alias = "delayMs")]
+    delay_ms: Option<(f64, f64)>,
+    #[serde(default, deserialize_with = "whole_opt::<input::Seed, _>")]
+    seed: Option<u64>,
 }
 
 impl FaultJson {
@@ -300,10 +313,20 @@ impl FaultJson {
             "oversize_body" => Fault::OversizeBody {
                 bytes: need(self.bytes, "bytes")?,
             },
+            "webhook" => Fault::Webhook(WebhookFaults {
+                drop: self.drop.unwrap_or(0.0),
+                duplicate: self.duplicate.unwrap_or(0.0),
+                delay_ms: match self.delay_ms {
+                    None => (0, 0),
+                    Some((lo, hi)) => (delay_ms(lo)?, delay_ms(hi)?),
+                },
+                seed: self.seed,
+                deliveries: self.times,
+            }),
             other => {
                 return Err(Error::invalid(format!(
                     "unknown fault kind {other:?}; expected latency, server_error, rate_limited, \
-                     connection_reset, truncated_body, malformed_json, oversize_body or response"
+                     connection_reset, truncated_body, malformed_json, oversize_body, response or webhook"
                 )));
             }
         };
@@ -328,7 +351,21 @@ impl FaultJson {
     }
 }
 
-fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error> {
+/// One end of a `delay_ms` range: a whole number of milliseconds, at most a minute.
+fn delay_ms(v: f64) -> Result<u64, Error> {
+    let v = input::in_range(v, 0.0, 60_000.0, "delay_ms")?;
+    if v.fract() != 0.0 {
+        return Err(Error::invalid("delay_ms must hold whole milliseconds"));
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked: whole, from 0 to 60 000"
+    )]
+    Ok(v as u64)
+}
+
+pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error> {
     if matcher.times == 0 {
         return Err(Error::invalid("times must be at least 1"));
     }
@@ -386,6 +423,7 @@ fn describe(e: &FaultEntry) -> serde_json::Value {
         Fault::Response { status, body, .. } => {
             serde_json::json!({"kind": "response", "status": status, "body_bytes": body.len()})
         }
+        Fault::Webhook(w) => w.describe(),
     };
     v["method"] = e.matcher.method.as_ref().map(Method::as_str).into();
     v["path_contains"] = e.matcher.path_contains.clone().into();

@@ -21,7 +21,8 @@ use crate::stats::bump;
 
 fn fault_response(fault: Fault) -> Result<Response<EmuBody>, Reset> {
     Ok(match fault {
-        Fault::Latency(_) => unreachable_latency(),
+        // Latency is applied before the call; webhook faults are never queued for calls.
+        Fault::Latency(_) | Fault::Webhook(_) => unreachable_latency(),
         Fault::ServerError {
             status,
             code,

@@ -231,4 +231,5 @@ field_name!(
     RetryAfter = "retry_after",
     Bytes = "bytes",
     Times = "times",
+    Seed = "seed",
 );

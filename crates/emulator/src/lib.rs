@@ -111,7 +111,7 @@
 //! | `POST /_emulator/groups` | [`GroupOptions`]: `{participant_cap?, join_approval_mode?, subject?, description?, group_id?}` (or empty) | 201 `{"group_id"}` | [`create_group`](Controller::create_group) |
 //! | `GET /_emulator/groups` | | `{"data": [summary]}` | [`groups`](Controller::groups) |
 //! | `GET /_emulator/groups/{id}` | | summary: `{group_id, subject, description, join_approval_mode, participant_cap, creation_timestamp, pending_join_requests, participants}` | [`group_summary`](Controller::group_summary) |
-//! | `POST /_emulator/groups/{id}/join_requests` | `{"count": N, "business_scoped": false}` | 201 `{"join_request_ids": [...]}` | [`add_join_requests`](Controller::add_join_requests), [`add_business_scoped_join_requests`](Controller::add_business_scoped_join_requests) |
+//! | `POST /_emulator/groups/{id}/join_requests` | `{"count": N, "business_scoped": false}`, or `{"count": N, "pool": true, "seed": 42}` for varied requesters from the [`RequesterPool`] (`seed` optional, implies `pool`) | 201 `{"join_request_ids": [...]}` | [`add_join_requests`](Controller::add_join_requests), [`add_business_scoped_join_requests`](Controller::add_business_scoped_join_requests), [`add_pool_join_requests`](Controller::add_pool_join_requests) |
 //! | `GET /_emulator/groups/{id}/join_requests` | | `{"data": [JoinRequest]}` (all pending, oldest first) | [`pending_join_requests`](Controller::pending_join_requests) |
 //! | `POST /_emulator/groups/{id}/join_requests/{jr}/revoke` | | `{"revoked": jr}` | [`revoke_join_request`](Controller::revoke_join_request) |
 //! | `GET /_emulator/groups/{id}/participants` | | `{"data": [wa_id or user_id]}` | [`participants`](Controller::participants) |
@@ -160,6 +160,7 @@
 //! | `truncated_body` | | a 200 with `Content-Length: 4096` and fewer bytes, then the connection closed |
 //! | `malformed_json` | | a 200 `application/json` that is not JSON |
 //! | `oversize_body` | `bytes` | a 200 `application/json` of exactly `bytes` bytes (streamed), with that `Content-Length` |
+//! | `webhook` | `drop`, `duplicate` (chances, 0 to 1), `delay_ms` (`[min, max]`), `seed`, `times` (deliveries; until cleared when absent) | not a call fault: webhook deliveries lost, sent twice, or held back a random time (so they arrive out of order); replaces the webhook faults in force ([`WebhookFaults`]) |
 //!
 //! ```text
 //! curl -X POST $BASE/_emulator/faults -d '{"kind":"server_error","status":503,"is_transient":true,"method":"POST","times":2}'
@@ -179,8 +180,12 @@
 //! `X-Hub-Signature-256` over the exact body. Check it with
 //! `wa_groups_protocol::webhook::verify_signature`. Rejections send nothing,
 //! as a rejected requester is not told. Deliveries run in order on one
-//! background task, 5 s timeout each; failures and a full queue (1024) are
-//! counted in [`Stats`], never fatal.
+//! background task, 5 s timeout each. A failed one (connection error,
+//! timeout, non-2xx) is retried as Meta does, with backoff: by default 5
+//! times, after 1 s, 2 s, 4 s... ([`EmulatorBuilder::webhook_retries`]),
+//! beside the queue, so a retry arrives out of order. Failures, retries,
+//! abandoned deliveries and a full queue (1024) are counted in [`Stats`],
+//! never fatal.
 //!
 //! ## Seeds
 //!
@@ -267,7 +272,10 @@ pub use input::{
 };
 pub use seed::{Seed, SeedGroup, SeededGroup};
 pub use stats::{EndpointCounts, Stats};
-pub use types::{GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester};
+pub use types::{
+    GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester, RequesterPool,
+    WebhookFaults,
+};
 
 /// The access token the emulator accepts unless told otherwise.
 pub const DEFAULT_ACCESS_TOKEN: &str = "wa-groups-emulator-token";
@@ -293,6 +301,13 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How many connections may be open at once; more are closed on accept.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+
+/// How many times a failed webhook delivery is retried.
+pub const DEFAULT_WEBHOOK_RETRIES: u32 = 5;
+
+/// The wait before the first retry of a failed webhook delivery; each
+/// next one waits twice as long (at most an hour).
+pub const DEFAULT_WEBHOOK_BACKOFF: Duration = Duration::from_secs(1);
 
 /// What can go wrong with the emulator's Rust API.
 #[non_exhaustive]
@@ -398,6 +413,9 @@ impl Default for EmulatorBuilder {
                 body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
+                webhook_retries: DEFAULT_WEBHOOK_RETRIES,
+                webhook_backoff: DEFAULT_WEBHOOK_BACKOFF,
+                requester_seed: None,
             },
         }
     }
@@ -519,6 +537,26 @@ impl EmulatorBuilder {
     #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = max.max(1);
+        self
+    }
+
+    /// Retries of a failed webhook delivery (default 5; 0: none), the first
+    /// after `backoff` (default 1 s), each next one after twice as long,
+    /// as Meta retries with decreasing frequency. Retries run beside the
+    /// in-order queue, so they arrive out of order.
+    #[must_use]
+    pub fn webhook_retries(mut self, retries: u32, backoff: Duration) -> Self {
+        self.config.webhook_retries = retries;
+        self.config.webhook_backoff = backoff;
+        self
+    }
+
+    /// Seeds the emulator's requester pool (what
+    /// [`Controller::add_pool_join_requests`] draws from without a seed of
+    /// its own): the same seed, the same requesters. Random by default.
+    #[must_use]
+    pub fn requester_seed(mut self, seed: u64) -> Self {
+        self.config.requester_seed = Some(seed);
         self
     }
 

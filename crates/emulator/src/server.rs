@@ -41,7 +41,13 @@ pub(crate) fn start(config: Config, rt: &tokio::runtime::Handle) -> Result<Start
     let (core, webhook_rx) = Core::new(config, format!("http://{addr}"));
     let core = Arc::new(core);
     let (stop, stop_rx) = watch::channel(false);
-    let worker = rt.spawn(webhook::worker(webhook_rx, Arc::clone(&core.counters)));
+    let worker = rt.spawn(webhook::worker(webhook::Worker {
+        rx: webhook_rx,
+        counters: Arc::clone(&core.counters),
+        retries: core.config.webhook_retries,
+        backoff: core.config.webhook_backoff,
+        max_in_flight: core.config.webhook_queue,
+    }));
     let task = rt.spawn(serve(listener, Arc::clone(&core), stop_rx, worker));
     Ok(Started {
         core,

@@ -26,6 +26,10 @@ pub(crate) struct Counters {
     pub(crate) webhooks_delivered: AtomicU64,
     pub(crate) webhooks_failed: AtomicU64,
     pub(crate) webhooks_dropped: AtomicU64,
+    pub(crate) webhooks_retried: AtomicU64,
+    pub(crate) webhooks_abandoned: AtomicU64,
+    pub(crate) webhooks_fault_dropped: AtomicU64,
+    pub(crate) webhooks_duplicated: AtomicU64,
 }
 
 pub(crate) fn bump(c: &AtomicU64) {
@@ -86,10 +90,18 @@ pub struct Stats {
     pub connections_timed_out: u64,
     /// Webhook deliveries answered 2xx.
     pub webhooks_delivered: u64,
-    /// Webhook deliveries that failed (connection error, timeout, non-2xx).
+    /// Webhook delivery attempts that failed (connection error, timeout, non-2xx).
     pub webhooks_failed: u64,
     /// Webhook deliveries dropped because the delivery queue was full.
     pub webhooks_dropped: u64,
+    /// Retries of failed webhook deliveries (each also counted as delivered or failed).
+    pub webhooks_retried: u64,
+    /// Webhook deliveries given up on after their last retry failed.
+    pub webhooks_abandoned: u64,
+    /// Webhook deliveries lost on purpose by a `webhook` fault.
+    pub webhooks_fault_dropped: u64,
+    /// Webhook deliveries sent twice on purpose by a `webhook` fault.
+    pub webhooks_duplicated: u64,
 }
 
 impl Counters {
@@ -118,6 +130,10 @@ impl Counters {
             webhooks_delivered: g(&self.webhooks_delivered),
             webhooks_failed: g(&self.webhooks_failed),
             webhooks_dropped: g(&self.webhooks_dropped),
+            webhooks_retried: g(&self.webhooks_retried),
+            webhooks_abandoned: g(&self.webhooks_abandoned),
+            webhooks_fault_dropped: g(&self.webhooks_fault_dropped),
+            webhooks_duplicated: g(&self.webhooks_duplicated),
         }
     }
 
@@ -143,6 +159,10 @@ impl Counters {
             &self.webhooks_delivered,
             &self.webhooks_failed,
             &self.webhooks_dropped,
+            &self.webhooks_retried,
+            &self.webhooks_abandoned,
+            &self.webhooks_fault_dropped,
+            &self.webhooks_duplicated,
         ] {
             c.store(0, Relaxed);
         }

@@ -267,3 +267,127 @@ impl RateLimit {
         Ok(())
     }
 }
+
+/// Faults in webhook delivery, as Meta's deliveries misbehave: each
+/// delivery is dropped with probability `drop`, else sent twice with
+/// probability `duplicate`, and each copy is held back a random time in
+/// `delay_ms` (so deliveries overtake each other). Injected with
+/// `POST /_emulator/faults` `{"kind": "webhook", "drop": 0.1, "duplicate":
+/// 0.1, "delay_ms": [0, 500]}` (optional `seed`, and `times`: how many
+/// deliveries it applies to, until cleared when absent) or
+/// [`Fault::Webhook`](crate::Fault::Webhook).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WebhookFaults {
+    /// The chance a delivery is lost (0 to 1).
+    pub drop: f64,
+    /// The chance a delivery is sent twice (0 to 1).
+    pub duplicate: f64,
+    /// The range of each copy's delay, in milliseconds (at most 60 000).
+    pub delay_ms: (u64, u64),
+    /// A seed for the random choices: the same seed makes the same ones.
+    pub seed: Option<u64>,
+    /// How many deliveries the faults apply to; `None`: until cleared.
+    pub deliveries: Option<u64>,
+}
+
+impl Default for WebhookFaults {
+    fn default() -> Self {
+        Self {
+            drop: 0.0,
+            duplicate: 0.0,
+            delay_ms: (0, 0),
+            seed: None,
+            deliveries: None,
+        }
+    }
+}
+
+/// The longest delay a webhook fault may hold a delivery back.
+const MAX_WEBHOOK_DELAY_MS: u64 = 60_000;
+
+impl WebhookFaults {
+    /// Checks the probabilities and the delay range.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        crate::input::in_range(self.drop, 0.0, 1.0, "drop")?;
+        crate::input::in_range(self.duplicate, 0.0, 1.0, "duplicate")?;
+        let (lo, hi) = self.delay_ms;
+        if lo > hi || hi > MAX_WEBHOOK_DELAY_MS {
+            return Err(Error::invalid(format!(
+                "delay_ms must be [min, max] with min <= max <= {MAX_WEBHOOK_DELAY_MS}"
+            )));
+        }
+        if self.deliveries == Some(0) {
+            return Err(Error::invalid("times must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "webhook",
+            "drop": self.drop,
+            "duplicate": self.duplicate,
+            "delay_ms": [self.delay_ms.0, self.delay_ms.1],
+            "seed": self.seed,
+        })
+    }
+}
+
+/// Country calling codes of the requester pool, with the digits that
+/// follow each (so every `wa_id` has a plausible length).
+const POOL_PREFIXES: [(&str, u32); 8] = [
+    ("1", 10),
+    ("44", 10),
+    ("49", 11),
+    ("55", 11),
+    ("91", 10),
+    ("234", 10),
+    ("62", 11),
+    ("52", 10),
+];
+
+/// Usernames of business-scoped requesters are built from these.
+const POOL_WORDS: [&str; 8] = [
+    "sunny", "maple", "river", "quartz", "nova", "ember", "cobalt", "willow",
+];
+
+/// A seedable source of varied requesters: WhatsApp users from several
+/// countries (`wa_id` with the calling code first) and about one in six
+/// business-scoped users (`user_id` and `username`, no `wa_id`), so that
+/// moderation policies have something to match. The same seed gives the
+/// same requesters.
+#[derive(Debug, Clone)]
+pub struct RequesterPool {
+    rng: fastrand::Rng,
+}
+
+impl RequesterPool {
+    /// A pool whose draws follow from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    /// The next requester.
+    pub fn draw(&mut self) -> Requester {
+        if self.rng.u8(0..6) == 0 {
+            let n = self.rng.u64(1_000_000_000..10_000_000_000);
+            let word = POOL_WORDS[self.rng.usize(..POOL_WORDS.len())];
+            return Requester::BusinessScoped {
+                user_id: format!("US.{}", 1_300_000_000_000_000_u64 + n),
+                username: Some(format!("{word}_{}", n % 10_000)),
+                parent_user_id: None,
+            };
+        }
+        let (prefix, digits) = POOL_PREFIXES[self.rng.usize(..POOL_PREFIXES.len())];
+        let mut wa_id = String::with_capacity(prefix.len() + digits as usize);
+        wa_id.push_str(prefix);
+        // No leading zero after the calling code.
+        wa_id.push(char::from(b'1' + self.rng.u8(0..9)));
+        for _ in 1..digits {
+            wa_id.push(char::from(b'0' + self.rng.u8(0..10)));
+        }
+        Requester::WaId(wa_id)
+    }
+}

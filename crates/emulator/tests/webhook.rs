@@ -158,7 +158,12 @@ async fn created_revoked_and_approved_are_delivered_signed() {
 
 #[tokio::test]
 async fn failed_deliveries_are_counted_not_fatal() {
-    let emu = Emulator::start().await.unwrap();
+    // No retries: each failed delivery is one failed attempt.
+    let emu = Emulator::builder()
+        .webhook_retries(0, Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
     let (url, mut rx) = receiver(StatusCode::INTERNAL_SERVER_ERROR).await;
     let c = common::client();
     let a = common::send(
