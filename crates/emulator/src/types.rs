@@ -128,7 +128,7 @@ impl Requester {
     }
 
     /// The `wa_id`, or for a business-scoped user the `user_id`: what
-    /// [`Controller::participants`] lists.
+    /// [`Controller::participants`](crate::Controller::participants) lists.
     pub fn id(&self) -> &str {
         match self {
             Self::WaId(w) => w,
