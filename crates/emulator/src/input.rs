@@ -232,4 +232,9 @@ field_name!(
     Bytes = "bytes",
     Times = "times",
     Seed = "seed",
+    Port = "port",
+    PageSize = "page_size",
+    ParticipantCap = "participant_cap",
+    CursorTtl = "cursor_ttl",
+    FixedClock = "fixed_clock",
 );

@@ -260,6 +260,9 @@ mod graph;
 
 mod server;
 
+mod lifecycle;
+mod settings;
+
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -270,7 +273,9 @@ pub use input::{
     MAX_ADVANCE_SECONDS, MAX_CLOCK_SECONDS, MAX_JOIN_REQUESTS_PER_CALL, MAX_PARTICIPANTS_PER_CALL,
     MAX_RATE, MAX_SEED_GROUPS, MAX_SEED_JOIN_REQUESTS, MIN_RATE_PER_SECOND,
 };
+pub use lifecycle::ManagedEmulator;
 pub use seed::{Seed, SeedGroup, SeededGroup};
+pub use settings::{EmulatorConfig, whole_number};
 pub use stats::{EndpointCounts, Stats};
 pub use types::{
     GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester, RequesterPool,

@@ -36,10 +36,10 @@ impl JoinApprovalMode {
 pub struct GroupOptions {
     /// How many participants (the business not counted) the group holds; the
     /// emulator's default (8) when `None`.
-    #[serde(default)]
+    #[serde(default, alias = "participantCap")]
     pub participant_cap: Option<u32>,
     /// The join approval mode; `approval_required` when `None`.
-    #[serde(default)]
+    #[serde(default, alias = "joinApprovalMode")]
     pub join_approval_mode: Option<JoinApprovalMode>,
     /// The group's subject.
     #[serde(default)]
@@ -49,11 +49,25 @@ pub struct GroupOptions {
     pub description: Option<String>,
     /// A fixed group ID (it must pass `GroupId` validation and be new);
     /// generated when `None`.
-    #[serde(default)]
+    #[serde(default, alias = "groupId")]
     pub group_id: Option<String>,
 }
 
 impl GroupOptions {
+    /// Reads options from a JSON value (`null`: the defaults), as the
+    /// control API and the language bindings take them; camelCase names
+    /// are accepted too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, Error> {
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        serde_json::from_value(value).map_err(|e| Error::invalid(format!("group options: {e}")))
+    }
+
     /// The default options.
     pub fn new() -> Self {
         Self::default()
@@ -213,7 +227,10 @@ pub enum RateLimitScope {
 pub struct RateLimit {
     /// Calls allowed per second, sustained
     /// ([`MIN_RATE_PER_SECOND`](crate::MIN_RATE_PER_SECOND) to [`MAX_RATE`](crate::MAX_RATE)).
-    #[serde(deserialize_with = "crate::input::number::<crate::input::PerSecond, _>")]
+    #[serde(
+        alias = "perSecond",
+        deserialize_with = "crate::input::number::<crate::input::PerSecond, _>"
+    )]
     pub per_second: f64,
     /// Calls allowed at once; `per_second` (at least 1) when `None`.
     #[serde(
@@ -227,6 +244,22 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
+    /// Reads a rate limit from a JSON value (`null`: none), checked;
+    /// camelCase names are accepted too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn from_value(value: serde_json::Value) -> Result<Option<Self>, Error> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        let limit: Self = serde_json::from_value(value)
+            .map_err(|e| Error::invalid(format!("rate limit: {e}")))?;
+        limit.validate()?;
+        Ok(Some(limit))
+    }
+
     /// `per_second` calls a second per group.
     pub fn per_group(per_second: f64) -> Self {
         Self {
