@@ -39,6 +39,21 @@ test('unknown groups and bad faults reject with ERR_WA_EMULATOR', async () => {
   }
 })
 
+test('absurd counts and rates reject at once, naming the field', async () => {
+  const emu = await Emulator.start()
+  try {
+    const group = await emu.createGroup()
+    for (const n of [1e300, 2 ** 53, 1_000_000]) {
+      const err = await rejection(emu.addJoinRequests(group, n), 'ERR_WA_EMULATOR')
+      assert.match(err.message, /count/)
+    }
+    await rejection(emu.setRateLimit({ perSecond: 1e-300 }), 'ERR_WA_EMULATOR')
+    assert.deepEqual(await emu.pendingJoinRequests(group), [])
+  } finally {
+    await emu.stop()
+  }
+})
+
 test('a rate limit answers 131208 with Retry-After', async () => {
   const emu = await Emulator.start()
   try {

@@ -297,8 +297,9 @@ impl Emulator {
 
     /// Moves the emulator's clock forward by `seconds`.
     fn advance_clock(&self, seconds: f64) -> PyResult<()> {
-        self.controller.advance_clock(millis(seconds, "seconds")?);
-        Ok(())
+        self.controller
+            .advance_clock(millis(seconds, "seconds")?)
+            .map_err(emulator_err)
     }
 
     /// Stops the server and waits for it to be down (at most a few

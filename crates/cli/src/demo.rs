@@ -54,10 +54,15 @@ pub(crate) async fn run() -> Result<Outcome, Fatal> {
         ("Launch waitlist", 5, 6),
     ] {
         let id = emu
+            .controller()
             .create_group(GroupOptions::new().subject(name))
             .map_err(fail)?;
-        emu.add_participants(&id, members).map_err(fail)?;
-        emu.add_join_requests(&id, pending).map_err(fail)?;
+        emu.controller()
+            .add_participants(&id, members)
+            .map_err(fail)?;
+        emu.controller()
+            .add_join_requests(&id, pending)
+            .map_err(fail)?;
         groups.push(Group {
             name,
             id,
@@ -76,7 +81,11 @@ pub(crate) async fn run() -> Result<Outcome, Fatal> {
         table.row(vec![
             g.name.to_owned(),
             g.id.clone(),
-            emu.participants(&g.id).map_err(fail)?.len().to_string(),
+            emu.controller()
+                .participants(&g.id)
+                .map_err(fail)?
+                .len()
+                .to_string(),
             g.pending_before.to_string(),
         ]);
     }
@@ -136,18 +145,19 @@ pub(crate) async fn run() -> Result<Outcome, Fatal> {
         5,
         "A rate limit on the way: the client waits and retries by itself",
     );
-    emu.inject_fault(
-        Fault::RateLimited {
-            code: 131208,
-            retry_after: Some(1),
-        },
-        FaultMatch::any().method(wa_groups::Action::Approve.method()),
-    )
-    .map_err(fail)?;
-    let before = emu.stats().faults_applied;
+    emu.controller()
+        .inject_fault(
+            Fault::RateLimited {
+                code: 131208,
+                retry_after: Some(1),
+            },
+            FaultMatch::any().method(wa_groups::Action::Approve.method()),
+        )
+        .map_err(fail)?;
+    let before = emu.controller().stats().faults_applied;
     let started = Instant::now();
     let crew = client.approve_all(&groups[1].id).await?;
-    let rate_limited = emu.stats().faults_applied - before;
+    let rate_limited = emu.controller().stats().faults_applied - before;
     println!(
         "   the API answered HTTP 429 (code 131208, Retry-After: 1 s) {}; the client waited and retried",
         if rate_limited == 1 {
@@ -207,15 +217,20 @@ pub(crate) async fn run() -> Result<Outcome, Fatal> {
             g.approved.to_string(),
             g.rejected.to_string(),
             g.failed.to_string(),
-            emu.pending_join_requests(&g.id)
+            emu.controller()
+                .pending_join_requests(&g.id)
                 .map_err(fail)?
                 .len()
                 .to_string(),
-            emu.participants(&g.id).map_err(fail)?.len().to_string(),
+            emu.controller()
+                .participants(&g.id)
+                .map_err(fail)?
+                .len()
+                .to_string(),
         ]);
     }
     print_indented(&table.render());
-    let stats = emu.stats();
+    let stats = emu.controller().stats();
     println!(
         "\n   {} HTTP requests to the API, {} answered with an injected fault, all retried to success.",
         stats.requests, stats.faults_applied

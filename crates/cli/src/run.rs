@@ -220,6 +220,7 @@ pub(crate) async fn emulator(args: EmulatorArgs) -> Result<Outcome, Fatal> {
     })?;
     if let Some(seed) = seed {
         let seeded = emu
+            .controller()
             .apply_seed(&seed)
             .map_err(|e| Fatal::usage(format!("seed: {e}")))?;
         for g in &seeded {

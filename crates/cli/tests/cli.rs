@@ -10,14 +10,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_wa-groups");
 
 /// An emulator on its own runtime, so the binary can be run synchronously.
 struct Emu {
-    handle: EmulatorHandle,
+    state: Controller,
+    _handle: EmulatorHandle,
     _rt: tokio::runtime::Runtime,
 }
 
 impl std::ops::Deref for Emu {
     type Target = Controller;
     fn deref(&self) -> &Controller {
-        &self.handle
+        &self.state
     }
 }
 
@@ -28,7 +29,11 @@ fn emulator() -> Emu {
         .build()
         .unwrap();
     let handle = Emulator::builder().start_on(rt.handle()).unwrap();
-    Emu { handle, _rt: rt }
+    Emu {
+        state: handle.controller(),
+        _handle: handle,
+        _rt: rt,
+    }
 }
 
 fn run(emu: &Emu, args: &[&str], stdin: Option<&str>) -> Output {

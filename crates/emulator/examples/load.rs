@@ -55,7 +55,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let emu = Emulator::start().await?;
     let seed = Seed::from_json(br#"{"groups": [{"count": 1000, "join_requests": 5}]}"#)?;
     let groups: Arc<Vec<String>> = Arc::new(
-        emu.apply_seed(&seed)?
+        emu.controller()
+            .apply_seed(&seed)?
             .into_iter()
             .map(|g| g.group_id)
             .collect(),
@@ -155,7 +156,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         served as f64 / elapsed.as_secs_f64(),
         errors.load(Ordering::Relaxed)
     );
-    let stats = emu.stats();
+    let stats = emu.controller().stats();
     println!("stats: {}", serde_json::to_string(&stats)?);
 
     // A row for `cargo xtask bench`: memory at the end against memory once warm.

@@ -14,11 +14,18 @@ use wa_groups_protocol::ApiError;
 use wa_groups_protocol::server::{bad_request, bearer_token};
 
 use crate::body::EmuBody;
-use crate::controller::{Controller, GroupOptions, RateLimit};
+use crate::controller::Controller;
+use crate::core::Core;
 use crate::fault::Fault;
+use crate::respond::{api_error, json};
 use crate::seed::Seed;
-use crate::server::{Shared, api_error, json};
-use crate::{Error, graph};
+use crate::types::{GroupOptions, RateLimit};
+use crate::{Error, errors as graph, input};
+
+/// A count from JSON as a `usize`; the callee checks its bound.
+fn usize_of(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
 
 type Resp = Response<EmuBody>;
 
@@ -86,15 +93,22 @@ fn percent_decode(s: &str) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AddJoinRequests {
-    count: usize,
+    #[serde(deserialize_with = "input::whole::<input::Count, _>")]
+    count: u64,
     #[serde(default)]
     business_scoped: bool,
+    /// Requesters from the requester pool (implied by `seed`).
+    #[serde(default)]
+    pool: bool,
+    #[serde(default, deserialize_with = "input::whole_opt::<input::Seed, _>")]
+    seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Count {
-    count: usize,
+    #[serde(deserialize_with = "input::whole::<input::Count, _>")]
+    count: u64,
 }
 
 #[derive(Deserialize)]
@@ -107,18 +121,19 @@ struct WebhookBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClockBody {
+    #[serde(deserialize_with = "input::number::<input::AdvanceSeconds, _>")]
     advance_seconds: f64,
 }
 
 /// Answers one control request.
-pub(crate) fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> Resp {
+pub(crate) fn handle(shared: &Arc<Core>, parts: &Parts, body: &Bytes) -> Resp {
     if let Some(admin) = &shared.config.admin_token
         && bearer_token(&parts.headers) != Some(admin.as_str())
     {
         return api_error(graph::invalid_token(bearer_token(&parts.headers).is_none()));
     }
     let c = Controller {
-        shared: Arc::clone(shared),
+        core: Arc::clone(shared),
     };
     let path = parts.uri.path().trim_end_matches('/');
     let segments: Vec<String> = path
@@ -160,10 +175,17 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         ("GET", ["groups", g]) => ok(&c.group_summary(g)?),
         ("POST", ["groups", g, "join_requests"]) => {
             let req: AddJoinRequests = parse(body)?;
-            let ids = if req.business_scoped {
-                c.add_business_scoped_join_requests(g, req.count)?
+            let ids = if req.pool || req.seed.is_some() {
+                if req.business_scoped {
+                    return Err(Error::invalid(
+                        "business_scoped and pool (or seed) do not go together: the pool mixes both",
+                    ));
+                }
+                c.add_pool_join_requests(g, usize_of(req.count), req.seed)?
+            } else if req.business_scoped {
+                c.add_business_scoped_join_requests(g, usize_of(req.count))?
             } else {
-                c.add_join_requests(g, req.count)?
+                c.add_join_requests(g, usize_of(req.count))?
             };
             created(&json!({ "join_request_ids": ids }))
         }
@@ -177,7 +199,7 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         ("GET", ["groups", g, "participants"]) => ok(&json!({ "data": c.participants(g)? })),
         ("POST", ["groups", g, "participants"]) => {
             let req: Count = parse(body)?;
-            created(&json!({ "participants": c.add_participants(g, req.count)? }))
+            created(&json!({ "participants": c.add_participants(g, usize_of(req.count))? }))
         }
         ("GET", ["faults"]) => ok(&json!({ "data": c.faults() })),
         ("POST", ["faults"]) => {
@@ -217,12 +239,13 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
         ("GET", ["clock"]) => ok(&json!({ "now": c.now() })),
         ("POST", ["clock"]) => {
             let req: ClockBody = parse(body)?;
-            if !(req.advance_seconds.is_finite() && req.advance_seconds >= 0.0) {
-                return Err(Error::invalid(
-                    "advance_seconds must be a non-negative number",
-                ));
-            }
-            c.advance_clock(Duration::from_secs_f64(req.advance_seconds));
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "100 years in seconds is exact in an f64"
+            )]
+            let max = input::MAX_ADVANCE_SECONDS as f64;
+            let secs = input::in_range(req.advance_seconds, 0.0, max, "advance_seconds")?;
+            c.advance_clock(Duration::from_secs_f64(secs))?;
             ok(&json!({ "now": c.now() }))
         }
         _ => {

@@ -1,17 +1,27 @@
 //! Faults: misbehaviour injected into the next K matching API calls.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use http::Method;
 use serde::Deserialize;
 
 use crate::Error;
+use crate::input::{self, whole_opt};
+use crate::types::WebhookFaults;
+
+/// The most calls one fault may apply to.
+const MAX_FAULT_TIMES: u64 = u32::MAX as u64;
+/// The longest `Retry-After` a fault may ask for: a day.
+const MAX_RETRY_AFTER: u64 = 86_400;
 
 /// Something to go wrong with a Graph API call (never with `/_emulator/`
 /// calls). Injected with [`Controller::inject_fault`](crate::Controller::inject_fault)
 /// or `POST /_emulator/faults`.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
     /// Wait this long, then serve the call normally.
     Latency(Duration),
@@ -59,6 +69,10 @@ pub enum Fault {
         /// The body size in bytes.
         bytes: u64,
     },
+    /// Not a Graph call fault: drop, duplicate and delay webhook
+    /// deliveries (see [`WebhookFaults`]). It replaces any webhook faults
+    /// in force; `clear_faults` ends it.
+    Webhook(WebhookFaults),
 }
 
 /// Which calls a fault applies to, and how many of them.
@@ -147,6 +161,77 @@ impl Fault {
     }
 }
 
+/// The queued faults and their count, kept together: the count lets every
+/// Graph call skip the lock when nothing is queued.
+pub(crate) struct FaultQueue {
+    entries: Mutex<VecDeque<FaultEntry>>,
+    /// Mirrors `entries.len()`; written only with the lock held.
+    queued: AtomicUsize,
+    max: usize,
+}
+
+impl FaultQueue {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            entries: Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<FaultEntry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Validates and queues a fault.
+    pub(crate) fn push(&self, fault: Fault, matcher: FaultMatch) -> Result<(), Error> {
+        validate(&fault, &matcher)?;
+        let mut q = self.lock();
+        if q.len() >= self.max {
+            return Err(Error::FaultQueueFull);
+        }
+        let remaining = matcher.times;
+        q.push_back(FaultEntry {
+            fault,
+            matcher,
+            remaining,
+        });
+        self.queued.store(q.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// The first queued fault matching this call, counted down.
+    pub(crate) fn take(&self, method: &Method, path: &str) -> Option<Fault> {
+        if self.queued.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut q = self.lock();
+        let i = q.iter().position(|f| f.matcher.matches(method, path))?;
+        let entry = &mut q[i];
+        entry.remaining -= 1;
+        let fault = entry.fault.clone();
+        if entry.remaining == 0 {
+            q.remove(i);
+        }
+        self.queued.store(q.len(), Ordering::Release);
+        Some(fault)
+    }
+
+    /// Drops every fault; returns how many there were.
+    pub(crate) fn clear(&self) -> usize {
+        let mut q = self.lock();
+        let n = q.len();
+        q.clear();
+        self.queued.store(0, Ordering::Release);
+        n
+    }
+
+    /// The queue, as `GET /_emulator/faults` shows it.
+    pub(crate) fn describe(&self) -> Vec<serde_json::Value> {
+        self.lock().iter().map(describe).collect()
+    }
+}
+
 /// A queued fault with its remaining count.
 #[derive(Debug, Clone)]
 pub(crate) struct FaultEntry {
@@ -160,7 +245,7 @@ pub(crate) struct FaultEntry {
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaultJson {
     kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt::<input::Ms, _>")]
     ms: Option<u64>,
     #[serde(default)]
     status: Option<u16>,
@@ -173,10 +258,11 @@ pub(crate) struct FaultJson {
         default,
         alias = "retryAfter",
         alias = "retryAfterSeconds",
-        alias = "retry_after_seconds"
+        alias = "retry_after_seconds",
+        deserialize_with = "whole_opt::<input::RetryAfter, _>"
     )]
     retry_after: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt::<input::Bytes, _>")]
     bytes: Option<u64>,
     #[serde(default)]
     headers: Option<std::collections::BTreeMap<String, String>>,
@@ -186,8 +272,16 @@ pub(crate) struct FaultJson {
     method: Option<String>,
     #[serde(default, alias = "pathContains")]
     path_contains: Option<String>,
+    #[serde(default, deserialize_with = "whole_opt::<input::Times, _>")]
+    times: Option<u64>,
     #[serde(default)]
-    times: Option<u32>,
+    drop: Option<f64>,
+    #[serde(default)]
+    duplicate: Option<f64>,
+    #[serde(default, alias = "delayMs")]
+    delay_ms: Option<(f64, f64)>,
+    #[serde(default, deserialize_with = "whole_opt::<input::Seed, _>")]
+    seed: Option<u64>,
 }
 
 impl FaultJson {
@@ -219,10 +313,20 @@ impl FaultJson {
             "oversize_body" => Fault::OversizeBody {
                 bytes: need(self.bytes, "bytes")?,
             },
+            "webhook" => Fault::Webhook(WebhookFaults {
+                drop: self.drop.unwrap_or(0.0),
+                duplicate: self.duplicate.unwrap_or(0.0),
+                delay_ms: match self.delay_ms {
+                    None => (0, 0),
+                    Some((lo, hi)) => (delay_ms(lo)?, delay_ms(hi)?),
+                },
+                seed: self.seed,
+                deliveries: self.times,
+            }),
             other => {
                 return Err(Error::invalid(format!(
                     "unknown fault kind {other:?}; expected latency, server_error, rate_limited, \
-                     connection_reset, truncated_body, malformed_json, oversize_body or response"
+                     connection_reset, truncated_body, malformed_json, oversize_body, response or webhook"
                 )));
             }
         };
@@ -236,15 +340,34 @@ impl FaultJson {
         let matcher = FaultMatch {
             method,
             path_contains: self.path_contains,
-            times: self.times.unwrap_or(1),
+            times: u32::try_from(input::at_most(
+                self.times.unwrap_or(1),
+                MAX_FAULT_TIMES,
+                "times",
+            )?)
+            .unwrap_or(u32::MAX),
         };
         Ok((fault, matcher))
     }
 }
 
+/// One end of a `delay_ms` range: a whole number of milliseconds, at most a minute.
+fn delay_ms(v: f64) -> Result<u64, Error> {
+    let v = input::in_range(v, 0.0, 60_000.0, "delay_ms")?;
+    if v.fract() != 0.0 {
+        return Err(Error::invalid("delay_ms must hold whole milliseconds"));
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked: whole, from 0 to 60 000"
+    )]
+    Ok(v as u64)
+}
+
 pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error> {
     if matcher.times == 0 {
-        return Err(Error::invalid("fault times must be at least 1"));
+        return Err(Error::invalid("times must be at least 1"));
     }
     match fault {
         Fault::ServerError { status, .. } if !(500..=599).contains(status) => {
@@ -265,14 +388,20 @@ pub(crate) fn validate(fault: &Fault, matcher: &FaultMatch) -> Result<(), Error>
             }
             Ok(())
         }
-        Fault::Latency(d) if *d > Duration::from_secs(600) => {
-            Err(Error::invalid("latency must be at most 600 s"))
-        }
+        Fault::Latency(d) if *d > Duration::from_secs(600) => Err(Error::invalid(
+            "ms must be at most 600000 (latency of 600 s)",
+        )),
+        Fault::RateLimited {
+            retry_after: Some(s),
+            ..
+        } if *s > MAX_RETRY_AFTER => Err(Error::invalid(format!(
+            "retry_after must be at most {MAX_RETRY_AFTER} seconds"
+        ))),
         _ => Ok(()),
     }
 }
 
-pub(crate) fn describe(e: &FaultEntry) -> serde_json::Value {
+fn describe(e: &FaultEntry) -> serde_json::Value {
     let mut v = match &e.fault {
         Fault::Latency(d) => serde_json::json!({"kind": "latency", "ms": d.as_millis() as u64}),
         Fault::ServerError {
@@ -294,6 +423,7 @@ pub(crate) fn describe(e: &FaultEntry) -> serde_json::Value {
         Fault::Response { status, body, .. } => {
             serde_json::json!({"kind": "response", "status": status, "body_bytes": body.len()})
         }
+        Fault::Webhook(w) => w.describe(),
     };
     v["method"] = e.matcher.method.as_ref().map(Method::as_str).into();
     v["path_contains"] = e.matcher.path_contains.clone().into();

@@ -1,101 +1,157 @@
-//! The Graph errors the emulator answers with, in one place.
+//! The Graph API routes: faults first, then the token, then the call,
+//! served by the core.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use wa_groups_protocol::{ApiError, ErrorDetail};
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::{HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use wa_groups_protocol::server::{ServerRequest, bad_request, bearer_token, parse_request};
+use wa_groups_protocol::{Action, ApiError};
 
-fn oauth(mut e: ApiError, title: &str) -> ApiError {
-    e.error_type = Some("OAuthException".to_owned());
-    e.title = Some(title.to_owned());
-    e
-}
+use crate::body::EmuBody;
+use crate::codec::random_token;
+use crate::core::Core;
+use crate::errors;
+use crate::fault::Fault;
+use crate::respond::{Reset, api_error, json, read_body};
+use crate::stats::bump;
 
-/// 190, HTTP 401: missing or wrong access token.
-pub(crate) fn invalid_token(missing: bool) -> ApiError {
-    let message = if missing {
-        "An active access token must be used to query information about the current user."
-    } else {
-        "Invalid OAuth access token - Cannot parse access token"
-    };
-    oauth(
-        ApiError::new(401, 190, message),
-        "Invalid OAuth access token",
-    )
-}
-
-/// 131041, HTTP 400: the group does not exist (or not for this number).
-pub(crate) fn unknown_group(group_id: &str) -> ApiError {
-    let mut e = oauth(
-        ApiError::new(400, 131_041, "(#131041) Group not found"),
-        "Group not found",
-    );
-    e.details = Some(format!(
-        "No group {group_id} exists for this business phone number."
-    ));
-    e
-}
-
-/// 131059, HTTP 400: a paging cursor that no longer points anywhere.
-pub(crate) fn stale_cursor(why: &str) -> ApiError {
-    let mut e = oauth(
-        ApiError::new(
-            400,
-            131_059,
-            "(#131059) The paging cursor is invalid or expired",
-        ),
-        "Invalid cursor",
-    );
-    e.details = Some(format!("{why}; list again from the first page."));
-    e
-}
-
-/// 131208 (or another rate-limit code), HTTP 429.
-pub(crate) fn rate_limited(code: i64, retry_after: Option<Duration>) -> ApiError {
-    let mut e = oauth(
-        ApiError::new(
-            429,
+fn fault_response(fault: Fault) -> Result<Response<EmuBody>, Reset> {
+    Ok(match fault {
+        // Latency is applied before the call; webhook faults are never queued for calls.
+        Fault::Latency(_) | Fault::Webhook(_) => unreachable_latency(),
+        Fault::ServerError {
+            status,
             code,
-            format!("(#{code}) Too many group operations; try again later"),
+            is_transient,
+        } => api_error(errors::server_error(
+            status,
+            code.unwrap_or(if is_transient { 2 } else { 1 }),
+            is_transient,
+        )),
+        Fault::RateLimited { code, retry_after } => api_error(errors::rate_limited(
+            code,
+            retry_after.map(Duration::from_secs),
+        )),
+        Fault::ConnectionReset => return Err(Reset),
+        Fault::TruncatedBody => {
+            let mut resp = json(StatusCode::OK, Bytes::new());
+            *resp.body_mut() =
+                EmuBody::truncated(Bytes::from_static(b"{\"data\":[{\"join_request_id\":\""));
+            resp.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from_static("4096"));
+            resp
+        }
+        Fault::MalformedJson => json(
+            StatusCode::OK,
+            Bytes::from_static(b"{\"data\": [{\"join_request_id\": \"MTox\",, }"),
         ),
-        "Rate limit hit",
-    );
-    e.details = Some("The group API rate limit was exceeded.".to_owned());
-    e.retry_after = retry_after;
-    e
+        Fault::OversizeBody { bytes } => {
+            let mut resp = json(StatusCode::OK, Bytes::new());
+            *resp.body_mut() = EmuBody::oversize(bytes);
+            resp
+        }
+        Fault::Response {
+            status,
+            headers,
+            body,
+        } => {
+            // Validated when queued.
+            let mut resp = json(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
+            for (name, value) in headers {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    resp.headers_mut().insert(n, v);
+                }
+            }
+            resp
+        }
+    })
 }
 
-/// A 5xx Graph error.
-pub(crate) fn server_error(status: u16, code: i64, is_transient: bool) -> ApiError {
-    let message = if is_transient {
-        "Service temporarily unavailable"
-    } else {
-        "An unknown error occurred"
+/// Latency is applied before the call is served, never turned into a response.
+fn unreachable_latency() -> Response<EmuBody> {
+    api_error(errors::server_error(500, 1, false))
+}
+
+fn token_ok(core: &Core, parts: &http::request::Parts) -> Result<(), ApiError> {
+    let query_token = parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("access_token="))
+            .map(str::to_owned)
+    });
+    let token = bearer_token(&parts.headers)
+        .map(str::to_owned)
+        .or(query_token);
+    match token {
+        None => Err(errors::invalid_token(true)),
+        Some(t) if t == core.config.access_token => Ok(()),
+        Some(_) => Err(errors::invalid_token(false)),
+    }
+}
+
+pub(crate) async fn graph_api(
+    core: &Arc<Core>,
+    req: Request<Incoming>,
+) -> Result<Response<EmuBody>, Reset> {
+    let counters = &core.counters;
+    bump(&counters.requests);
+    let (parts, body) = req.into_parts();
+    if let Some(fault) = core.take_fault(&parts.method, parts.uri.path()) {
+        match fault {
+            Fault::Latency(d) => tokio::time::sleep(d).await,
+            other => return fault_response(other),
+        }
+    }
+    let body = match read_body(core, body).await? {
+        Ok(b) => b,
+        Err(resp) => return Ok(resp),
     };
-    let mut e = oauth(ApiError::new(status, code, message), message);
-    e.is_transient = is_transient;
-    e
-}
-
-/// Per-item 131213: the join request does not exist or was already handled.
-pub(crate) fn item_not_found() -> ErrorDetail {
-    let mut d = ErrorDetail::new(
-        131_213,
-        Some("Join request not found"),
-        "(#131213) The join request does not exist or was already handled",
-    );
-    d.details = Some("Approve or reject only pending join requests of this group.".to_owned());
-    d
-}
-
-/// Per-item 131204: the group is at its participant cap.
-pub(crate) fn item_group_full(cap: u32) -> ErrorDetail {
-    let mut d = ErrorDetail::new(
-        131_204,
-        Some("Group is full"),
-        "(#131204) The group has reached its participant limit",
-    );
-    d.details = Some(format!(
-        "A group holds at most {cap} participants besides the business."
-    ));
-    d
+    if let Err(e) = token_ok(core, &parts) {
+        bump(&counters.auth_failures);
+        return Ok(api_error(e));
+    }
+    let request = match parse_request(&parts.method, &parts.uri, &parts.headers, &body) {
+        Ok(r) => r,
+        Err(e) => {
+            bump(&counters.invalid);
+            return Ok(api_error(e));
+        }
+    };
+    let result = match request {
+        ServerRequest::List { version, op } => {
+            bump(&counters.list);
+            core.list(op.group_id().as_str(), op.options(), version.as_str())
+                .map(|p| json(StatusCode::OK, serde_json::to_vec(&p).unwrap_or_default()))
+        }
+        ServerRequest::Decide { op, .. } => {
+            bump(match op.action() {
+                Action::Approve => &counters.approve,
+                Action::Reject => &counters.reject,
+            });
+            let request_id = random_token(24);
+            core.decide(op.group_id().as_str(), op.action(), op.ids(), &request_id)
+                .map(|outcome| json(StatusCode::OK, outcome.to_json()))
+        }
+        ServerRequest::GroupInfo { op, .. } => {
+            bump(&counters.group_info);
+            core.group_info(op.group_id().as_str(), op.fields())
+                .map(|i| json(StatusCode::OK, serde_json::to_vec(&i).unwrap_or_default()))
+        }
+        _ => {
+            bump(&counters.invalid);
+            Err(bad_request("(#100) Unsupported request"))
+        }
+    };
+    Ok(result.unwrap_or_else(|e| {
+        if e.code == 131_041 {
+            bump(&counters.unknown_group);
+        }
+        api_error(e)
+    }))
 }

@@ -27,10 +27,11 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), wa_groups_emulator::Error> {
 //! let emu = Emulator::builder().start().await?; // 127.0.0.1, a free port
-//! let group = emu.create_group(GroupOptions::default())?;
-//! let ids = emu.add_join_requests(&group, 3)?;
-//! assert_eq!(emu.pending_join_requests(&group)?.len(), 3);
-//! assert!(emu.participants(&group)?.is_empty()); // only the business, which is implicit
+//! let state = emu.controller();
+//! let group = state.create_group(GroupOptions::default())?;
+//! let ids = state.add_join_requests(&group, 3)?;
+//! assert_eq!(state.pending_join_requests(&group)?.len(), 3);
+//! assert!(state.participants(&group)?.is_empty()); // only the business, which is implicit
 //! println!("{} with token {} serves {ids:?}", emu.base_url(), emu.access_token());
 //! emu.shutdown().await; // graceful; dropping the handle also stops it
 //! # Ok(()) }
@@ -40,7 +41,7 @@
 //! owns a runtime and is not inside it (the Python and Node bindings) calls
 //! [`EmulatorBuilder::start_on`] with the runtime's handle: it binds the
 //! socket synchronously, spawns the server on that runtime and returns. All
-//! state methods ([`Controller`], which [`EmulatorHandle`] dereferences to)
+//! state methods ([`Controller`], from [`EmulatorHandle::controller`])
 //! are synchronous and may be called from any thread;
 //! [`EmulatorHandle::stop`] stops without waiting, and
 //! `runtime.block_on(handle.shutdown())` stops gracefully.
@@ -110,7 +111,7 @@
 //! | `POST /_emulator/groups` | [`GroupOptions`]: `{participant_cap?, join_approval_mode?, subject?, description?, group_id?}` (or empty) | 201 `{"group_id"}` | [`create_group`](Controller::create_group) |
 //! | `GET /_emulator/groups` | | `{"data": [summary]}` | [`groups`](Controller::groups) |
 //! | `GET /_emulator/groups/{id}` | | summary: `{group_id, subject, description, join_approval_mode, participant_cap, creation_timestamp, pending_join_requests, participants}` | [`group_summary`](Controller::group_summary) |
-//! | `POST /_emulator/groups/{id}/join_requests` | `{"count": N, "business_scoped": false}` | 201 `{"join_request_ids": [...]}` | [`add_join_requests`](Controller::add_join_requests), [`add_business_scoped_join_requests`](Controller::add_business_scoped_join_requests) |
+//! | `POST /_emulator/groups/{id}/join_requests` | `{"count": N, "business_scoped": false}`, or `{"count": N, "pool": true, "seed": 42}` for varied requesters from the [`RequesterPool`] (`seed` optional, implies `pool`) | 201 `{"join_request_ids": [...]}` | [`add_join_requests`](Controller::add_join_requests), [`add_business_scoped_join_requests`](Controller::add_business_scoped_join_requests), [`add_pool_join_requests`](Controller::add_pool_join_requests) |
 //! | `GET /_emulator/groups/{id}/join_requests` | | `{"data": [JoinRequest]}` (all pending, oldest first) | [`pending_join_requests`](Controller::pending_join_requests) |
 //! | `POST /_emulator/groups/{id}/join_requests/{jr}/revoke` | | `{"revoked": jr}` | [`revoke_join_request`](Controller::revoke_join_request) |
 //! | `GET /_emulator/groups/{id}/participants` | | `{"data": [wa_id or user_id]}` | [`participants`](Controller::participants) |
@@ -130,6 +131,18 @@
 //!
 //! Path segments may be percent-encoded (a join request ID with `/` or `+`).
 //!
+//! Every input is bounded and checked before anything is allocated or
+//! stored; a bad one is a 400 whose message names the field. Counts are
+//! whole numbers (`3` or `3.0`): at most [`MAX_JOIN_REQUESTS_PER_CALL`]
+//! join requests and [`MAX_PARTICIPANTS_PER_CALL`] participants a call (and
+//! never past the group's cap); a seed at most [`MAX_SEED_GROUPS`] groups
+//! and [`MAX_SEED_JOIN_REQUESTS`] join requests; `per_second` from
+//! [`MIN_RATE_PER_SECOND`] to [`MAX_RATE`], `burst` above 0 up to
+//! [`MAX_RATE`]; `advance_seconds` at most [`MAX_ADVANCE_SECONDS`] a call,
+//! and the clock never past [`MAX_CLOCK_SECONDS`] (the year 9999). So no
+//! call holds the state lock for long: a batch of join requests is built
+//! outside it and only inserted under it.
+//!
 //! ## Faults
 //!
 //! A fault applies to the next `times` (default 1) Graph API calls matching
@@ -147,6 +160,7 @@
 //! | `truncated_body` | | a 200 with `Content-Length: 4096` and fewer bytes, then the connection closed |
 //! | `malformed_json` | | a 200 `application/json` that is not JSON |
 //! | `oversize_body` | `bytes` | a 200 `application/json` of exactly `bytes` bytes (streamed), with that `Content-Length` |
+//! | `webhook` | `drop`, `duplicate` (chances, 0 to 1), `delay_ms` (`[min, max]`), `seed`, `times` (deliveries; until cleared when absent) | not a call fault: webhook deliveries lost, sent twice, or held back a random time (so they arrive out of order); replaces the webhook faults in force ([`WebhookFaults`]) |
 //!
 //! ```text
 //! curl -X POST $BASE/_emulator/faults -d '{"kind":"server_error","status":503,"is_transient":true,"method":"POST","times":2}'
@@ -166,8 +180,12 @@
 //! `X-Hub-Signature-256` over the exact body. Check it with
 //! `wa_groups_protocol::webhook::verify_signature`. Rejections send nothing,
 //! as a rejected requester is not told. Deliveries run in order on one
-//! background task, 5 s timeout each; failures and a full queue (1024) are
-//! counted in [`Stats`], never fatal.
+//! background task, 5 s timeout each. A failed one (connection error,
+//! timeout, non-2xx) is retried as Meta does, with backoff: by default 5
+//! times, after 1 s, 2 s, 4 s... ([`EmulatorBuilder::webhook_retries`]),
+//! beside the queue, so a retry arrives out of order. Failures, retries,
+//! abandoned deliveries and a full queue (1024) are counted in [`Stats`],
+//! never fatal.
 //!
 //! ## Seeds
 //!
@@ -185,7 +203,7 @@
 //!     {"count": 100, "join_requests": 2}
 //! ]}"#)?;
 //! let emu = Emulator::builder().start().await?;
-//! let groups = emu.apply_seed(&seed)?;
+//! let groups = emu.controller().apply_seed(&seed)?;
 //! assert_eq!(groups.len(), 102);
 //! assert_eq!(groups[0].join_request_ids.len(), 5);
 //! # Ok(()) }
@@ -199,7 +217,12 @@
 //! `BTreeMap` per group keyed by sequence number, so listing from a cursor,
 //! approving and rejecting are `O(log n)`. Handled requests are dropped, and
 //! every queue (faults, webhooks) is bounded, so memory follows the state,
-//! not the number of requests served. `examples/load.rs` drives 256
+//! not the number of requests served. Connections are bounded too: a
+//! client gets [`DEFAULT_HEADER_READ_TIMEOUT`] to send its headers and
+//! [`DEFAULT_BODY_READ_TIMEOUT`] for a body, a connection with nothing in
+//! flight is closed after [`DEFAULT_IDLE_TIMEOUT`], and past
+//! [`DEFAULT_MAX_CONNECTIONS`] new ones are closed on accept (all set on
+//! the builder; counted in [`Stats`]). `examples/load.rs` drives 256
 //! connections and reports requests per second and RSS.
 
 #![allow(
@@ -207,29 +230,57 @@
     reason = "the errors here are Graph API answers (`ApiError`), built once per failed call and turned into a response at once; boxing them buys nothing"
 )]
 
+// Layers, each importing only from those above it in this list:
+// values and faults; state; webhook payloads; the core; the controller;
+// HTTP (shared helpers, then the Graph and control routes, then the server).
 mod body;
+mod clock;
 mod codec;
-mod control;
-mod controller;
+mod config;
+mod errors;
 mod fault;
-mod graph;
+mod input;
 mod seed;
-mod server;
-mod state;
 mod stats;
+mod types;
+
+mod state;
+
 mod webhook;
+
+mod core;
+
+mod controller;
+
+mod conn;
+mod respond;
+
+mod control;
+mod graph;
+
+mod server;
+
+mod lifecycle;
+mod settings;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::ops::Deref;
 use std::time::Duration;
 
-pub use controller::{
-    Controller, GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester,
-};
+pub use controller::Controller;
 pub use fault::{Fault, FaultMatch};
+pub use input::{
+    MAX_ADVANCE_SECONDS, MAX_CLOCK_SECONDS, MAX_JOIN_REQUESTS_PER_CALL, MAX_PARTICIPANTS_PER_CALL,
+    MAX_RATE, MAX_SEED_GROUPS, MAX_SEED_JOIN_REQUESTS, MIN_RATE_PER_SECOND,
+};
+pub use lifecycle::ManagedEmulator;
 pub use seed::{Seed, SeedGroup, SeededGroup};
+pub use settings::{EmulatorConfig, whole_number};
 pub use stats::{EndpointCounts, Stats};
+pub use types::{
+    GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester, RequesterPool,
+    WebhookFaults,
+};
 
 /// The access token the emulator accepts unless told otherwise.
 pub const DEFAULT_ACCESS_TOKEN: &str = "wa-groups-emulator-token";
@@ -242,6 +293,26 @@ pub const DEFAULT_PARTICIPANT_CAP: u32 = 8;
 
 /// The default lifetime of a paging cursor.
 pub const DEFAULT_CURSOR_TTL: Duration = Duration::from_secs(3600);
+
+/// How long a client may take to send a request's headers (HTTP/1.1).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's body.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a connection may stay open with no request in flight and no
+/// byte moving.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How many connections may be open at once; more are closed on accept.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+
+/// How many times a failed webhook delivery is retried.
+pub const DEFAULT_WEBHOOK_RETRIES: u32 = 5;
+
+/// The wait before the first retry of a failed webhook delivery; each
+/// next one waits twice as long (at most an hour).
+pub const DEFAULT_WEBHOOK_BACKOFF: Duration = Duration::from_secs(1);
 
 /// What can go wrong with the emulator's Rust API.
 #[non_exhaustive]
@@ -322,13 +393,13 @@ impl Emulator {
 /// [`start_on`](Self::start_on) runs it.
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
-    config: server::Config,
+    config: config::Config,
 }
 
 impl Default for EmulatorBuilder {
     fn default() -> Self {
         Self {
-            config: server::Config {
+            config: config::Config {
                 addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                 access_token: DEFAULT_ACCESS_TOKEN.to_owned(),
                 admin_token: None,
@@ -343,6 +414,13 @@ impl Default for EmulatorBuilder {
                 max_faults: 1024,
                 webhook_queue: 1024,
                 shutdown_grace: Duration::from_secs(5),
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                webhook_retries: DEFAULT_WEBHOOK_RETRIES,
+                webhook_backoff: DEFAULT_WEBHOOK_BACKOFF,
+                requester_seed: None,
             },
         }
     }
@@ -435,6 +513,58 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request's headers (HTTP/1.1;
+    /// default 10 s). A slower one has its connection closed.
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request's body (default 30 s).
+    /// A slower one has its connection closed without an answer.
+    #[must_use]
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may sit with no request in flight and no byte
+    /// moving before it is closed (default 60 s).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// How many connections may be open at once (default 2048, at least
+    /// 1); a connection past the cap is closed as soon as it is accepted.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max.max(1);
+        self
+    }
+
+    /// Retries of a failed webhook delivery (default 5; 0: none), the first
+    /// after `backoff` (default 1 s), each next one after twice as long,
+    /// as Meta retries with decreasing frequency. Retries run beside the
+    /// in-order queue, so they arrive out of order.
+    #[must_use]
+    pub fn webhook_retries(mut self, retries: u32, backoff: Duration) -> Self {
+        self.config.webhook_retries = retries;
+        self.config.webhook_backoff = backoff;
+        self
+    }
+
+    /// Seeds the emulator's requester pool (what
+    /// [`Controller::add_pool_join_requests`] draws from without a seed of
+    /// its own): the same seed, the same requesters. Random by default.
+    #[must_use]
+    pub fn requester_seed(mut self, seed: u64) -> Self {
+        self.config.requester_seed = Some(seed);
+        self
+    }
+
     /// Starts the emulator on the current tokio runtime.
     ///
     /// # Errors
@@ -456,11 +586,16 @@ impl EmulatorBuilder {
     ///
     /// [`Error::Bind`].
     pub fn start_on(self, runtime: &tokio::runtime::Handle) -> Result<EmulatorHandle, Error> {
+        if let Some(start) = self.config.fixed_start
+            && !(0..=MAX_CLOCK_SECONDS).contains(&start)
+        {
+            return Err(Error::invalid(format!(
+                "fixed_clock must be from 0 to {MAX_CLOCK_SECONDS} (Unix seconds), not {start}"
+            )));
+        }
         let started = server::start(self.config, runtime)?;
         Ok(EmulatorHandle {
-            controller: Controller {
-                shared: started.shared,
-            },
+            controller: Controller { core: started.core },
             addr: started.addr,
             stop: started.stop,
             task: Some(started.task),
@@ -468,8 +603,8 @@ impl EmulatorBuilder {
     }
 }
 
-/// A running emulator. It dereferences to its [`Controller`] (the state
-/// API). Dropping it stops the server (without waiting);
+/// A running emulator: its address, its [`Controller`] (the state API) and
+/// its lifecycle. Dropping it stops the server (without waiting);
 /// [`shutdown`](Self::shutdown) stops it gracefully.
 pub struct EmulatorHandle {
     controller: Controller,
@@ -498,6 +633,16 @@ impl EmulatorHandle {
         self.controller.clone()
     }
 
+    /// The base URL to give a client ([`Controller::base_url`]).
+    pub fn base_url(&self) -> &str {
+        self.controller.base_url()
+    }
+
+    /// The access token the Graph endpoints accept ([`Controller::access_token`]).
+    pub fn access_token(&self) -> &str {
+        self.controller.access_token()
+    }
+
     /// Stops accepting connections and returns at once; open connections
     /// finish their current request and close.
     pub fn stop(&self) {
@@ -511,14 +656,6 @@ impl EmulatorHandle {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-    }
-}
-
-impl Deref for EmulatorHandle {
-    type Target = Controller;
-
-    fn deref(&self) -> &Controller {
-        &self.controller
     }
 }
 

@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::controller::{Controller, GroupOptions, JoinApprovalMode};
+use crate::types::{GroupOptions, JoinApprovalMode};
 
 /// Starting state for an emulator, as JSON (`wa-groups emulator --seed
-/// FILE`, [`Controller::apply_seed`], `POST /_emulator/seed`). Unknown keys
+/// FILE`, [`Controller::apply_seed`](crate::Controller::apply_seed), `POST /_emulator/seed`). Unknown keys
 /// are refused, so a typo does not go unnoticed.
 ///
 /// ```json
@@ -60,6 +60,19 @@ pub struct SeedGroup {
     pub count: Option<u32>,
 }
 
+impl SeedGroup {
+    /// The options of each group this entry creates.
+    pub(crate) fn options(&self) -> GroupOptions {
+        GroupOptions {
+            participant_cap: self.participant_cap,
+            join_approval_mode: self.join_approval_mode,
+            subject: self.subject.clone(),
+            description: self.description.clone(),
+            group_id: self.group_id.clone(),
+        }
+    }
+}
+
 /// A group a seed created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeededGroup {
@@ -77,42 +90,63 @@ impl Seed {
     /// [`Error::Seed`] naming what is wrong.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         let seed: Self = serde_json::from_slice(bytes).map_err(|e| Error::Seed(e.to_string()))?;
-        for (i, g) in seed.groups.iter().enumerate() {
+        seed.validate()?;
+        Ok(seed)
+    }
+
+    /// Checks the seed's sizes before anything is created: at most
+    /// [`MAX_SEED_GROUPS`](crate::MAX_SEED_GROUPS) groups and
+    /// [`MAX_SEED_JOIN_REQUESTS`](crate::MAX_SEED_JOIN_REQUESTS) join
+    /// requests in all, and per group no more than one call may add.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Seed`] naming the entry and field.
+    pub fn validate(&self) -> Result<(), Error> {
+        use crate::input::{
+            MAX_JOIN_REQUESTS_PER_CALL, MAX_PARTICIPANTS_PER_CALL, MAX_SEED_GROUPS,
+            MAX_SEED_JOIN_REQUESTS,
+        };
+        let (mut groups, mut requests) = (0_u64, 0_u64);
+        for (i, g) in self.groups.iter().enumerate() {
+            let bad = |field: &str, max: u64| {
+                Error::Seed(format!("groups[{i}].{field} must be at most {max}"))
+            };
             if g.group_id.is_some() && g.count.is_some_and(|c| c != 1) {
                 return Err(Error::Seed(format!("groups[{i}]: group_id needs count 1")));
             }
+            if u64::from(g.participants) > MAX_PARTICIPANTS_PER_CALL {
+                return Err(bad("participants", MAX_PARTICIPANTS_PER_CALL));
+            }
+            let per_group = u64::from(g.join_requests) + u64::from(g.business_scoped_join_requests);
+            if u64::from(g.join_requests) > MAX_JOIN_REQUESTS_PER_CALL {
+                return Err(bad("join_requests", MAX_JOIN_REQUESTS_PER_CALL));
+            }
+            if u64::from(g.business_scoped_join_requests) > MAX_JOIN_REQUESTS_PER_CALL {
+                return Err(bad(
+                    "business_scoped_join_requests",
+                    MAX_JOIN_REQUESTS_PER_CALL,
+                ));
+            }
+            let count = u64::from(g.count.unwrap_or(1));
+            groups = groups.saturating_add(count);
+            requests = requests.saturating_add(count.saturating_mul(per_group));
+            if groups > MAX_SEED_GROUPS {
+                return Err(Error::Seed(format!(
+                    "groups[{i}].count: a seed may create at most {MAX_SEED_GROUPS} groups"
+                )));
+            }
+            if requests > MAX_SEED_JOIN_REQUESTS {
+                return Err(Error::Seed(format!(
+                    "groups[{i}]: a seed may create at most {MAX_SEED_JOIN_REQUESTS} join requests"
+                )));
+            }
         }
-        Ok(seed)
+        Ok(())
     }
 
     /// The seed as JSON.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
-}
-
-pub(crate) fn apply(c: &Controller, seed: &Seed) -> Result<Vec<SeededGroup>, Error> {
-    let mut out = Vec::new();
-    for g in &seed.groups {
-        for _ in 0..g.count.unwrap_or(1) {
-            let group_id = c.create_group(GroupOptions {
-                participant_cap: g.participant_cap,
-                join_approval_mode: g.join_approval_mode,
-                subject: g.subject.clone(),
-                description: g.description.clone(),
-                group_id: g.group_id.clone(),
-            })?;
-            c.add_participants(&group_id, g.participants as usize)?;
-            let mut join_request_ids = c.add_join_requests(&group_id, g.join_requests as usize)?;
-            join_request_ids.extend(c.add_business_scoped_join_requests(
-                &group_id,
-                g.business_scoped_join_requests as usize,
-            )?);
-            out.push(SeededGroup {
-                group_id,
-                join_request_ids,
-            });
-        }
-    }
-    Ok(out)
 }

@@ -2,57 +2,19 @@
 //! operation is short and allocation-light; webhook payloads are built
 //! outside the lock from the events an operation returns.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use wa_groups_protocol::{
     Action, ApiError, Cursor, Cursors, DecisionOutcome, FailedJoinRequest, GroupInfo, JoinRequest,
     JoinRequestId, JoinRequestIds, ListOptions, ListResponse, Paging, server::bad_request,
 };
 
-use crate::Error;
 use crate::codec::{self, CursorData};
-use crate::controller::{GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester};
-use crate::fault::FaultEntry;
-use crate::graph;
-use crate::webhook::WebhookTarget;
-
-/// Wall clock of the emulator: the system clock or a fixed start, plus an
-/// offset moved by `advance_clock`.
-pub(crate) struct Clock {
-    fixed_start_ms: Option<i64>,
-    offset_ms: AtomicI64,
-}
-
-impl Clock {
-    pub(crate) fn new(fixed_start: Option<i64>) -> Self {
-        Self {
-            fixed_start_ms: fixed_start.map(|s| s.saturating_mul(1000)),
-            offset_ms: AtomicI64::new(0),
-        }
-    }
-
-    pub(crate) fn now_ms(&self) -> i64 {
-        let base = self.fixed_start_ms.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        });
-        base.saturating_add(self.offset_ms.load(Ordering::Relaxed))
-    }
-
-    pub(crate) fn now_secs(&self) -> i64 {
-        self.now_ms().div_euclid(1000)
-    }
-
-    pub(crate) fn advance(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
-    }
-}
+use crate::types::{GroupOptions, JoinApprovalMode, RateLimit, RateLimitScope, Requester};
+use crate::{Error, errors as graph};
 
 /// A token bucket.
 #[derive(Debug, Clone, Copy)]
@@ -88,9 +50,12 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - self.tokens) / limit.per_second,
-            ))
+            // Rates are validated (at least 0.001 a second), so this is
+            // finite; saturate anyway rather than panic under the lock.
+            Err(
+                Duration::try_from_secs_f64((1.0 - self.tokens) / limit.per_second)
+                    .unwrap_or(Duration::MAX),
+            )
         }
     }
 }
@@ -112,8 +77,9 @@ pub(crate) struct Event {
     pub(crate) request_id: Option<String>,
 }
 
-/// Events of one operation and where to send them.
-pub(crate) type Events = Option<(WebhookTarget, Vec<Event>)>;
+/// The events of one operation (empty unless asked for: nobody listens
+/// without a webhook).
+pub(crate) type Events = Vec<Event>;
 
 pub(crate) struct Group {
     num: u64,
@@ -126,6 +92,35 @@ pub(crate) struct Group {
     pending: BTreeMap<u64, JoinRequest>,
     participants: Vec<Requester>,
     bucket: Bucket,
+}
+
+/// A range of sequence numbers reserved in one group.
+pub(crate) struct Reserved {
+    group_num: u64,
+    pub(crate) seq: u64,
+}
+
+impl Reserved {
+    /// The IDs and requests for `requesters`, numbered from the reserved
+    /// start; built without the lock.
+    pub(crate) fn build(
+        &self,
+        requesters: impl Iterator<Item = Requester>,
+        now: i64,
+    ) -> (Vec<String>, Vec<(u64, JoinRequest)>) {
+        let mut ids = Vec::new();
+        let mut batch = Vec::new();
+        for (seq, who) in (self.seq..).zip(requesters) {
+            let id = codec::join_request_id(self.group_num, seq);
+            // Our own IDs are plain base64: always valid.
+            let Ok(jr_id) = JoinRequestId::new(&id) else {
+                continue;
+            };
+            batch.push((seq, who.into_join_request(jr_id, now)));
+            ids.push(id);
+        }
+        (ids, batch)
+    }
 }
 
 /// What a list call needs besides the state.
@@ -142,11 +137,9 @@ pub(crate) struct State {
     groups: HashMap<Arc<str>, Group>,
     next_group: u64,
     next_seq: u64,
-    pub(crate) faults: VecDeque<FaultEntry>,
     rate: Option<RateLimit>,
     rate_epoch: u64,
     phone_bucket: Bucket,
-    pub(crate) webhook: Option<WebhookTarget>,
 }
 
 impl State {
@@ -155,11 +148,9 @@ impl State {
             groups: HashMap::new(),
             next_group: 1,
             next_seq: 1,
-            faults: VecDeque::new(),
             rate: None,
             rate_epoch: 0,
             phone_bucket: Bucket::new(),
-            webhook: None,
         }
     }
 
@@ -175,15 +166,8 @@ impl State {
             .ok_or_else(|| Error::UnknownGroup(id.to_owned()))
     }
 
-    fn events(&self) -> Option<Vec<Event>> {
-        self.webhook.as_ref().map(|_| Vec::new())
-    }
-
-    fn with_target(&self, events: Option<Vec<Event>>) -> Events {
-        match (events, &self.webhook) {
-            (Some(e), Some(t)) if !e.is_empty() => Some((t.clone(), e)),
-            _ => None,
-        }
+    fn events(emit: bool) -> Option<Events> {
+        emit.then(Vec::new)
     }
 
     // --- control operations ------------------------------------------------
@@ -243,26 +227,32 @@ impl State {
         }))
     }
 
-    pub(crate) fn add_join_requests(
+    /// Reserves `count` sequence numbers in group `group_id`, so the
+    /// requests can be built outside the lock.
+    pub(crate) fn reserve(&mut self, group_id: &str, count: u64) -> Result<Reserved, Error> {
+        let g = self.group(group_id)?;
+        let reserved = Reserved {
+            group_num: g.num,
+            seq: self.next_seq,
+        };
+        self.next_seq += count;
+        Ok(reserved)
+    }
+
+    /// Inserts requests built from a [`Reserved`] range; returns the events.
+    pub(crate) fn insert_pending(
         &mut self,
         group_id: &str,
-        requesters: impl Iterator<Item = Requester>,
+        batch: Vec<(u64, JoinRequest)>,
         now: i64,
-    ) -> Result<(Vec<String>, Events), Error> {
-        let mut events = self.events();
-        let mut seq = self.next_seq;
-        let g = self
-            .groups
-            .get_mut(group_id)
-            .ok_or_else(|| Error::UnknownGroup(group_id.to_owned()))?;
-        let mut ids = Vec::new();
-        for who in requesters {
-            let id = codec::join_request_id(g.num, seq);
-            // Our own IDs are plain base64: always valid.
-            let Ok(jr_id) = JoinRequestId::new(&id) else {
-                continue;
-            };
-            let request = who.into_join_request(jr_id, now);
+        emit: bool,
+    ) -> Result<Events, Error> {
+        let mut events = Self::events(emit);
+        let g = self.group_mut(group_id)?;
+        if let Some(ev) = events.as_mut() {
+            ev.reserve(batch.len());
+        }
+        for (seq, request) in batch {
             if let Some(ev) = events.as_mut() {
                 ev.push(Event {
                     kind: EventKind::Created,
@@ -273,19 +263,22 @@ impl State {
                 });
             }
             g.pending.insert(seq, request);
-            ids.push(id);
-            seq += 1;
         }
-        self.next_seq = seq;
-        Ok((ids, self.with_target(events)))
+        Ok(events.unwrap_or_default())
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
         self.next_seq
     }
 
-    pub(crate) fn revoke(&mut self, group_id: &str, jr: &str, now: i64) -> Result<Events, Error> {
-        let mut events = self.events();
+    pub(crate) fn revoke(
+        &mut self,
+        group_id: &str,
+        jr: &str,
+        now: i64,
+        emit: bool,
+    ) -> Result<Events, Error> {
+        let mut events = Self::events(emit);
         let g = self.group_mut(group_id)?;
         let seq = pending_seq(g, jr).ok_or_else(|| Error::UnknownJoinRequest(jr.to_owned()))?;
         let request = g
@@ -302,7 +295,7 @@ impl State {
                 request_id: None,
             });
         }
-        Ok(self.with_target(events))
+        Ok(events.unwrap_or_default())
     }
 
     pub(crate) fn pending(&self, group_id: &str) -> Result<Vec<JoinRequest>, Error> {
@@ -318,19 +311,25 @@ impl State {
             .collect())
     }
 
+    /// Whether `count` more participants fit under the group's cap.
+    pub(crate) fn check_room(&self, group_id: &str, count: u64) -> Result<(), Error> {
+        let g = self.group(group_id)?;
+        if (g.participants.len() as u64).saturating_add(count) > u64::from(g.cap) {
+            return Err(Error::invalid(format!(
+                "count: group {group_id} would exceed its participant cap of {}",
+                g.cap
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn add_participants(
         &mut self,
         group_id: &str,
         who: Vec<Requester>,
     ) -> Result<(), Error> {
-        let g = self.group_mut(group_id)?;
-        if g.participants.len() + who.len() > g.cap as usize {
-            return Err(Error::invalid(format!(
-                "group {group_id} would exceed its participant cap of {}",
-                g.cap
-            )));
-        }
-        g.participants.extend(who);
+        self.check_room(group_id, who.len() as u64)?;
+        self.group_mut(group_id)?.participants.extend(who);
         Ok(())
     }
 
@@ -360,7 +359,9 @@ impl State {
                 graph::rate_limited(
                     131_208,
                     Some(Duration::from_secs(
-                        wait.as_secs_f64().ceil().max(1.0) as u64
+                        wait.as_secs()
+                            .saturating_add(u64::from(wait.subsec_nanos() > 0))
+                            .max(1),
                     )),
                 )
             })?;
@@ -373,8 +374,9 @@ impl State {
         group_id: &str,
         opts: &ListOptions,
         ctx: &ListCtx<'_>,
+        now: Instant,
     ) -> Result<ListResponse, ApiError> {
-        let g = self.admit(group_id, Instant::now())?;
+        let g = self.admit(group_id, now)?;
         let limit = opts.limit.unwrap_or(ctx.page_size).max(1) as usize;
         let check = |c: &Cursor| -> Result<u64, ApiError> {
             let d = codec::decode_cursor(ctx.cursor_key, c.as_str())
@@ -468,8 +470,9 @@ impl State {
         ids: &JoinRequestIds,
         now: i64,
         request_id: &str,
+        emit: bool,
     ) -> Result<(DecisionOutcome, Events), ApiError> {
-        let mut events = self.events();
+        let mut events = Self::events(emit);
         let g = self.admit(group_id, Instant::now())?;
         let mut out = DecisionOutcome::new(action);
         out.request_id = Some(request_id.to_owned());
@@ -509,15 +512,16 @@ impl State {
             }
             out.succeeded.push(id.clone());
         }
-        Ok((out, self.with_target(events)))
+        Ok((out, events.unwrap_or_default()))
     }
 
     pub(crate) fn group_info(
         &mut self,
         group_id: &str,
         fields: &[String],
+        now: Instant,
     ) -> Result<GroupInfo, ApiError> {
-        let g = self.admit(group_id, Instant::now())?;
+        let g = self.admit(group_id, now)?;
         let want = |f: &str| fields.iter().any(|x| x == f);
         let mut info = GroupInfo {
             id: Some(g.id.to_string()),

@@ -21,9 +21,15 @@ pub(crate) struct Counters {
     pub(crate) rejected: AtomicU64,
     pub(crate) failed_items: AtomicU64,
     pub(crate) connections: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
+    pub(crate) connections_timed_out: AtomicU64,
     pub(crate) webhooks_delivered: AtomicU64,
     pub(crate) webhooks_failed: AtomicU64,
     pub(crate) webhooks_dropped: AtomicU64,
+    pub(crate) webhooks_retried: AtomicU64,
+    pub(crate) webhooks_abandoned: AtomicU64,
+    pub(crate) webhooks_fault_dropped: AtomicU64,
+    pub(crate) webhooks_duplicated: AtomicU64,
 }
 
 pub(crate) fn bump(c: &AtomicU64) {
@@ -65,7 +71,8 @@ pub struct Stats {
     pub auth_failures: u64,
     /// Requests answered 131041 (unknown group).
     pub unknown_group: u64,
-    /// Requests answered 131208 by the rate limiter (injected 429s are in `faults_applied`).
+    /// Graph API requests answered HTTP 429: by the rate limiter (131208)
+    /// or by an injected fault (also counted in `faults_applied`).
     pub rate_limited: u64,
     /// Injected faults applied.
     pub faults_applied: u64,
@@ -77,12 +84,24 @@ pub struct Stats {
     pub failed_items: u64,
     /// TCP connections accepted.
     pub connections: u64,
+    /// TCP connections closed at once because the connection cap was reached.
+    pub connections_refused: u64,
+    /// Connections closed for being idle, or too slow to send a request body.
+    pub connections_timed_out: u64,
     /// Webhook deliveries answered 2xx.
     pub webhooks_delivered: u64,
-    /// Webhook deliveries that failed (connection error, timeout, non-2xx).
+    /// Webhook delivery attempts that failed (connection error, timeout, non-2xx).
     pub webhooks_failed: u64,
     /// Webhook deliveries dropped because the delivery queue was full.
     pub webhooks_dropped: u64,
+    /// Retries of failed webhook deliveries (each also counted as delivered or failed).
+    pub webhooks_retried: u64,
+    /// Webhook deliveries given up on after their last retry failed.
+    pub webhooks_abandoned: u64,
+    /// Webhook deliveries lost on purpose by a `webhook` fault.
+    pub webhooks_fault_dropped: u64,
+    /// Webhook deliveries sent twice on purpose by a `webhook` fault.
+    pub webhooks_duplicated: u64,
 }
 
 impl Counters {
@@ -106,9 +125,15 @@ impl Counters {
             join_requests_rejected: g(&self.rejected),
             failed_items: g(&self.failed_items),
             connections: g(&self.connections),
+            connections_refused: g(&self.connections_refused),
+            connections_timed_out: g(&self.connections_timed_out),
             webhooks_delivered: g(&self.webhooks_delivered),
             webhooks_failed: g(&self.webhooks_failed),
             webhooks_dropped: g(&self.webhooks_dropped),
+            webhooks_retried: g(&self.webhooks_retried),
+            webhooks_abandoned: g(&self.webhooks_abandoned),
+            webhooks_fault_dropped: g(&self.webhooks_fault_dropped),
+            webhooks_duplicated: g(&self.webhooks_duplicated),
         }
     }
 
@@ -129,9 +154,15 @@ impl Counters {
             &self.rejected,
             &self.failed_items,
             &self.connections,
+            &self.connections_refused,
+            &self.connections_timed_out,
             &self.webhooks_delivered,
             &self.webhooks_failed,
             &self.webhooks_dropped,
+            &self.webhooks_retried,
+            &self.webhooks_abandoned,
+            &self.webhooks_fault_dropped,
+            &self.webhooks_duplicated,
         ] {
             c.store(0, Relaxed);
         }

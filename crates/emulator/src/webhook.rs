@@ -1,7 +1,9 @@
-//! Webhook delivery: payloads built with the protocol crate's types, signed
-//! with its `sign`, POSTed by one background task in order.
+//! Webhook payloads and delivery: payloads built with the protocol crate's
+//! types from the events state operations return, signed with its `sign`,
+//! POSTed by one background task in order.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,7 +11,7 @@ use http::{Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use wa_groups_protocol::JoinRequest;
 use wa_groups_protocol::webhook::{
     Change, Entry, GroupChange, GroupEvent, GroupEventKind, GroupField, GroupParticipant,
@@ -17,14 +19,19 @@ use wa_groups_protocol::webhook::{
 };
 
 use crate::Error;
-use crate::server::Shared;
+use crate::config::Config;
 use crate::state::{Event, EventKind};
 use crate::stats::{Counters, bump};
+use crate::types::WebhookFaults;
 
 /// Events per delivery; a bigger operation is sent in several.
 const EVENTS_PER_DELIVERY: usize = 100;
 /// How long one delivery may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest wait between two retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
 /// Where webhooks go.
 #[derive(Clone)]
@@ -66,10 +73,34 @@ impl WebhookTarget {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Delivery {
     url: Uri,
     body: Bytes,
     signature: String,
+    /// How long to hold it back (a delay fault); deliveries held back are
+    /// sent on their own, so they overtake each other.
+    delay: Duration,
+}
+
+/// What the delivery task needs besides its queue.
+pub(crate) struct Worker {
+    pub(crate) rx: mpsc::Receiver<Delivery>,
+    pub(crate) counters: Arc<Counters>,
+    /// Retries after a failed attempt (Meta retries failed deliveries).
+    pub(crate) retries: u32,
+    /// The wait before the first retry; it doubles each time.
+    pub(crate) backoff: Duration,
+    /// Deliveries held back or being retried at once, at most.
+    pub(crate) max_in_flight: usize,
+}
+
+/// Delivery faults in force, with their random source.
+struct ActiveFaults {
+    faults: WebhookFaults,
+    rng: fastrand::Rng,
+    /// Deliveries still affected; `None`: until cleared.
+    remaining: Option<u64>,
 }
 
 fn requester_event(r: &JoinRequest) -> JoinRequestEvent {
@@ -92,8 +123,7 @@ fn participant(r: &JoinRequest) -> GroupParticipant {
 }
 
 /// The payload for `events`, as Meta would send it.
-pub(crate) fn payload(shared: &Shared, events: &[Event]) -> Bytes {
-    let cfg = &shared.config;
+pub(crate) fn payload(cfg: &Config, events: &[Event]) -> Bytes {
     let group_events = events
         .iter()
         .map(|e| {
@@ -131,50 +161,237 @@ pub(crate) fn payload(shared: &Shared, events: &[Event]) -> Bytes {
     payload.encode()
 }
 
-/// Builds, signs and queues the deliveries for `events`. Never blocks: a
-/// full queue drops the delivery and counts it.
-pub(crate) fn enqueue(shared: &Shared, target: &WebhookTarget, events: &[Event]) {
-    for chunk in events.chunks(EVENTS_PER_DELIVERY) {
-        let body = payload(shared, chunk);
-        let signature = sign(&target.secret, &body);
-        let delivery = Delivery {
-            url: target.url.clone(),
-            body,
-            signature,
+/// Where webhooks go now, and the queue to the delivery task.
+pub(crate) struct Webhooks {
+    target: Mutex<Option<WebhookTarget>>,
+    faults: Mutex<Option<ActiveFaults>>,
+    tx: mpsc::Sender<Delivery>,
+}
+
+impl Webhooks {
+    /// The sender, and the receiving end for [`worker`].
+    pub(crate) fn new(queue: usize) -> (Self, mpsc::Receiver<Delivery>) {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        (
+            Self {
+                target: Mutex::new(None),
+                faults: Mutex::new(None),
+                tx,
+            },
+            rx,
+        )
+    }
+
+    fn target(&self) -> MutexGuard<'_, Option<WebhookTarget>> {
+        self.target.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets or clears the target.
+    pub(crate) fn set(&self, target: Option<WebhookTarget>) {
+        *self.target() = target;
+    }
+
+    /// Applies `faults` to the next deliveries (replacing any in force).
+    pub(crate) fn set_faults(&self, faults: Option<WebhookFaults>) {
+        *self.faults.lock().unwrap_or_else(PoisonError::into_inner) =
+            faults.map(|f| ActiveFaults {
+                rng: f
+                    .seed
+                    .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed),
+                remaining: f.deliveries,
+                faults: f,
+            });
+    }
+
+    /// The delivery faults in force, as `GET /_emulator/faults` lists them.
+    pub(crate) fn describe_faults(&self) -> Option<serde_json::Value> {
+        let guard = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.as_ref().map(|a| {
+            let mut v = a.faults.describe();
+            v["remaining"] = a.remaining.into();
+            v
+        })
+    }
+
+    /// How many copies of the next delivery to send (0: dropped) and the
+    /// delay of each, as the faults in force decide.
+    fn plan(&self) -> (usize, [Duration; 2]) {
+        let mut guard = self.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(active) = guard.as_mut() else {
+            return (1, [Duration::ZERO; 2]);
         };
-        if shared.webhook_tx.try_send(delivery).is_err() {
-            bump(&shared.counters.webhooks_dropped);
+        let f = active.faults;
+        let mut delay = || {
+            let (lo, hi) = f.delay_ms;
+            Duration::from_millis(if hi > lo { active.rng.u64(lo..=hi) } else { lo })
+        };
+        let delays = [delay(), delay()];
+        let copies = if active.rng.f64() < f.drop {
+            0
+        } else if active.rng.f64() < f.duplicate {
+            2
+        } else {
+            1
+        };
+        if let Some(n) = active.remaining.as_mut() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                *guard = None;
+            }
+        }
+        (copies, delays)
+    }
+
+    /// Whether a target is set (operations record events only then).
+    pub(crate) fn active(&self) -> bool {
+        self.target().is_some()
+    }
+
+    /// Builds, signs and queues the deliveries for `events`. Never blocks:
+    /// a full queue drops the delivery and counts it.
+    pub(crate) fn enqueue(&self, cfg: &Config, counters: &Counters, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        let Some(target) = self.target().clone() else {
+            return;
+        };
+        for chunk in events.chunks(EVENTS_PER_DELIVERY) {
+            let body = payload(cfg, chunk);
+            let signature = sign(&target.secret, &body);
+            let (copies, delays) = self.plan();
+            if copies == 0 {
+                bump(&counters.webhooks_fault_dropped);
+                continue;
+            }
+            if copies > 1 {
+                bump(&counters.webhooks_duplicated);
+            }
+            for delay in &delays[..copies] {
+                let delivery = Delivery {
+                    url: target.url.clone(),
+                    body: body.clone(),
+                    signature: signature.clone(),
+                    delay: *delay,
+                };
+                if self.tx.try_send(delivery).is_err() {
+                    bump(&counters.webhooks_dropped);
+                }
+            }
         }
     }
 }
 
-/// The delivery task: one POST at a time, in order, until the queue closes.
-pub(crate) async fn worker(mut rx: mpsc::Receiver<Delivery>, counters: Arc<Counters>) {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    while let Some(d) = rx.recv().await {
-        let req = Request::post(d.url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::USER_AGENT, "facebookexternalua")
-            .header(SIGNATURE_HEADER, d.signature)
-            .body(Full::new(d.body));
-        let Ok(req) = req else {
-            bump(&counters.webhooks_failed);
-            continue;
-        };
-        let ok = tokio::time::timeout(DELIVERY_TIMEOUT, async {
-            let resp = client.request(req).await.ok()?;
-            let status = resp.status();
-            // Drain the answer so the connection can be reused.
-            let _ = resp.into_body().collect().await;
-            Some(status.is_success())
-        })
-        .await;
-        match ok {
-            Ok(Some(true)) => bump(&counters.webhooks_delivered),
-            other => {
-                tracing::debug!(?other, "webhook delivery failed");
-                bump(&counters.webhooks_failed);
+/// One POST of `d`; whether the receiver answered 2xx in time.
+async fn attempt(client: &HttpClient, d: &Delivery) -> bool {
+    let req = Request::post(d.url.clone())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::USER_AGENT, "facebookexternalua")
+        .header(SIGNATURE_HEADER, d.signature.as_str())
+        .body(Full::new(d.body.clone()));
+    let Ok(req) = req else {
+        return false;
+    };
+    let ok = tokio::time::timeout(DELIVERY_TIMEOUT, async {
+        let resp = client.request(req).await.ok()?;
+        let status = resp.status();
+        // Drain the answer so the connection can be reused.
+        let _ = resp.into_body().collect().await;
+        Some(status.is_success())
+    })
+    .await;
+    if !matches!(ok, Ok(Some(true))) {
+        tracing::debug!(?ok, "webhook delivery failed");
+    }
+    matches!(ok, Ok(Some(true)))
+}
+
+/// How the delivery of one payload goes: attempts, counted, until one
+/// succeeds or the retries run out.
+#[derive(Clone)]
+struct Sender {
+    client: HttpClient,
+    counters: Arc<Counters>,
+    retries: u32,
+    backoff: Duration,
+}
+
+impl Sender {
+    /// Attempts `d` once; on failure, the retries (with backoff) in order.
+    async fn retry(&self, d: Delivery) {
+        let mut wait = self.backoff;
+        for _ in 0..self.retries {
+            tokio::time::sleep(wait).await;
+            wait = wait.saturating_mul(2).min(MAX_BACKOFF);
+            bump(&self.counters.webhooks_retried);
+            if self.send_once(&d).await {
+                return;
             }
+        }
+        bump(&self.counters.webhooks_abandoned);
+    }
+
+    async fn send_once(&self, d: &Delivery) -> bool {
+        let ok = attempt(&self.client, d).await;
+        bump(if ok {
+            &self.counters.webhooks_delivered
+        } else {
+            &self.counters.webhooks_failed
+        });
+        ok
+    }
+}
+
+/// The delivery task: one POST at a time, in order, until the queue closes.
+/// A delivery held back by a delay fault, or retried after a failure, goes
+/// on in a task of its own (at most `max_in_flight` at once), so the queue
+/// keeps moving, as Meta's does.
+pub(crate) async fn worker(w: Worker) {
+    let Worker {
+        mut rx,
+        counters,
+        retries,
+        backoff,
+        max_in_flight,
+    } = w;
+    let sender = Sender {
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        counters,
+        retries,
+        backoff,
+    };
+    let slots = Arc::new(Semaphore::new(max_in_flight.max(1)));
+    let on_its_own =
+        |fut: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| match Arc::clone(&slots)
+            .try_acquire_owned()
+        {
+            Ok(slot) => {
+                tokio::spawn(async move {
+                    fut.await;
+                    drop(slot);
+                });
+            }
+            Err(_) => bump(&sender.counters.webhooks_dropped),
+        };
+    while let Some(d) = rx.recv().await {
+        if !d.delay.is_zero() {
+            let s = sender.clone();
+            on_its_own(Box::pin(async move {
+                tokio::time::sleep(d.delay).await;
+                if !s.send_once(&d).await {
+                    s.retry(d).await;
+                }
+            }));
+            continue;
+        }
+        if sender.send_once(&d).await {
+            continue;
+        }
+        if retries == 0 {
+            bump(&sender.counters.webhooks_abandoned);
+        } else {
+            let s = sender.clone();
+            on_its_own(Box::pin(async move { s.retry(d).await }));
         }
     }
 }

@@ -40,8 +40,11 @@ async fn list_approve_reject_round_trip_in_all_encodings() {
         .await
         .unwrap();
     let c = client();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    let ids = emu.add_join_requests(&g, 6).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    let ids = emu.controller().add_join_requests(&g, 6).unwrap();
     assert_eq!(ids.len(), 6);
 
     let op = ListJoinRequests::new(gid(&g), ListOptions::default()).unwrap();
@@ -81,9 +84,14 @@ async fn list_approve_reject_round_trip_in_all_encodings() {
         let out = decide(&c, &emu, Action::Reject, &g, &[&ids[3 + i]], enc).await;
         assert_eq!(out.succeeded.len(), 1, "{enc:?}");
     }
-    assert!(emu.pending_join_requests(&g).unwrap().is_empty());
-    assert_eq!(emu.participants(&g).unwrap().len(), 3);
-    let stats = emu.stats();
+    assert!(
+        emu.controller()
+            .pending_join_requests(&g)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(emu.controller().participants(&g).unwrap().len(), 3);
+    let stats = emu.controller().stats();
     assert_eq!(
         (
             stats.endpoints.list,
@@ -102,10 +110,16 @@ async fn list_approve_reject_round_trip_in_all_encodings() {
 async fn repeated_and_unknown_ids_fail_per_item_with_131213() {
     let emu = Emulator::start().await.unwrap();
     let c = client();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    let other = emu.create_group(GroupOptions::default()).unwrap();
-    let ids = emu.add_join_requests(&g, 2).unwrap();
-    let foreign = emu.add_join_requests(&other, 1).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    let other = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    let ids = emu.controller().add_join_requests(&g, 2).unwrap();
+    let foreign = emu.controller().add_join_requests(&other, 1).unwrap();
 
     let out = decide(
         &c,
@@ -137,7 +151,7 @@ async fn repeated_and_unknown_ids_fail_per_item_with_131213() {
     let out = decide(&c, &emu, Action::Reject, &g, &[&ids[1]], BodyEncoding::Json).await;
     assert_eq!(out.failed[0].errors[0].code, 131_213);
     // The same ID twice in one call: the second is already handled.
-    let more = emu.add_join_requests(&g, 1).unwrap();
+    let more = emu.controller().add_join_requests(&g, 1).unwrap();
     let out = decide(
         &c,
         &emu,
@@ -148,33 +162,37 @@ async fn repeated_and_unknown_ids_fail_per_item_with_131213() {
     )
     .await;
     assert_eq!((out.succeeded.len(), out.failed.len()), (1, 1));
-    assert_eq!(emu.stats().failed_items, 5);
+    assert_eq!(emu.controller().stats().failed_items, 5);
 }
 
 #[tokio::test]
 async fn participant_cap_gives_131204_per_item() {
     let emu = Emulator::start().await.unwrap();
     let c = client();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
     assert!(
-        emu.participants(&g).unwrap().is_empty(),
+        emu.controller().participants(&g).unwrap().is_empty(),
         "a new group has only the (implicit) business"
     );
-    let ids = emu.add_join_requests(&g, 10).unwrap();
+    let ids = emu.controller().add_join_requests(&g, 10).unwrap();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let out = decide(&c, &emu, Action::Approve, &g, &refs, BodyEncoding::Json).await;
     assert_eq!(out.succeeded.len(), 8);
     assert_eq!(out.failed.len(), 2);
     assert!(out.failed.iter().all(|f| f.errors[0].code == 131_204));
-    assert_eq!(emu.participants(&g).unwrap().len(), 8);
+    assert_eq!(emu.controller().participants(&g).unwrap().len(), 8);
     // The two that did not fit stay pending.
-    assert_eq!(emu.pending_join_requests(&g).unwrap().len(), 2);
+    assert_eq!(emu.controller().pending_join_requests(&g).unwrap().len(), 2);
 
     // A configurable cap.
     let small = emu
+        .controller()
         .create_group(GroupOptions::new().participant_cap(1))
         .unwrap();
-    let ids = emu.add_join_requests(&small, 2).unwrap();
+    let ids = emu.controller().add_join_requests(&small, 2).unwrap();
     let out = decide(
         &c,
         &emu,
@@ -206,7 +224,7 @@ async fn unknown_group_is_131041() {
     );
     let a = send(&c, endpoint(&emu).request(&op)).await;
     assert_eq!((a.status.as_u16(), a.code()), (400, 131_041));
-    assert_eq!(emu.stats().unknown_group, 2);
+    assert_eq!(emu.controller().stats().unknown_group, 2);
 }
 
 #[tokio::test]
@@ -217,7 +235,10 @@ async fn missing_or_wrong_token_is_190_with_401() {
         .await
         .unwrap();
     let c = client();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
     let url = format!("{}/v23.0/{g}/join_requests", emu.base_url());
     for auth in [None, Some("Bearer wrong"), Some("Basic sekret")] {
         let mut b = http::Request::get(&url);
@@ -239,14 +260,17 @@ async fn missing_or_wrong_token_is_190_with_401() {
     )
     .await;
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(emu.stats().auth_failures, 3);
+    assert_eq!(emu.controller().stats().auth_failures, 3);
 }
 
 #[tokio::test]
 async fn unknown_path_and_bad_body_are_code_100() {
     let emu = Emulator::start().await.unwrap();
     let c = client();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
     let cases = [
         (Method::GET, "/v23.0/a/b/c".to_owned(), None),
         (Method::PUT, format!("/v23.0/{g}/join_requests"), Some("{}")),
@@ -297,7 +321,7 @@ async fn unknown_path_and_bad_body_are_code_100() {
         );
     }
     assert_eq!(
-        emu.stats().endpoints.invalid,
+        emu.controller().stats().endpoints.invalid,
         10,
         "the cursor error is counted as a list call"
     );
@@ -307,9 +331,16 @@ async fn unknown_path_and_bad_body_are_code_100() {
 async fn paging_collects_every_id_exactly_once_both_ways() {
     let emu = Emulator::builder().page_size(7).start().await.unwrap();
     let c = client();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    let mut ids = emu.add_join_requests(&g, 30).unwrap();
-    ids.extend(emu.add_business_scoped_join_requests(&g, 20).unwrap());
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    let mut ids = emu.controller().add_join_requests(&g, 30).unwrap();
+    ids.extend(
+        emu.controller()
+            .add_business_scoped_join_requests(&g, 20)
+            .unwrap(),
+    );
 
     // Forward with the default page size (7): 8 pages.
     let mut seen = Vec::new();
@@ -390,7 +421,7 @@ async fn paging_collects_every_id_exactly_once_both_ways() {
     assert_eq!(back, ids);
 
     // Business-scoped requests carry user_id and username, no wa_id.
-    let pending = emu.pending_join_requests(&g).unwrap();
+    let pending = emu.controller().pending_join_requests(&g).unwrap();
     let bs = &pending[30];
     assert!(bs.wa_id.is_none() && bs.user_id.is_some() && bs.username.is_some());
 
@@ -418,8 +449,11 @@ async fn stale_cursors_are_131059() {
         .await
         .unwrap();
     let c = client();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    let ids = emu.add_join_requests(&g, 5).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    let ids = emu.controller().add_join_requests(&g, 5).unwrap();
     let first = |limit| {
         ListJoinRequests::new(
             gid(&g),
@@ -448,7 +482,7 @@ async fn stale_cursors_are_131059() {
     };
 
     // New join requests do not invalidate it.
-    emu.add_join_requests(&g, 1).unwrap();
+    emu.controller().add_join_requests(&g, 1).unwrap();
     let a = send(&c, endpoint(&emu).request(&next(after.clone()))).await;
     assert_eq!(a.status, StatusCode::OK);
 
@@ -470,13 +504,18 @@ async fn stale_cursors_are_131059() {
         .unwrap()
         .after
         .unwrap();
-    emu.advance_clock(Duration::from_secs(61));
+    emu.controller()
+        .advance_clock(Duration::from_secs(61))
+        .unwrap();
     let a = send(&c, endpoint(&emu).request(&next(after))).await;
     assert_eq!(a.code(), 131_059);
 
     // A cursor of another group is not a stale one: it is a bad parameter.
-    let other = emu.create_group(GroupOptions::default()).unwrap();
-    emu.add_join_requests(&other, 3).unwrap();
+    let other = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    emu.controller().add_join_requests(&other, 3).unwrap();
     let op = ListJoinRequests::new(
         gid(&other),
         ListOptions {
@@ -498,7 +537,10 @@ async fn stale_cursors_are_131059() {
 #[tokio::test]
 async fn empty_group_lists_no_paging() {
     let emu = Emulator::start().await.unwrap();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
     let a = send(
         &client(),
         graph(
@@ -521,13 +563,14 @@ async fn group_info_reports_the_fields_asked_for() {
         .unwrap();
     let c = client();
     let g = emu
+        .controller()
         .create_group(
             GroupOptions::new()
                 .subject("Book club")
                 .join_approval_mode(JoinApprovalMode::AutoApprove),
         )
         .unwrap();
-    emu.add_participants(&g, 2).unwrap();
+    emu.controller().add_participants(&g, 2).unwrap();
     let op = GetGroupInfo::new(
         gid(&g),
         [
@@ -557,14 +600,17 @@ async fn group_info_reports_the_fields_asked_for() {
     // No fields: only the ID.
     let a = send(&c, graph(&emu, Method::GET, &format!("/v23.0/{g}"), None)).await;
     assert_eq!(a.json(), serde_json::json!({"id": g}));
-    assert_eq!(emu.stats().endpoints.group_info, 2);
+    assert_eq!(emu.controller().stats().endpoints.group_info, 2);
 }
 
 #[tokio::test]
 async fn http2_is_served() {
     let emu = Emulator::start().await.unwrap();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    emu.add_join_requests(&g, 3).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    emu.controller().add_join_requests(&g, 3).unwrap();
     let c = h2_client();
     let op = ListJoinRequests::new(gid(&g), ListOptions::default()).unwrap();
     let a = send(&c, endpoint(&emu).request(&op)).await;
@@ -578,24 +624,30 @@ async fn http2_is_served() {
 #[tokio::test]
 async fn ids_look_real_and_validate() {
     let emu = Emulator::start().await.unwrap();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
     assert!(g.starts_with("Y2FwaV9ncm91cDo"), "{g}");
     GroupId::new(&g).unwrap();
-    for id in emu.add_join_requests(&g, 3).unwrap() {
+    for id in emu.controller().add_join_requests(&g, 3).unwrap() {
         wa_groups_protocol::JoinRequestId::new(&id).unwrap();
         assert!(id.starts_with("MTY0"), "{id}");
     }
     // A fixed ID is honoured, a taken or invalid one refused.
     let fixed = emu
+        .controller()
         .create_group(GroupOptions::new().group_id("my-group"))
         .unwrap();
     assert_eq!(fixed, "my-group");
     assert!(
-        emu.create_group(GroupOptions::new().group_id("my-group"))
+        emu.controller()
+            .create_group(GroupOptions::new().group_id("my-group"))
             .is_err()
     );
     assert!(
-        emu.create_group(GroupOptions::new().group_id("a/b"))
+        emu.controller()
+            .create_group(GroupOptions::new().group_id("a/b"))
             .is_err()
     );
 }
@@ -632,8 +684,11 @@ fn start_on_a_runtime_the_caller_owns() {
     let emu = wa_groups_emulator::Emulator::builder()
         .start_on(rt.handle())
         .unwrap();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    emu.add_join_requests(&g, 2).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    emu.controller().add_join_requests(&g, 2).unwrap();
     let base = emu.base_url().to_owned();
     let token = emu.access_token().to_owned();
     let body = rt.block_on(async move {

@@ -106,7 +106,7 @@ async fn every_control_endpoint() {
     )
     .await;
     assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, 131_213));
-    assert_eq!(emu.pending_join_requests(&g).unwrap().len(), 3);
+    assert_eq!(emu.controller().pending_join_requests(&g).unwrap().len(), 3);
 
     // Participants.
     let a = send(
@@ -181,7 +181,7 @@ async fn every_control_endpoint() {
         100
     );
     send(&c, call(Method::DELETE, "/_emulator/rate_limit", None)).await;
-    assert!(emu.rate_limit().is_none());
+    assert!(emu.controller().rate_limit().is_none());
 
     // Webhook.
     let a = send(
@@ -308,17 +308,17 @@ async fn seeds_parse_apply_and_refuse_typos() {
     )
     .unwrap();
     let emu = Emulator::start().await.unwrap();
-    let groups = emu.apply_seed(&seed).unwrap();
+    let groups = emu.controller().apply_seed(&seed).unwrap();
     assert_eq!(groups.len(), 5);
     assert_eq!(groups[0].group_id, "fixed-1");
     assert_eq!(groups[0].join_request_ids.len(), 3);
-    assert_eq!(emu.participants("fixed-1").unwrap().len(), 2);
-    assert_eq!(emu.groups().len(), 5);
+    assert_eq!(emu.controller().participants("fixed-1").unwrap().len(), 2);
+    assert_eq!(emu.controller().groups().len(), 5);
     // Round trip.
     assert_eq!(Seed::from_json(&seed.to_json()).unwrap(), seed);
     // Typos and contradictions are errors.
     assert!(Seed::from_json(br#"{"groups": [{"join_request": 1}]}"#).is_err());
     assert!(Seed::from_json(br#"{"groups": [{"group_id": "x", "count": 2}]}"#).is_err());
     // Applying it again collides on the fixed ID.
-    assert!(emu.apply_seed(&seed).is_err());
+    assert!(emu.controller().apply_seed(&seed).is_err());
 }

@@ -11,8 +11,11 @@ use wa_groups_emulator::{Emulator, EmulatorHandle, Fault, FaultMatch, GroupOptio
 
 async fn setup() -> (EmulatorHandle, String) {
     let emu = Emulator::start().await.unwrap();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    emu.add_join_requests(&g, 3).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    emu.controller().add_join_requests(&g, 3).unwrap();
     (emu, g)
 }
 
@@ -23,11 +26,12 @@ fn list(emu: &EmulatorHandle, g: &str) -> http::Request<bytes::Bytes> {
 #[tokio::test]
 async fn latency_delays_then_serves() {
     let (emu, g) = setup().await;
-    emu.inject_fault(
-        Fault::Latency(Duration::from_millis(300)),
-        FaultMatch::any(),
-    )
-    .unwrap();
+    emu.controller()
+        .inject_fault(
+            Fault::Latency(Duration::from_millis(300)),
+            FaultMatch::any(),
+        )
+        .unwrap();
     let t = Instant::now();
     let a = send(&client(), list(&emu, &g)).await;
     assert!(t.elapsed() >= Duration::from_millis(300));
@@ -56,15 +60,16 @@ async fn server_errors_with_and_without_is_transient() {
     )
     .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    emu.inject_fault(
-        Fault::ServerError {
-            status: 500,
-            code: Some(1),
-            is_transient: false,
-        },
-        FaultMatch::any(),
-    )
-    .unwrap();
+    emu.controller()
+        .inject_fault(
+            Fault::ServerError {
+                status: 500,
+                code: Some(1),
+                is_transient: false,
+            },
+            FaultMatch::any(),
+        )
+        .unwrap();
     let a = send(&c, list(&emu, &g)).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.json()["error"]["is_transient"], true);
@@ -74,7 +79,7 @@ async fn server_errors_with_and_without_is_transient() {
     assert_eq!(a.json()["error"]["is_transient"], false);
     assert_eq!(a.code(), 1);
     assert_eq!(send(&c, list(&emu, &g)).await.status, StatusCode::OK);
-    assert_eq!(emu.stats().faults_applied, 2);
+    assert_eq!(emu.controller().stats().faults_applied, 2);
 }
 
 #[tokio::test]
@@ -106,7 +111,8 @@ async fn rate_limited_fault_has_the_code_and_retry_after() {
 #[tokio::test]
 async fn connection_reset_closes_without_an_answer() {
     let (emu, g) = setup().await;
-    emu.inject_fault(Fault::ConnectionReset, FaultMatch::any())
+    emu.controller()
+        .inject_fault(Fault::ConnectionReset, FaultMatch::any())
         .unwrap();
     let err = try_send(&client(), list(&emu, &g))
         .await
@@ -118,7 +124,8 @@ async fn connection_reset_closes_without_an_answer() {
         "{text}"
     );
     // HTTP/2: the stream is reset.
-    emu.inject_fault(Fault::ConnectionReset, FaultMatch::any())
+    emu.controller()
+        .inject_fault(Fault::ConnectionReset, FaultMatch::any())
         .unwrap();
     assert!(
         try_send(&common::h2_client(), list(&emu, &g))
@@ -212,15 +219,16 @@ async fn faults_match_method_path_and_count() {
         .method(Method::POST)
         .path_contains("/join_requests")
         .times(2);
-    emu.inject_fault(
-        Fault::ServerError {
-            status: 502,
-            code: None,
-            is_transient: true,
-        },
-        m,
-    )
-    .unwrap();
+    emu.controller()
+        .inject_fault(
+            Fault::ServerError {
+                status: 502,
+                code: None,
+                is_transient: true,
+            },
+            m,
+        )
+        .unwrap();
     // GETs and control calls pass untouched.
     assert_eq!(send(&c, list(&emu, &g)).await.status, StatusCode::OK);
     assert_eq!(
@@ -246,7 +254,8 @@ async fn faults_match_method_path_and_count() {
 
     // DELETE clears.
     for _ in 0..3 {
-        emu.inject_fault(Fault::MalformedJson, FaultMatch::any())
+        emu.controller()
+            .inject_fault(Fault::MalformedJson, FaultMatch::any())
             .unwrap();
     }
     let a = send(&c, control(&emu, Method::DELETE, "/_emulator/faults", None)).await;
@@ -277,20 +286,25 @@ async fn faults_match_method_path_and_count() {
 async fn fault_queue_is_bounded() {
     let (emu, _) = setup().await;
     for _ in 0..1024 {
-        emu.inject_fault(Fault::MalformedJson, FaultMatch::any())
+        emu.controller()
+            .inject_fault(Fault::MalformedJson, FaultMatch::any())
             .unwrap();
     }
     assert!(matches!(
-        emu.inject_fault(Fault::MalformedJson, FaultMatch::any()),
+        emu.controller()
+            .inject_fault(Fault::MalformedJson, FaultMatch::any()),
         Err(wa_groups_emulator::Error::FaultQueueFull)
     ));
-    assert_eq!(emu.clear_faults(), 1024);
+    assert_eq!(emu.controller().clear_faults(), 1024);
 }
 
 #[tokio::test]
 async fn rate_limiter_answers_131208_per_group() {
     let (emu, g) = setup().await;
-    let other = emu.create_group(GroupOptions::default()).unwrap();
+    let other = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
     let c = client();
     let a = send(
         &c,
@@ -314,7 +328,7 @@ async fn rate_limiter_answers_131208_per_group() {
     assert!((1..=2).contains(&retry), "{retry}");
     // Another group has its own bucket.
     assert_eq!(send(&c, list(&emu, &other)).await.status, StatusCode::OK);
-    assert_eq!(emu.stats().rate_limited, 1);
+    assert_eq!(emu.controller().stats().rate_limited, 1);
     // Removed: no limit.
     send(
         &c,
@@ -329,15 +343,23 @@ async fn rate_limiter_answers_131208_per_group() {
 #[tokio::test]
 async fn rate_limiter_per_phone_covers_every_group_and_refills() {
     let (emu, g) = setup().await;
-    let other = emu.create_group(GroupOptions::default()).unwrap();
+    let other = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
     let c = client();
-    emu.set_rate_limit(Some(RateLimit::per_phone(20.0).burst(1.0)))
+    emu.controller()
+        .set_rate_limit(Some(RateLimit::per_phone(20.0).burst(1.0)))
         .unwrap();
     assert_eq!(send(&c, list(&emu, &g)).await.status, StatusCode::OK);
     assert_eq!(send(&c, list(&emu, &other)).await.code(), 131_208);
     tokio::time::sleep(Duration::from_millis(80)).await;
     assert_eq!(send(&c, list(&emu, &other)).await.status, StatusCode::OK);
-    assert!(emu.set_rate_limit(Some(RateLimit::per_group(0.0))).is_err());
+    assert!(
+        emu.controller()
+            .set_rate_limit(Some(RateLimit::per_group(0.0)))
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -19,7 +19,8 @@ async fn many_connections_at_once() {
     let emu = Emulator::start().await.unwrap();
     let seed = Seed::from_json(br#"{"groups": [{"count": 64, "join_requests": 5}]}"#).unwrap();
     let groups: Arc<Vec<String>> = Arc::new(
-        emu.apply_seed(&seed)
+        emu.controller()
+            .apply_seed(&seed)
             .unwrap()
             .into_iter()
             .map(|g| g.group_id)
@@ -70,7 +71,7 @@ async fn many_connections_at_once() {
         total += t.await.unwrap();
     }
     assert_eq!(total, CONNECTIONS * PER_CONNECTION);
-    let stats = emu.stats();
+    let stats = emu.controller().stats();
     assert_eq!(stats.requests as usize, CONNECTIONS * PER_CONNECTION);
     assert_eq!(stats.connections as usize, CONNECTIONS);
     assert_eq!(

@@ -68,11 +68,14 @@ async fn created_revoked_and_approved_are_delivered_signed() {
         .unwrap();
     let (url, mut rx) = receiver(StatusCode::OK).await;
     let secret = b"app-secret";
-    emu.set_webhook(&url, secret).unwrap();
-    let g = emu.create_group(GroupOptions::default()).unwrap();
+    emu.controller().set_webhook(&url, secret).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
 
     // Created: one delivery for the whole call.
-    let ids = emu.add_join_requests(&g, 2).unwrap();
+    let ids = emu.controller().add_join_requests(&g, 2).unwrap();
     let (sig, body) = next(&mut rx).await;
     webhook::verify_signature(secret, &body, &sig).expect("signature verifies");
     assert!(webhook::verify_signature(b"other", &body, &sig).is_err());
@@ -103,7 +106,7 @@ async fn created_revoked_and_approved_are_delivered_signed() {
     );
 
     // Revoked.
-    emu.revoke_join_request(&g, &ids[0]).unwrap();
+    emu.controller().revoke_join_request(&g, &ids[0]).unwrap();
     let (sig, body) = next(&mut rx).await;
     webhook::verify_signature(secret, &body, &sig).unwrap();
     let payload = webhook::parse(&body).unwrap();
@@ -137,7 +140,7 @@ async fn created_revoked_and_approved_are_delivered_signed() {
     );
 
     // Rejections send nothing.
-    let more = emu.add_join_requests(&g, 1).unwrap();
+    let more = emu.controller().add_join_requests(&g, 1).unwrap();
     next(&mut rx).await;
     let op = DecideJoinRequests::new(
         Action::Reject,
@@ -150,12 +153,17 @@ async fn created_revoked_and_approved_are_delivered_signed() {
             .await
             .is_err()
     );
-    assert_eq!(emu.stats().webhooks_delivered, 4);
+    assert_eq!(emu.controller().stats().webhooks_delivered, 4);
 }
 
 #[tokio::test]
 async fn failed_deliveries_are_counted_not_fatal() {
-    let emu = Emulator::start().await.unwrap();
+    // No retries: each failed delivery is one failed attempt.
+    let emu = Emulator::builder()
+        .webhook_retries(0, Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
     let (url, mut rx) = receiver(StatusCode::INTERNAL_SERVER_ERROR).await;
     let c = common::client();
     let a = common::send(
@@ -169,20 +177,33 @@ async fn failed_deliveries_are_counted_not_fatal() {
     )
     .await;
     assert_eq!(a.status, StatusCode::OK);
-    let g = emu.create_group(GroupOptions::default()).unwrap();
-    emu.add_join_requests(&g, 1).unwrap();
+    let g = emu
+        .controller()
+        .create_group(GroupOptions::default())
+        .unwrap();
+    emu.controller().add_join_requests(&g, 1).unwrap();
     next(&mut rx).await;
     // A receiver that is not there at all.
-    emu.set_webhook("http://127.0.0.1:9/none", "s").unwrap();
-    emu.add_join_requests(&g, 1).unwrap();
+    emu.controller()
+        .set_webhook("http://127.0.0.1:9/none", "s")
+        .unwrap();
+    emu.controller().add_join_requests(&g, 1).unwrap();
     for _ in 0..100 {
-        if emu.stats().webhooks_failed == 2 {
+        if emu.controller().stats().webhooks_failed == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(emu.stats().webhooks_failed, 2);
-    assert_eq!(emu.pending_join_requests(&g).unwrap().len(), 2);
-    assert!(emu.set_webhook("https://127.0.0.1/x", "s").is_err());
-    assert!(emu.set_webhook("http://127.0.0.1/x", "").is_err());
+    assert_eq!(emu.controller().stats().webhooks_failed, 2);
+    assert_eq!(emu.controller().pending_join_requests(&g).unwrap().len(), 2);
+    assert!(
+        emu.controller()
+            .set_webhook("https://127.0.0.1/x", "s")
+            .is_err()
+    );
+    assert!(
+        emu.controller()
+            .set_webhook("http://127.0.0.1/x", "")
+            .is_err()
+    );
 }

@@ -80,11 +80,11 @@ fn main() {
         let emu = Emulator::builder().start().await.expect("emulator");
         let seed = Seed::from_json(format!(r#"{{"groups": [{{"count": {groups}, "join_requests": {PER_GROUP}}}]}}"#).as_bytes())
             .expect("seed");
-        let seeded = emu.apply_seed(&seed).expect("seeded");
+        let seeded = emu.controller().apply_seed(&seed).expect("seeded");
         let expected: usize = seeded.iter().map(|g| g.join_request_ids.len()).sum();
-        emu.set_rate_limit(Some(RateLimit::per_phone(per_second)))
+        emu.controller().set_rate_limit(Some(RateLimit::per_phone(per_second)))
             .expect("rate limit");
-        emu.reset_stats();
+        emu.controller().reset_stats();
         let client = wa_groups::Client::builder()
             .access_token(emu.access_token())
             .base_url(emu.base_url())
@@ -99,7 +99,7 @@ fn main() {
             .collect()
             .await;
         let wall = started.elapsed();
-        let stats = emu.stats();
+        let stats = emu.controller().stats();
 
         // Nothing lost, nothing handled twice: every seeded ID was listed once
         // and decided once, and the emulator agrees.
@@ -125,7 +125,7 @@ fn main() {
         }
         let all_seeded: HashSet<String> = seeded.iter().flat_map(|g| g.join_request_ids.iter().cloned()).collect();
         let lost = all_seeded.difference(&decided).count();
-        let still_pending: usize = seeded.iter().map(|g| emu.pending_join_requests(&g.group_id).map_or(0, |p| p.len())).sum();
+        let still_pending: usize = seeded.iter().map(|g| emu.controller().pending_join_requests(&g.group_id).map_or(0, |p| p.len())).sum();
         let handled = stats.join_requests_approved + stats.join_requests_rejected;
         let correct = errors == 0 && failed == 0 && duplicates == 0 && lost == 0 && still_pending == 0
             && handled == expected as u64;

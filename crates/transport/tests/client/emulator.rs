@@ -27,9 +27,13 @@ fn client(emu: &EmulatorHandle) -> wa_groups::ClientBuilder {
 
 fn big_group(emu: &EmulatorHandle, pending: usize) -> (String, Vec<String>) {
     let g = emu
+        .controller()
         .create_group(GroupOptions::new().participant_cap(10_000))
         .expect("group");
-    let ids = emu.add_join_requests(&g, pending).expect("join requests");
+    let ids = emu
+        .controller()
+        .add_join_requests(&g, pending)
+        .expect("join requests");
     (g, ids)
 }
 
@@ -46,7 +50,7 @@ async fn the_stream_pages_through_real_cursors_in_order() {
             .await
             .unwrap();
         assert_eq!(listed, ids);
-        assert_eq!(emu.stats().endpoints.list, 3);
+        assert_eq!(emu.controller().stats().endpoints.list, 3);
         let first = client
             .list_join_requests(&g, ListOptions::new().with_limit(10))
             .await
@@ -77,9 +81,17 @@ async fn approve_all_acts_once_on_everything_pending_in_chunks() {
             ids
         );
         assert!(outcome.failed.is_empty());
-        assert!(emu.pending_join_requests(&g).unwrap().is_empty());
-        assert_eq!(emu.participants(&g).unwrap().len(), 60);
-        assert_eq!(emu.stats().endpoints.approve, 60usize.div_ceil(7) as u64);
+        assert!(
+            emu.controller()
+                .pending_join_requests(&g)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(emu.controller().participants(&g).unwrap().len(), 60);
+        assert_eq!(
+            emu.controller().stats().endpoints.approve,
+            60usize.div_ceil(7) as u64
+        );
     })
     .await;
 }
@@ -121,9 +133,10 @@ async fn per_item_failures_come_from_real_state() {
     within(20, async {
         let emu = emulator().await;
         let g = emu
+            .controller()
             .create_group(GroupOptions::new().participant_cap(1))
             .unwrap();
-        let ids = emu.add_join_requests(&g, 2).unwrap();
+        let ids = emu.controller().add_join_requests(&g, 2).unwrap();
         let client = client(&emu).build().unwrap();
         let outcome = client
             .approve_join_requests(&g, [ids[0].as_str(), ids[1].as_str(), "bm90LXBlbmRpbmc="])
@@ -141,7 +154,9 @@ async fn the_rate_limiter_is_waited_out() {
     within(30, async {
         let emu = emulator().await;
         let (g, _) = big_group(&emu, 3);
-        emu.set_rate_limit(Some(RateLimit::per_group(1.0))).unwrap();
+        emu.controller()
+            .set_rate_limit(Some(RateLimit::per_group(1.0)))
+            .unwrap();
         let client = client(&emu).build().unwrap();
         for _ in 0..3 {
             client
@@ -150,7 +165,7 @@ async fn the_rate_limiter_is_waited_out() {
                 .unwrap();
         }
         assert!(
-            emu.stats().rate_limited >= 1,
+            emu.controller().stats().rate_limited >= 1,
             "the limiter answered 131208 and the client retried"
         );
     })
@@ -173,13 +188,16 @@ async fn injected_faults_are_retried_or_reported() {
             Fault::TruncatedBody,
         ];
         for fault in faults {
-            emu.inject_fault(fault, FaultMatch::any()).unwrap();
+            emu.controller()
+                .inject_fault(fault, FaultMatch::any())
+                .unwrap();
         }
         let outcome = client.approve_join_requests(&g, [&ids[0]]).await.unwrap();
         assert_eq!(outcome.approved.len(), 1);
-        assert_eq!(emu.stats().faults_applied, 3);
+        assert_eq!(emu.controller().stats().faults_applied, 3);
 
-        emu.inject_fault(Fault::MalformedJson, FaultMatch::any())
+        emu.controller()
+            .inject_fault(Fault::MalformedJson, FaultMatch::any())
             .unwrap();
         assert!(matches!(
             client.reject_join_requests(&g, [&ids[1]]).await,
@@ -226,7 +244,7 @@ async fn every_body_encoding_is_understood() {
             let outcome = client.execute(&op).await.unwrap();
             assert_eq!(outcome.succeeded.len(), 1, "{encoding:?}");
         }
-        assert_eq!(emu.participants(&g).unwrap().len(), 3);
+        assert_eq!(emu.controller().participants(&g).unwrap().len(), 3);
     })
     .await;
 }
