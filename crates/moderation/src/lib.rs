@@ -18,6 +18,8 @@
 pub mod ledger;
 pub mod policy;
 mod policy_file;
+pub mod store;
 
 pub use ledger::{Decision, Record, Requester, State};
 pub use policy::{ModerationRequest, Policy, PolicyError};
+pub use store::{Status, Store, StoreError};
