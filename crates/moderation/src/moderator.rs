@@ -510,7 +510,13 @@ impl ModeratorBuilder {
     /// Decide by a function of the request (this or [`policy`](Self::policy)):
     /// `.decide(|req| async { Decision::Approve })`. Its decisions are
     /// recorded with rule `callback`.
-    pub fn decide(mut self, decider: impl Decider) -> Self {
+    pub fn decide<F, Fut>(mut self, decider: F) -> Self
+    where
+        // The `Fn` bound (rather than `impl Decider`) lets a bare closure
+        // such as `|req| async { .. }` be inferred for every lifetime of `req`.
+        F: Fn(&ModerationRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Decision> + Send + 'static,
+    {
         self.decide = Some(DecideWith::Callback(Arc::new(decider)));
         self
     }

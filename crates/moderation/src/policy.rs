@@ -1,8 +1,8 @@
 //! The policy file: parsing (TOML, errors naming the line and key) and
 //! evaluation (first matching rule wins), as pure functions. Reading the
-//! policy and its `requester_in` lists from disk lives in
-//! [`policy_file`](crate::policy_file); calling an `ask` hook lives in the
-//! decider.
+//! policy and its `requester_in` lists from disk ([`Policy::from_file`],
+//! [`Policy::reload_lists`]) lives in a separate shell module; calling an
+//! `ask` hook lives in the decider.
 //!
 //! ```toml
 //! default = "hold"              # approve | reject | hold

@@ -29,6 +29,9 @@ const LEASE: Duration = Duration::from_secs(300);
 /// another process, a backoff that ran out).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
+/// Decisions in progress at once.
+const DECIDE_CONCURRENCY: usize = 16;
+
 /// The rule recorded for a user's decider callback.
 pub const CALLBACK_RULE: &str = "callback";
 
@@ -93,9 +96,19 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
             {
                 tracing::warn!(error = %e, "policy list not reloaded; keeping its last contents");
             }
+            // Deciders may wait on I/O (an ask hook, a user's coroutine):
+            // several run at once, their answers kept in arrival order.
+            let decided: Vec<(Decision, String)> =
+                futures_util::stream::iter(batch.iter().map(request_of).collect::<Vec<_>>())
+                    .map(|req| {
+                        let m = m.clone();
+                        async move { decide_one(&m, &req).await }
+                    })
+                    .buffered(DECIDE_CONCURRENCY)
+                    .collect()
+                    .await;
             let mut changes = Vec::with_capacity(batch.len());
-            for r in &batch {
-                let (decision, rule) = decide_one(&m, &request_of(r)).await;
+            for (r, (decision, rule)) in batch.iter().zip(decided) {
                 inner.metrics.decision(decision.as_str(), &rule);
                 tracing::debug!(group_id = %r.group_id, join_request_id = %r.join_request_id, %decision, %rule, "decided");
                 changes.push(Change::new(

@@ -19,7 +19,7 @@ async fn handshake_signature_and_body_cap() {
     let m = env
         .builder()
         .await
-        .decide(|_: &ModerationRequest| async { Decision::Approve })
+        .decide(|_req| async { Decision::Approve })
         .build()
         .unwrap();
     let served = Served::start(m.clone()).await;
@@ -183,7 +183,7 @@ async fn repeated_deliveries_make_one_record_and_one_call() {
     let m = env
         .builder()
         .await
-        .decide(|_: &ModerationRequest| async { Decision::Approve })
+        .decide(|_req| async { Decision::Approve })
         .build()
         .unwrap();
     let served = Served::start(m.clone()).await;
@@ -216,7 +216,7 @@ async fn revokes_before_the_decision_and_before_the_create() {
     let m = env
         .builder()
         .await
-        .decide(|_: &ModerationRequest| async { Decision::Approve })
+        .decide(|_req| async { Decision::Approve })
         .build()
         .unwrap();
     let served = Served::start(m.clone()).await;
@@ -344,7 +344,7 @@ async fn group_full_is_held_then_applied_when_there_is_room() {
     let m = env
         .builder()
         .await
-        .decide(|_: &ModerationRequest| async { Decision::Approve })
+        .decide(|_req| async { Decision::Approve })
         .groups([group.clone()])
         .reconcile_every(Duration::from_millis(300))
         .build()
@@ -493,7 +493,7 @@ async fn shutdown_finishes_in_flight_calls() {
     let m = env
         .builder()
         .await
-        .decide(|_: &ModerationRequest| async { Decision::Approve })
+        .decide(|_req| async { Decision::Approve })
         .build()
         .unwrap();
     let served = Served::start(m.clone()).await;
@@ -513,4 +513,51 @@ async fn shutdown_finishes_in_flight_calls() {
     let r = m.store().get(&group, &ids[0]).await.unwrap().unwrap();
     assert_eq!(r.state, State::Approved);
     assert_eq!(env.emu.stats().join_requests_approved, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_back_off_the_record_then_apply() {
+    let env = Env::start().await;
+    let group = env.emu.create_group(GroupOptions::default()).unwrap();
+    let ids = env.emu.add_join_requests(&group, 1).unwrap();
+    // Three 503s: the first call and both of the client's retries fail.
+    env.emu
+        .inject_fault(
+            Fault::ServerError {
+                status: 503,
+                code: None,
+                is_transient: true,
+            },
+            FaultMatch::any()
+                .method(Method::POST)
+                .path_contains("/join_requests")
+                .times(3),
+        )
+        .unwrap();
+    let m = env
+        .builder()
+        .await
+        .decide(|_req| async { Decision::Approve })
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    let body = payload(&group, vec![created(&ids[0], "15550001")]);
+    assert_eq!(deliver(&served.webhook_url(), &body, APP_SECRET).await, 200);
+    let store = m.store().clone();
+    // The record waits out its backoff instead of being sent again at once.
+    let waiting = support::eventually("the backoff to be recorded", || async {
+        store
+            .get(&group, &ids[0])
+            .await
+            .unwrap()
+            .filter(|r| r.not_before > 0 && r.state == State::Approving)
+    })
+    .await;
+    assert_eq!(waiting.attempts, 1);
+    assert!(waiting.reason.is_some());
+    let r = record_in(m.store(), &group, &ids[0], State::Approved).await;
+    served.stop().await;
+    assert_eq!(r.attempts, 2);
+    let stats = env.emu.stats();
+    assert_eq!((stats.faults_applied, stats.join_requests_approved), (3, 1));
 }
