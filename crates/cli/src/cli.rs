@@ -43,6 +43,9 @@ pub(crate) enum Command {
     Emulator(EmulatorArgs),
     /// Show wa-groups at work against an embedded emulator; needs no account.
     Demo,
+    /// Moderate join requests from webhooks by a policy: serve, status,
+    /// decide, log, check.
+    Moderate(crate::moderate::ModerateArgs),
 }
 
 /// Where and how to reach the API.

@@ -5,6 +5,7 @@
 
 mod cli;
 mod demo;
+mod moderate;
 mod output;
 mod run;
 
@@ -84,6 +85,7 @@ fn main() -> ExitCode {
             Command::RejectAll(args) => run::decide_all(wa_groups::Action::Reject, args).await,
             Command::Emulator(args) => run::emulator(args).await,
             Command::Demo => demo::run().await,
+            Command::Moderate(args) => moderate::run(args).await,
         }
     });
     // Output may go to a closed pipe (`| head`); that is not our error.

@@ -1,0 +1,161 @@
+//! Measures the webhook acknowledgement latency at a steady delivery rate
+//! on SQLite, and the time from a delivery to its approval being applied:
+//! the emulator on 127.0.0.1, a SQLite file in a temporary folder, the
+//! moderator on a real socket, signed deliveries over keep-alive
+//! connections.
+//!
+//! `cargo run --release -p wa-groups-moderation --example ack_latency -- [RATE] [COUNT]`
+//! (defaults: 500 deliveries/s, 2000 deliveries).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use wa_groups::protocol::webhook::{
+    self, GroupEvent, GroupEventKind, JoinRequestEvent, WebhookPayload,
+};
+use wa_groups_emulator::{Emulator, GroupOptions};
+use wa_groups_moderation::{Decision, ModerationRequest, Moderator, State, Store};
+
+const SECRET: &str = "bench-app-secret";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let rate: u64 = args.next().map_or(Ok(500), |a| a.parse())?;
+    let count: usize = args.next().map_or(Ok(2000), |a| a.parse())?;
+
+    let emu = Emulator::builder().start().await?;
+    let per_group = 20;
+    let mut targets = Vec::with_capacity(count);
+    while targets.len() < count {
+        let g = emu.create_group(GroupOptions::default().participant_cap(1000))?;
+        for id in emu.add_join_requests(&g, per_group)? {
+            targets.push((g.clone(), id));
+        }
+    }
+    targets.truncate(count);
+
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&format!("sqlite:{}", dir.path().join("m.db").display())).await?;
+    let client = wa_groups::Client::builder()
+        .access_token(emu.access_token())
+        .base_url(emu.base_url())
+        .build()?;
+    let moderator = Moderator::builder()
+        .client(client)
+        .store(store.clone())
+        .decide(|_: &ModerationRequest| async { Decision::Approve })
+        .app_secret(SECRET)
+        .verify_token("bench")
+        .build()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/webhook", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let m = moderator.clone();
+    let server = tokio::spawn(async move {
+        m.serve_until(listener, async move {
+            let _ = stop_rx.await;
+        })
+        .await;
+    });
+
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for (i, (group, jr)) in targets.iter().enumerate() {
+        let due = start + interval * u32::try_from(i)?;
+        tokio::time::sleep_until(due.into()).await;
+        let body = WebhookPayload::group_event(
+            "102290129340398",
+            "106540352242922",
+            "15550783881",
+            GroupEvent::new(
+                1_700_000_000,
+                group.as_str(),
+                GroupEventKind::JoinRequestCreated(
+                    JoinRequestEvent::new(jr.as_str()).with_wa_id("15550001"),
+                ),
+            ),
+        )
+        .encode();
+        let sig = webhook::sign(SECRET.as_bytes(), &body);
+        let req = http::Request::post(&url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sig)
+            .body(Full::new(body))?;
+        let http = http.clone();
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let resp = http.request(req).await.expect("delivery");
+            assert_eq!(resp.status(), 200);
+            (sent, sent.elapsed())
+        }));
+    }
+    let mut acks = Vec::with_capacity(count);
+    let mut sent_at = Vec::with_capacity(count);
+    for t in tasks {
+        let (sent, took) = t.await?;
+        acks.push(took.as_secs_f64() * 1000.0);
+        sent_at.push(sent);
+    }
+    let offered = start.elapsed();
+    // Wait for every approval, then read when each was applied.
+    loop {
+        let s = store.status().await?;
+        if s.total.get(State::Approved) as usize == count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = store.status().await?;
+    let epoch_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let instant_now = Instant::now();
+    let mut applied_ms = Vec::with_capacity(count);
+    for ((group, jr), sent) in targets.iter().zip(&sent_at) {
+        let r = status
+            .requests
+            .iter()
+            .find(|r| &r.group_id == group && &r.join_request_id == jr)
+            .expect("record");
+        let sent_epoch = epoch_now - instant_now.duration_since(*sent).as_millis() as i64;
+        applied_ms.push((r.updated_at - sent_epoch) as f64);
+    }
+    let _ = stop_tx.send(());
+    server.await?;
+    acks.sort_by(f64::total_cmp);
+    applied_ms.sort_by(f64::total_cmp);
+    println!(
+        "deliveries: {count} at {rate}/s offered over {:.2} s",
+        offered.as_secs_f64()
+    );
+    println!(
+        "ack latency ms: p50 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(&acks, 0.5),
+        percentile(&acks, 0.99),
+        percentile(&acks, 1.0)
+    );
+    println!(
+        "delivery to applied ms (batch window 200 ms): p50 {:.0}  p99 {:.0}",
+        percentile(&applied_ms, 0.5),
+        percentile(&applied_ms, 0.99)
+    );
+    let stats = emu.stats();
+    println!(
+        "emulator: {} approved, {} approve calls, {} failed items",
+        stats.join_requests_approved, stats.endpoints.approve, stats.failed_items
+    );
+    Ok(())
+}

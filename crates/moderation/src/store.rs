@@ -1,0 +1,324 @@
+//! Where the ledger lives: a small async [`Backend`] trait (records with
+//! their transitions and audit rows in one transaction, claiming work,
+//! counts, the audit log) and [`Store`], the handle the engine uses.
+//!
+//! SQLite (`sqlite:PATH`) is the embedded default: one file, WAL, one
+//! process; its migrations ship inside the crate. The state machine itself
+//! is [`ledger::apply`], which every backend runs inside its transaction,
+//! so a backend only loads and saves rows.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::ledger::{Event, Record, State, Transition};
+
+mod sqlite;
+
+/// A store that cannot be opened, read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    message: String,
+}
+
+impl StoreError {
+    /// An error saying `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store: {}", self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A store result.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One event for one join request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The group.
+    pub group_id: String,
+    /// The join request.
+    pub join_request_id: String,
+    /// What happened.
+    pub event: Event,
+}
+
+impl Change {
+    /// `event` for `(group_id, join_request_id)`.
+    pub fn new(
+        group_id: impl Into<String>,
+        join_request_id: impl Into<String>,
+        event: Event,
+    ) -> Self {
+        Self {
+            group_id: group_id.into(),
+            join_request_id: join_request_id.into(),
+            event,
+        }
+    }
+}
+
+/// One row of the audit trail: a state change.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRow {
+    /// Its order.
+    pub id: i64,
+    /// When (Unix ms).
+    pub at: i64,
+    /// The group.
+    pub group_id: String,
+    /// The join request.
+    pub join_request_id: String,
+    /// The state before (`null` for a new record).
+    pub from: Option<String>,
+    /// The state after.
+    pub to: String,
+    /// The event that moved it, such as `decided`.
+    pub event: String,
+    /// The rule of the record after the change.
+    pub rule: Option<String>,
+    /// The reason of the record after the change.
+    pub reason: Option<String>,
+}
+
+/// Counts by state; every state is present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts(pub BTreeMap<State, u64>);
+
+impl Default for Counts {
+    fn default() -> Self {
+        Self(State::ALL.into_iter().map(|s| (s, 0)).collect())
+    }
+}
+
+impl Counts {
+    /// The count of `state`.
+    pub fn get(&self, state: State) -> u64 {
+        self.0.get(&state).copied().unwrap_or(0)
+    }
+
+    fn add(&mut self, state: State, n: u64) {
+        *self.0.entry(state).or_insert(0) += n;
+    }
+
+    /// `{STATE: n, ...}` with every state.
+    pub fn to_json(&self) -> serde_json::Value {
+        State::ALL
+            .into_iter()
+            .map(|s| (s.as_str().to_owned(), serde_json::Value::from(self.get(s))))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
+
+/// What `moderate status` shows: counts in total and per group, and every
+/// record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Status {
+    /// Counts over every group.
+    pub total: Counts,
+    /// Counts per group, by group ID.
+    pub groups: BTreeMap<String, Counts>,
+    /// Every record, in arrival order.
+    pub requests: Vec<Record>,
+}
+
+impl Status {
+    /// Builds the counts from `requests`.
+    pub fn from_records(requests: Vec<Record>) -> Self {
+        let mut total = Counts::default();
+        let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
+        for r in &requests {
+            total.add(r.state, 1);
+            groups
+                .entry(r.group_id.clone())
+                .or_default()
+                .add(r.state, 1);
+        }
+        Self {
+            total,
+            groups,
+            requests,
+        }
+    }
+
+    /// The status as docs/design.md's JSON: `{"total", "groups", "requests"}`,
+    /// every state key present.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "total": self.total.to_json(),
+            "groups": self.groups.iter().map(|(g, c)| serde_json::json!({
+                "group_id": g, "counts": c.to_json(),
+            })).collect::<Vec<_>>(),
+            "requests": self.requests.iter().map(|r| serde_json::json!({
+                "group_id": r.group_id,
+                "join_request_id": r.join_request_id,
+                "state": r.state.as_str(),
+                "decision": r.decision.map(|d| d.as_str()),
+                "rule": r.rule,
+                "reason": r.reason,
+                "attempts": r.attempts,
+                "updated_at": r.updated_at,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// A ledger backend. Each method is one transaction. PostgreSQL implements
+/// the same trait (with leases taken by `FOR UPDATE SKIP LOCKED`).
+pub trait Backend: Send + Sync + 'static {
+    /// Applies each change with [`ledger::apply`](crate::ledger::apply) to
+    /// the current record, saves the changed records and an audit row per
+    /// state change, and commits once; returns the transitions that changed
+    /// something. A change to an unknown record that the ledger does not
+    /// create is skipped. Every group named is remembered (see
+    /// [`groups`](Self::groups)).
+    fn apply(&self, changes: Vec<Change>, now: i64) -> BoxFuture<'_, StoreResult<Vec<Transition>>>;
+
+    /// Up to `limit` `pending` records, in arrival order.
+    fn pending(&self, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Record>>>;
+
+    /// Claims up to `limit` `approving` / `rejecting` records due at `now`
+    /// (`not_before` passed, no live lease), in arrival order, leasing them
+    /// until `lease_until`. A change that moves a record releases its lease.
+    fn claim(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Record>>>;
+
+    /// Releases the leases of these records (shutdown).
+    fn release(&self, keys: Vec<(String, String)>) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// The records of `group_id` in any of `states`.
+    fn records_in(
+        &self,
+        group_id: String,
+        states: Vec<State>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Record>>>;
+
+    /// Every `held` record whose reason is `group_full`.
+    fn held_group_full(&self) -> BoxFuture<'_, StoreResult<Vec<Record>>>;
+
+    /// One record.
+    fn get(
+        &self,
+        group_id: String,
+        join_request_id: String,
+    ) -> BoxFuture<'_, StoreResult<Option<Record>>>;
+
+    /// Remembers groups to reconcile.
+    fn add_groups(&self, groups: Vec<String>) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Every group known: seen in a change or added.
+    fn groups(&self) -> BoxFuture<'_, StoreResult<Vec<String>>>;
+
+    /// Counts and every record.
+    fn status(&self) -> BoxFuture<'_, StoreResult<Status>>;
+
+    /// The audit trail (of one group, or all), oldest first.
+    fn audit(&self, group_id: Option<String>) -> BoxFuture<'_, StoreResult<Vec<AuditRow>>>;
+}
+
+/// The ledger's storage: a cheap, cloneable handle on a [`Backend`].
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store at `url`: `sqlite:PATH` (the file is created, and
+    /// migrated, when needed).
+    ///
+    /// # Errors
+    ///
+    /// A [`StoreError`] naming the URL scheme when it is not supported, or
+    /// why the database could not be opened or migrated.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(StoreError::new(
+                    "sqlite: needs a file path, as in sqlite:moderation.db",
+                ));
+            }
+            let backend = sqlite::SqliteBackend::open(path.into()).await?;
+            return Ok(Self::from_backend(backend));
+        }
+        let scheme = url.split(':').next().unwrap_or_default();
+        Err(StoreError::new(format!(
+            "unsupported store URL scheme {scheme:?} (expected sqlite:PATH)"
+        )))
+    }
+
+    /// A store over any backend.
+    pub fn from_backend(backend: impl Backend) -> Self {
+        Self {
+            backend: Arc::new(backend),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+
+    /// See [`Backend::apply`].
+    ///
+    /// # Errors
+    ///
+    /// The backend's error; nothing is stored then.
+    pub async fn apply(&self, changes: Vec<Change>, now: i64) -> StoreResult<Vec<Transition>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.backend.apply(changes, now).await
+    }
+
+    /// See [`Backend::status`].
+    ///
+    /// # Errors
+    ///
+    /// The backend's error.
+    pub async fn status(&self) -> StoreResult<Status> {
+        self.backend.status().await
+    }
+
+    /// See [`Backend::audit`].
+    ///
+    /// # Errors
+    ///
+    /// The backend's error.
+    pub async fn audit(&self, group_id: Option<&str>) -> StoreResult<Vec<AuditRow>> {
+        self.backend.audit(group_id.map(str::to_owned)).await
+    }
+
+    /// See [`Backend::get`].
+    ///
+    /// # Errors
+    ///
+    /// The backend's error.
+    pub async fn get(&self, group_id: &str, join_request_id: &str) -> StoreResult<Option<Record>> {
+        self.backend
+            .get(group_id.to_owned(), join_request_id.to_owned())
+            .await
+    }
+}

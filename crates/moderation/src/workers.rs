@@ -1,0 +1,516 @@
+//! The three workers around the ledger: the decider (pending → decided),
+//! the applier (decided → sent → outcome) and the reconciler (listing every
+//! known group to catch lost deliveries). Each is a loop that sleeps on a
+//! [`Notify`](tokio::sync::Notify) or a timer, never a busy loop, and stops
+//! when the stop flag turns true, after finishing the round it is in.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use http_body_util::{BodyExt as _, Full};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use wa_groups::{Action, ErrorKind};
+
+use crate::ledger::{Decision, Event, Record, Requester, State};
+use crate::moderator::{DecideWith, Moderator, now_ms};
+use crate::policy::{AskHook, ModerationRequest, VerdictAction};
+use crate::store::Change;
+
+/// Records taken per decider or applier round.
+const ROUND: usize = 512;
+
+/// How long a claim holds records (the applier finishes a round well
+/// within it; a crashed process's leases are taken back on restart).
+const LEASE: Duration = Duration::from_secs(300);
+
+/// How often idle workers look again without being woken (a `decide` from
+/// another process, a backoff that ran out).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Decisions in progress at once.
+const DECIDE_CONCURRENCY: usize = 16;
+
+/// The rule recorded for a user's decider callback.
+pub const CALLBACK_RULE: &str = "callback";
+
+pub(crate) fn spawn(m: Moderator, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(decider(m.clone(), stop.clone())),
+        tokio::spawn(applier(m.clone(), stop.clone())),
+        tokio::spawn(reconciler(m, stop)),
+    ]
+}
+
+/// Waits for `notify`, `poll` or stop; returns false on stop.
+async fn wait(
+    notify: &tokio::sync::Notify,
+    poll: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    if *stop.borrow() {
+        return false;
+    }
+    tokio::select! {
+        () = notify.notified() => true,
+        () = tokio::time::sleep(poll) => true,
+        _ = stop.changed() => !*stop.borrow(),
+    }
+}
+
+pub(crate) fn request_of(r: &Record) -> ModerationRequest {
+    ModerationRequest {
+        group_id: r.group_id.clone(),
+        join_request_id: r.join_request_id.clone(),
+        wa_id: r.requester.wa_id.clone(),
+        user_id: r.requester.user_id.clone(),
+        username: r.requester.username.clone(),
+        created_at: r.created_at,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Decider
+// ---------------------------------------------------------------------------
+
+async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
+    let inner = &m.inner;
+    loop {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let batch = match inner.store.backend().pending(ROUND).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "decider: cannot read pending records");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                break;
+            }
+            if let DecideWith::Policy(p) = &inner.decide
+                && let Err(e) = p.lock().await.reload_lists()
+            {
+                tracing::warn!(error = %e, "policy list not reloaded; keeping its last contents");
+            }
+            // Deciders may wait on I/O (an ask hook, a user's coroutine):
+            // several run at once, their answers kept in arrival order.
+            let decided: Vec<(Decision, String)> =
+                futures_util::stream::iter(batch.iter().map(request_of).collect::<Vec<_>>())
+                    .map(|req| {
+                        let m = m.clone();
+                        async move { decide_one(&m, &req).await }
+                    })
+                    .buffered(DECIDE_CONCURRENCY)
+                    .collect()
+                    .await;
+            let mut changes = Vec::with_capacity(batch.len());
+            for (r, (decision, rule)) in batch.iter().zip(decided) {
+                inner.metrics.decision(decision.as_str(), &rule);
+                tracing::debug!(group_id = %r.group_id, join_request_id = %r.join_request_id, %decision, %rule, "decided");
+                changes.push(Change::new(
+                    &r.group_id,
+                    &r.join_request_id,
+                    Event::Decided { decision, rule },
+                ));
+            }
+            // The decisions are committed before the applier may send them.
+            if let Err(e) = inner.store.apply(changes, now_ms()).await {
+                tracing::error!(error = %e, "decider: decisions not stored");
+                break;
+            }
+            inner.apply_work.notify_one();
+        }
+        if !wait(&inner.decide_work, IDLE_POLL, &mut stop).await {
+            return;
+        }
+    }
+}
+
+/// Decides one request by the policy (asking its hook when a rule says
+/// `ask`) or the user's callback.
+pub(crate) async fn decide_one(m: &Moderator, req: &ModerationRequest) -> (Decision, String) {
+    match &m.inner.decide {
+        DecideWith::Callback(f) => (f.decide(req).await, CALLBACK_RULE.to_owned()),
+        DecideWith::Policy(p) => {
+            let (rule, hook) = {
+                let policy = p.lock().await;
+                let v = policy.evaluate(req);
+                match v.action {
+                    VerdictAction::Decide(d) => return (d, v.rule.to_owned()),
+                    VerdictAction::Ask(h) => (v.rule.to_owned(), h.clone()),
+                }
+            };
+            (ask(&hook, req).await, rule)
+        }
+    }
+}
+
+/// POSTs `req` as JSON to the hook; its answer is
+/// `{"decision": "approve" | "reject" | "hold"}`. Anything else, an error
+/// status or no answer within the timeout gives `on_error`.
+pub(crate) async fn ask(hook: &AskHook, req: &ModerationRequest) -> Decision {
+    match tokio::time::timeout(hook.timeout, ask_inner(&hook.url, req)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => {
+            tracing::warn!(url = %hook.url, error = %e, fallback = %hook.on_error, "ask hook failed");
+            hook.on_error
+        }
+        Err(_) => {
+            tracing::warn!(url = %hook.url, fallback = %hook.on_error, "ask hook timed out");
+            hook.on_error
+        }
+    }
+}
+
+async fn ask_inner(url: &str, req: &ModerationRequest) -> Result<Decision, String> {
+    let body = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+    let request = http::Request::post(url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let resp = client.request(request).await.map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    let body = http_body_util::Limited::new(resp.into_body(), 64 * 1024)
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        decision: String,
+    }
+    let a: Answer = serde_json::from_slice(&body).map_err(|e| format!("bad answer: {e}"))?;
+    a.decision.parse()
+}
+
+// ---------------------------------------------------------------------------
+// Applier
+// ---------------------------------------------------------------------------
+
+async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
+    let inner = &m.inner;
+    if inner.config.dry_run {
+        tracing::info!("dry run: decisions are recorded, nothing is sent");
+        return;
+    }
+    loop {
+        if !wait(&inner.apply_work, IDLE_POLL, &mut stop).await {
+            return;
+        }
+        // Let more decisions arrive to fill the calls, unless stopping.
+        tokio::select! {
+            () = tokio::time::sleep(inner.config.batch_window) => {}
+            _ = stop.changed() => {}
+        }
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let now = now_ms();
+            let lease = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+            let claimed = match inner.store.backend().claim(now, now + lease, ROUND).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "applier: cannot claim records");
+                    break;
+                }
+            };
+            if claimed.is_empty() {
+                break;
+            }
+            apply_round(&m, claimed).await;
+        }
+    }
+}
+
+/// Sends one round of claimed records: marks them `Sending` (committed
+/// before any call, so a crash mid-call is known on restart), calls the
+/// API per group and action, and records each ID's outcome.
+async fn apply_round(m: &Moderator, claimed: Vec<Record>) {
+    let inner = &m.inner;
+    let mut batches: BTreeMap<(String, bool), (Action, Vec<Record>)> = BTreeMap::new();
+    for r in claimed {
+        if let Some(action) = r.sendable() {
+            batches
+                .entry((r.group_id.clone(), action == Action::Approve))
+                .or_insert_with(|| (action, Vec::new()))
+                .1
+                .push(r);
+        }
+    }
+    let sending: Vec<Change> = batches
+        .values()
+        .flat_map(|(_, rs)| rs.iter())
+        .map(|r| Change::new(&r.group_id, &r.join_request_id, Event::Sending))
+        .collect();
+    let keys: Vec<(String, String)> = sending
+        .iter()
+        .map(|c| (c.group_id.clone(), c.join_request_id.clone()))
+        .collect();
+    if let Err(e) = inner.store.apply(sending, now_ms()).await {
+        tracing::error!(error = %e, "applier: attempts not stored; sending nothing");
+        let _ = inner.store.backend().release(keys).await;
+        return;
+    }
+    let results: Vec<Vec<Change>> = futures_util::stream::iter(batches)
+        .map(|((group, _), (action, records))| send(m, group, action, records))
+        .buffer_unordered(inner.config.concurrency)
+        .collect()
+        .await;
+    let changes: Vec<Change> = results.into_iter().flatten().collect();
+    if let Err(e) = inner.store.apply(changes, now_ms()).await {
+        // The records stay approving/rejecting with their attempt counted:
+        // the next round's 131213 confirms them (`confirmed_by_retry`).
+        tracing::error!(error = %e, "applier: outcomes not stored; they will be confirmed by retry");
+    }
+}
+
+/// Backoff before the next attempt: 1 s doubling per attempt, capped at
+/// 5 min, with up to 25 % jitter so many records do not retry in step.
+fn backoff_until(attempts: u32) -> i64 {
+    let base = 1000_i64
+        .saturating_mul(1_i64 << attempts.min(9))
+        .min(300_000);
+    now_ms() + base + i64::try_from(fastrand::u64(0..=(base as u64 / 4))).unwrap_or(0)
+}
+
+fn classify(code: i64) -> &'static str {
+    match code {
+        131_204 => "group_full",
+        131_213 => "not_found",
+        1 | 2 => "transient",
+        c if ErrorKind::for_graph_code(c) == ErrorKind::RateLimited => "rate_limited",
+        _ => "failed",
+    }
+}
+
+async fn send(m: &Moderator, group: String, action: Action, records: Vec<Record>) -> Vec<Change> {
+    let inner = &m.inner;
+    let ids: Vec<&str> = records.iter().map(|r| r.join_request_id.as_str()).collect();
+    tracing::debug!(group_id = %group, action = action.as_str(), ids = ids.len(), "sending");
+    let result = match action {
+        Action::Approve => inner
+            .client
+            .approve_join_requests(&group, &ids)
+            .await
+            .map(|o| (o.approved, o.failed)),
+        Action::Reject => inner
+            .client
+            .reject_join_requests(&group, &ids)
+            .await
+            .map(|o| (o.rejected, o.failed)),
+    };
+    // Attempts as stored by the `Sending` change.
+    let attempts = |r: &Record| r.attempts + 1;
+    let mut out = Vec::with_capacity(records.len());
+    match result {
+        Ok((succeeded, failed)) => {
+            let ok: HashSet<&str> = succeeded
+                .iter()
+                .map(wa_groups::JoinRequestId::as_str)
+                .collect();
+            let failed: BTreeMap<&str, i64> = failed
+                .iter()
+                .map(|f| {
+                    (
+                        f.join_request_id.as_str(),
+                        f.errors.first().map_or(1, |e| e.code),
+                    )
+                })
+                .collect();
+            for r in &records {
+                let jr = r.join_request_id.as_str();
+                let (event, outcome) = if ok.contains(jr) {
+                    (Event::Applied, "applied")
+                } else if let Some(&code) = failed.get(jr) {
+                    let kind = classify(code);
+                    let event = match kind {
+                        "group_full" if action == Action::Approve => Event::GroupFull,
+                        "not_found" => Event::NotFound,
+                        "transient" | "rate_limited" => Event::Backoff {
+                            until: backoff_until(attempts(r)),
+                            reason: format!("{kind} ({code})"),
+                        },
+                        _ => Event::Failed {
+                            code,
+                            reason: format!("Graph error {code}"),
+                        },
+                    };
+                    (event, kind)
+                } else {
+                    // Neither succeeded nor failed: the call-level errors
+                    // left it undecided; try again later.
+                    (
+                        Event::Backoff {
+                            until: backoff_until(attempts(r)),
+                            reason: "no outcome for this ID".into(),
+                        },
+                        "unknown",
+                    )
+                };
+                inner.metrics.api(action.as_str(), outcome, 1);
+                out.push(Change::new(&group, jr, event));
+            }
+        }
+        Err(e) => {
+            let code = e.api_error().map(|a| a.code);
+            let permanent = matches!(e.kind(), ErrorKind::InvalidInput) || code == Some(131_041);
+            tracing::warn!(group_id = %group, action = action.as_str(), error = %e, permanent, "call failed");
+            let outcome = e.kind().as_str();
+            for r in &records {
+                let event = if permanent {
+                    Event::Failed {
+                        code: code.unwrap_or(100),
+                        reason: e.kind().as_str().to_owned(),
+                    }
+                } else {
+                    Event::Backoff {
+                        until: backoff_until(attempts(r)),
+                        reason: e.kind().as_str().to_owned(),
+                    }
+                };
+                out.push(Change::new(&group, &r.join_request_id, event));
+            }
+            inner
+                .metrics
+                .api(action.as_str(), outcome, records.len() as u64);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Reconciler
+// ---------------------------------------------------------------------------
+
+async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
+    let inner = &m.inner;
+    if let Err(e) = inner
+        .store
+        .backend()
+        .add_groups(inner.config.groups.clone())
+        .await
+    {
+        tracing::error!(error = %e, "reconciler: cannot store the configured groups");
+    }
+    loop {
+        reconcile_pass(&m, &stop).await;
+        tokio::select! {
+            () = tokio::time::sleep(inner.config.reconcile_every) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+/// One pass: every known group listed in full; lost requests added, those
+/// no longer pending marked gone, group-full holds retried.
+pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) {
+    let inner = &m.inner;
+    let groups = match inner.store.backend().groups().await {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::error!(error = %e, "reconciler: cannot read the groups");
+            return;
+        }
+    };
+    let mut added = 0usize;
+    for group in groups {
+        if *stop.borrow() {
+            return;
+        }
+        let started = now_ms();
+        let listed: Vec<wa_groups::JoinRequest> = match inner
+            .client
+            .join_requests(&group)
+            .try_collect()
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                // An incomplete listing proves nothing about absence.
+                tracing::warn!(group_id = %group, error = %e, "reconciler: listing failed; group skipped this pass");
+                continue;
+            }
+        };
+        let seen: HashSet<&str> = listed.iter().map(|j| j.join_request_id.as_str()).collect();
+        let mut changes: Vec<Change> = listed
+            .iter()
+            .map(|j| {
+                Change::new(
+                    &group,
+                    j.join_request_id.as_str(),
+                    Event::Listed {
+                        requester: Requester {
+                            wa_id: j.wa_id.clone(),
+                            user_id: j.user_id.clone(),
+                            username: j.username.clone(),
+                        },
+                        created_at: j.creation_timestamp,
+                    },
+                )
+            })
+            .collect();
+        match inner
+            .store
+            .backend()
+            .records_in(group.clone(), vec![State::Pending, State::Held])
+            .await
+        {
+            Ok(open) => changes.extend(
+                open.iter()
+                    .filter(|r| !seen.contains(r.join_request_id.as_str()))
+                    .map(|r| {
+                        Change::new(
+                            &group,
+                            &r.join_request_id,
+                            Event::Absent {
+                                listing_started_at: started,
+                            },
+                        )
+                    }),
+            ),
+            Err(e) => tracing::error!(error = %e, "reconciler: cannot read open records"),
+        }
+        match inner.store.apply(changes, now_ms()).await {
+            Ok(ts) => {
+                added += ts.iter().filter(|t| t.from.is_none()).count();
+            }
+            Err(e) => {
+                tracing::error!(group_id = %group, error = %e, "reconciler: changes not stored")
+            }
+        }
+    }
+    // Group-full holds get another try now that time has passed.
+    match inner.store.backend().held_group_full().await {
+        Ok(held) if !held.is_empty() => {
+            let retry = held
+                .iter()
+                .map(|r| Change::new(&r.group_id, &r.join_request_id, Event::Retry))
+                .collect();
+            if let Err(e) = inner.store.apply(retry, now_ms()).await {
+                tracing::error!(error = %e, "reconciler: retries not stored");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "reconciler: cannot read held records"),
+    }
+    if added > 0 {
+        tracing::info!(
+            added,
+            "reconciler: found join requests no webhook announced"
+        );
+    }
+    inner.decide_work.notify_one();
+    inner.apply_work.notify_one();
+}

@@ -1,0 +1,105 @@
+//! The SQLite store on a real file: transitions with audit rows, claims,
+//! persistence across reopening, the status JSON.
+
+use wa_groups_moderation::Store;
+use wa_groups_moderation::ledger::{Decision, Event, Requester, State};
+use wa_groups_moderation::store::Change;
+
+fn created(wa_id: &str) -> Event {
+    Event::Created {
+        requester: Requester {
+            wa_id: Some(wa_id.into()),
+            ..Requester::default()
+        },
+        created_at: 1_700_000_000,
+    }
+}
+
+#[tokio::test]
+async fn transitions_persist_with_their_audit_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("m.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let ts = store
+        .apply(
+            vec![
+                Change::new("G", "J1", created("1")),
+                Change::new("G", "J1", created("1")),
+                Change::new("G", "J2", Event::Revoked),
+                Change::new("G", "J3", Event::Applied),
+            ],
+            10,
+        )
+        .await
+        .unwrap();
+    // The repeat changes nothing; an outcome for an unknown record is skipped.
+    assert_eq!(ts.len(), 2);
+    let pending = store.backend().pending(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    store
+        .apply(
+            vec![Change::new(
+                "G",
+                "J1",
+                Event::Decided {
+                    decision: Decision::Approve,
+                    rule: "r".into(),
+                },
+            )],
+            20,
+        )
+        .await
+        .unwrap();
+    // A claim leases the record: a second claim before the lease ends gets nothing.
+    assert_eq!(store.backend().claim(30, 1000, 10).await.unwrap().len(), 1);
+    assert!(
+        store
+            .backend()
+            .claim(31, 1000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(store);
+
+    // Reopened (as after a crash): the data is there, and stale leases are released.
+    let store = Store::open(&url).await.unwrap();
+    let r = store.get("G", "J1").await.unwrap().unwrap();
+    assert_eq!((r.state, r.rule.as_deref()), (State::Approving, Some("r")));
+    assert_eq!(store.backend().claim(32, 1000, 10).await.unwrap().len(), 1);
+    let audit = store.audit(None).await.unwrap();
+    let trail: Vec<(Option<&str>, &str)> = audit
+        .iter()
+        .map(|a| (a.from.as_deref(), a.to.as_str()))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            (None, "pending"),
+            (None, "revoked"),
+            (Some("pending"), "approving")
+        ]
+    );
+    assert_eq!(store.backend().groups().await.unwrap(), ["G"]);
+
+    let json = store.status().await.unwrap().to_json();
+    for s in State::ALL {
+        assert!(json["total"][s.as_str()].is_u64(), "{s} missing: {json}");
+        assert!(json["groups"][0]["counts"][s.as_str()].is_u64());
+    }
+    assert_eq!(json["total"]["approving"], 1);
+    assert_eq!(json["total"]["failed"], 0);
+    assert_eq!(json["requests"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_by_name() {
+    let e = Store::open("mysql://x").await.unwrap_err();
+    assert!(e.to_string().contains("\"mysql\""), "{e}");
+    let e = Store::open("sqlite:").await.unwrap_err();
+    assert!(e.to_string().contains("sqlite:"), "{e}");
+    let e = Store::open("sqlite:/nonexistent-dir/x/m.db")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("/nonexistent-dir/x/m.db"), "{e}");
+}
