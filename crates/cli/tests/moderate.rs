@@ -17,13 +17,14 @@ const VERIFY_TOKEN: &str = "cli-verify-token-9a8b7c6d";
 
 struct Emu {
     handle: EmulatorHandle,
+    controller: Controller,
     _rt: tokio::runtime::Runtime,
 }
 
 impl std::ops::Deref for Emu {
     type Target = Controller;
     fn deref(&self) -> &Controller {
-        &self.handle
+        &self.controller
     }
 }
 
@@ -34,7 +35,12 @@ fn emulator() -> Emu {
         .build()
         .unwrap();
     let handle = Emulator::builder().start_on(rt.handle()).unwrap();
-    Emu { handle, _rt: rt }
+    let controller = handle.controller();
+    Emu {
+        handle,
+        controller,
+        _rt: rt,
+    }
 }
 
 fn command(emu: &Emu, args: &[&str]) -> Command {

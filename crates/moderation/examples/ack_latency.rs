@@ -33,7 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rate: u64 = args.next().map_or(Ok(500), |a| a.parse())?;
     let count: usize = args.next().map_or(Ok(2000), |a| a.parse())?;
 
-    let emu = Emulator::builder().start().await?;
+    let handle = Emulator::builder().start().await?;
+    let emu = handle.controller();
     let per_group = 20;
     let mut targets = Vec::with_capacity(count);
     while targets.len() < count {

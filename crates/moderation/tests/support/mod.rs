@@ -15,14 +15,17 @@ use wa_groups::Client;
 use wa_groups::protocol::webhook::{
     self, GroupEvent, GroupEventKind, JoinRequestEvent, WebhookPayload,
 };
-use wa_groups_emulator::{Emulator, EmulatorHandle};
+use wa_groups_emulator::{Controller, Emulator, EmulatorHandle};
 use wa_groups_moderation::{Moderator, ModeratorBuilder, Record, State, Store};
 
 pub const APP_SECRET: &str = "test-app-secret-0123456789";
 pub const VERIFY_TOKEN: &str = "test-verify-token-abcdef";
 
 pub struct Env {
-    pub emu: EmulatorHandle,
+    /// The emulator's state and control methods.
+    pub emu: Controller,
+    /// Keeps the emulator serving for as long as the test runs.
+    _handle: EmulatorHandle,
     pub dir: tempfile::TempDir,
 }
 
@@ -32,8 +35,10 @@ impl Env {
     }
 
     pub async fn with(builder: wa_groups_emulator::EmulatorBuilder) -> Self {
+        let handle = builder.start().await.expect("emulator");
         Self {
-            emu: builder.start().await.expect("emulator"),
+            emu: handle.controller(),
+            _handle: handle,
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
