@@ -151,8 +151,12 @@ impl Emulator {
     /// control API (`POST /_emulator/faults`): `latency` (`ms`),
     /// `server_error` (`status`, `code`, `is_transient`), `rate_limited`
     /// (`code`, `retry_after`), `connection_reset`, `truncated_body`,
-    /// `malformed_json`, `oversize_body` (`bytes`).
-    #[pyo3(signature = (kind, *, ms=None, status=None, code=None, is_transient=None, retry_after=None, bytes=None, headers=None, body=None, method=None, path_contains=None, times=1))]
+    /// `malformed_json`, `oversize_body` (`bytes`), `response` (`status`,
+    /// `headers`, `body`), and `webhook` (`drop`, `duplicate`, `delay_ms`,
+    /// `seed`: webhook deliveries lost, sent twice or held back, for
+    /// `times` deliveries or until cleared). `times` defaults to 1 for
+    /// call faults.
+    #[pyo3(signature = (kind, *, ms=None, status=None, code=None, is_transient=None, retry_after=None, bytes=None, headers=None, body=None, method=None, path_contains=None, times=None, drop=None, duplicate=None, delay_ms=None, seed=None))]
     #[allow(
         clippy::too_many_arguments,
         reason = "the fields of the control API's fault object"
@@ -170,7 +174,11 @@ impl Emulator {
         body: Option<String>,
         method: Option<&str>,
         path_contains: Option<String>,
-        times: u32,
+        times: Option<u64>,
+        drop: Option<f64>,
+        duplicate: Option<f64>,
+        delay_ms: Option<(u64, u64)>,
+        seed: Option<u64>,
     ) -> PyResult<()> {
         // The emulator reads the control API's fault object (kinds, fields
         // and defaults live there, once for every language); `None` fields
@@ -180,7 +188,8 @@ impl Emulator {
         let headers = headers.map(|h| {
             serde_json::Value::Object(h.into_iter().map(|(k, v)| (k, v.into())).collect())
         });
-        let fields: [(&str, serde_json::Value); 11] = [
+        let delay_ms = delay_ms.map(|(lo, hi)| serde_json::json!([lo, hi]));
+        let fields: [(&str, serde_json::Value); 15] = [
             ("ms", ms.into()),
             ("status", status.into()),
             ("code", code.into()),
@@ -192,6 +201,10 @@ impl Emulator {
             ("method", method.into()),
             ("path_contains", path_contains.into()),
             ("times", times.into()),
+            ("drop", drop.into()),
+            ("duplicate", duplicate.into()),
+            ("delay_ms", delay_ms.into()),
+            ("seed", seed.into()),
         ];
         for (key, value) in fields {
             if !value.is_null() {

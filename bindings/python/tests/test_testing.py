@@ -39,3 +39,17 @@ def test_bad_inputs_are_refused_naming_the_field() -> None:
         with pytest.raises(ValueError, match="advance_seconds"):
             emu.advance_clock(1e10)
         assert emu.pending_join_requests(group) == []
+
+
+def test_webhook_delivery_faults_are_injected_and_cleared() -> None:
+    with Emulator() as emu:
+        emu.inject_fault("webhook", drop=0.5, duplicate=0.25, delay_ms=(0, 100), seed=7)
+        (fault,) = emu.faults()
+        assert fault["kind"] == "webhook"
+        assert fault["delay_ms"] == [0, 100]
+        assert fault["remaining"] is None
+        with pytest.raises(ValueError, match="drop"):
+            emu.inject_fault("webhook", drop=2.0)
+        assert emu.clear_faults() == 1
+        emu.inject_fault("malformed_json")
+        assert emu.faults()[0]["remaining"] == 1
