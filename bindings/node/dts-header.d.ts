@@ -187,4 +187,5 @@ export type EmulatorFault = FaultMatch &
     | { kind: 'malformed_json' }
     | { kind: 'oversize_body'; bytes: number }
     | { kind: 'response'; status: number; headers?: Record<string, string>; body?: string }
+    | { kind: 'webhook'; drop?: number; duplicate?: number; delayMs?: [number, number]; seed?: number }
   )

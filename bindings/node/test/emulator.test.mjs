@@ -1,5 +1,6 @@
 // The Emulator test helper itself: lifecycle, state, rate limits, errors.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
 import { Emulator, clientFor, rejection } from './helpers.mjs'
@@ -70,4 +71,45 @@ test('a rate limit answers 131208 with Retry-After', async () => {
   } finally {
     await emu.stop()
   }
+})
+
+test('the methods match the shared list in testdata/', () => {
+  const listed = readFileSync(new URL('../../../testdata/emulator-methods.txt', import.meta.url), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+  const camel = (name) => name.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+  // Node's own lifecycle: start() and stop().
+  const lifecycle = new Set(['start', 'stop', 'constructor'])
+  const own = Object.getOwnPropertyNames(Emulator.prototype).filter((n) => !lifecycle.has(n))
+  assert.deepEqual(own.sort(), listed.map(camel).sort())
+})
+
+test('groups, participants, faults, webhooks and the clock', async () => {
+  const emu = await Emulator.start({ cursorTtl: 60, fixedClock: 1_750_000_000 })
+  try {
+    const group = await emu.createGroup({ groupId: 'Y2FwaV9ncm91cDpub2Rl', joinApprovalMode: 'auto_approve', participantCap: 3 })
+    assert.equal(group, 'Y2FwaV9ncm91cDpub2Rl')
+    assert.deepEqual(await emu.groups(), [group])
+    assert.equal((await emu.addParticipants(group, 2)).length, 2)
+    assert.equal((await emu.participants(group)).length, 2)
+    await rejection(emu.addParticipants(group, 2), 'ERR_WA_EMULATOR')
+    await emu.injectFault({ kind: 'malformed_json', times: 2 })
+    const faults = await emu.faults()
+    assert.equal(faults[0].kind, 'malformed_json')
+    assert.equal(faults[0].remaining, 2)
+    assert.equal(await emu.clearFaults(), 1)
+    await emu.setWebhook('http://127.0.0.1:9/hook', 'secret')
+    await rejection(emu.setWebhook('https://example.com/hook', 'secret'), 'ERR_WA_EMULATOR')
+    await emu.clearWebhook()
+    assert.equal(await emu.now(), 1_750_000_000)
+    await emu.advanceClock(61)
+    assert.equal(await emu.now(), 1_750_000_061)
+    await rejection(emu.advanceClock(-1), 'ERR_WA_EMULATOR')
+    await rejection(emu.createGroup({ joinApprovalMode: 'sometimes' }), 'ERR_WA_EMULATOR')
+  } finally {
+    await emu.stop()
+  }
+  assert.throws(() => new Emulator({ port: 70000 }), { code: 'ERR_WA_EMULATOR' })
+  assert.throws(() => new Emulator({ cursorTtl: -1 }), { code: 'ERR_WA_EMULATOR' })
 })

@@ -1,14 +1,16 @@
 //! `wa_groups.testing.Emulator`: the Rust emulator, started in process on
-//! the package's runtime, for users' own test suites.
+//! the package's runtime, for users' own test suites. Options, checks and
+//! the lifecycle live in the emulator crate (`EmulatorConfig`,
+//! `GroupOptions::from_value`, `RateLimit::from_value`, `ManagedEmulator`),
+//! shared with the Node helper; this file only converts Python values.
 
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use serde_json::json;
 use wa_groups_emulator::{
-    Controller, Emulator as RustEmulator, EmulatorHandle, Fault, GroupOptions, JoinApprovalMode,
-    RateLimit, RateLimitScope,
+    Controller, EmulatorConfig, Fault, GroupOptions, ManagedEmulator, RateLimit,
 };
 
 use crate::errors::emulator_err;
@@ -21,7 +23,7 @@ use crate::webhooks::json_to_py;
 /// end of a `with` block.
 #[pyclass(frozen, module = "wa_groups.testing")]
 pub(crate) struct Emulator {
-    handle: Mutex<Option<EmulatorHandle>>,
+    inner: ManagedEmulator,
     controller: Controller,
 }
 
@@ -43,28 +45,18 @@ impl Emulator {
         cursor_ttl: Option<f64>,
         fixed_clock: Option<i64>,
     ) -> PyResult<Self> {
-        let mut b = RustEmulator::builder().port(port);
-        if let Some(t) = access_token {
-            b = b.access_token(t);
-        }
-        if let Some(n) = page_size {
-            b = b.page_size(n);
-        }
-        if let Some(n) = participant_cap {
-            b = b.participant_cap(n);
-        }
-        if let Some(s) = cursor_ttl {
-            b = b.cursor_ttl(millis(s, "cursor_ttl")?);
-        }
-        if let Some(t) = fixed_clock {
-            b = b.fixed_clock(t);
-        }
-        let handle = b.start_on(runtime()?.handle()).map_err(emulator_err)?;
-        let controller = handle.controller();
-        Ok(Self {
-            handle: Mutex::new(Some(handle)),
-            controller,
-        })
+        let config = EmulatorConfig::from_value(json!({
+            "access_token": access_token,
+            "port": port,
+            "page_size": page_size,
+            "participant_cap": participant_cap,
+            "cursor_ttl": cursor_ttl,
+            "fixed_clock": fixed_clock,
+        }))
+        .map_err(emulator_err)?;
+        let inner = ManagedEmulator::new(config).map_err(emulator_err)?;
+        let controller = inner.start_on(runtime()?.handle()).map_err(emulator_err)?;
+        Ok(Self { inner, controller })
     }
 
     /// The base URL to give a client, such as `http://127.0.0.1:41234`.
@@ -90,23 +82,14 @@ impl Emulator {
         group_id: Option<String>,
         join_approval_mode: Option<&str>,
     ) -> PyResult<String> {
-        let mode = match join_approval_mode {
-            None => None,
-            Some("approval_required") => Some(JoinApprovalMode::ApprovalRequired),
-            Some("auto_approve") => Some(JoinApprovalMode::AutoApprove),
-            Some(other) => {
-                return Err(PyValueError::new_err(format!(
-                    "join_approval_mode must be 'approval_required' or 'auto_approve', not {other:?}"
-                )));
-            }
-        };
-        let options = GroupOptions {
-            participant_cap,
-            join_approval_mode: mode,
-            subject,
-            description,
-            group_id,
-        };
+        let options = GroupOptions::from_value(json!({
+            "participant_cap": participant_cap,
+            "subject": subject,
+            "description": description,
+            "group_id": group_id,
+            "join_approval_mode": join_approval_mode,
+        }))
+        .map_err(emulator_err)?;
         self.controller.create_group(options).map_err(emulator_err)
     }
 
@@ -168,8 +151,12 @@ impl Emulator {
     /// control API (`POST /_emulator/faults`): `latency` (`ms`),
     /// `server_error` (`status`, `code`, `is_transient`), `rate_limited`
     /// (`code`, `retry_after`), `connection_reset`, `truncated_body`,
-    /// `malformed_json`, `oversize_body` (`bytes`).
-    #[pyo3(signature = (kind, *, ms=None, status=None, code=None, is_transient=None, retry_after=None, bytes=None, headers=None, body=None, method=None, path_contains=None, times=1))]
+    /// `malformed_json`, `oversize_body` (`bytes`), `response` (`status`,
+    /// `headers`, `body`), and `webhook` (`drop`, `duplicate`, `delay_ms`,
+    /// `seed`: webhook deliveries lost, sent twice or held back, for
+    /// `times` deliveries or until cleared). `times` defaults to 1 for
+    /// call faults.
+    #[pyo3(signature = (kind, *, ms=None, status=None, code=None, is_transient=None, retry_after=None, bytes=None, headers=None, body=None, method=None, path_contains=None, times=None, drop=None, duplicate=None, delay_ms=None, seed=None))]
     #[allow(
         clippy::too_many_arguments,
         reason = "the fields of the control API's fault object"
@@ -187,7 +174,11 @@ impl Emulator {
         body: Option<String>,
         method: Option<&str>,
         path_contains: Option<String>,
-        times: u32,
+        times: Option<u64>,
+        drop: Option<f64>,
+        duplicate: Option<f64>,
+        delay_ms: Option<(u64, u64)>,
+        seed: Option<u64>,
     ) -> PyResult<()> {
         // The emulator reads the control API's fault object (kinds, fields
         // and defaults live there, once for every language); `None` fields
@@ -197,7 +188,8 @@ impl Emulator {
         let headers = headers.map(|h| {
             serde_json::Value::Object(h.into_iter().map(|(k, v)| (k, v.into())).collect())
         });
-        let fields: [(&str, serde_json::Value); 11] = [
+        let delay_ms = delay_ms.map(|(lo, hi)| serde_json::json!([lo, hi]));
+        let fields: [(&str, serde_json::Value); 15] = [
             ("ms", ms.into()),
             ("status", status.into()),
             ("code", code.into()),
@@ -209,6 +201,10 @@ impl Emulator {
             ("method", method.into()),
             ("path_contains", path_contains.into()),
             ("times", times.into()),
+            ("drop", drop.into()),
+            ("duplicate", duplicate.into()),
+            ("delay_ms", delay_ms.into()),
+            ("seed", seed.into()),
         ];
         for (key, value) in fields {
             if !value.is_null() {
@@ -248,19 +244,12 @@ impl Emulator {
     ) -> PyResult<()> {
         let limit = match per_second {
             None => None,
-            Some(per_second) => Some(RateLimit {
-                per_second,
-                burst,
-                scope: match scope {
-                    "group" => RateLimitScope::Group,
-                    "phone" => RateLimitScope::Phone,
-                    other => {
-                        return Err(PyValueError::new_err(format!(
-                            "scope must be 'group' or 'phone', not {other:?}"
-                        )));
-                    }
-                },
-            }),
+            Some(per_second) => RateLimit::from_value(json!({
+                "per_second": per_second,
+                "burst": burst,
+                "scope": scope,
+            }))
+            .map_err(emulator_err)?,
         };
         self.controller.set_rate_limit(limit).map_err(emulator_err)
     }
@@ -305,15 +294,9 @@ impl Emulator {
     /// Stops the server and waits for it to be down (at most a few
     /// seconds). Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let handle = self
-            .handle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
+        if let Some(handle) = self.inner.stop() {
             // Open keep-alive connections are told to close; the grace
             // period only matters for a request still in flight.
-            handle.stop();
             block_on(py, async move {
                 let _ = tokio::time::timeout(Duration::from_secs(5), handle.shutdown()).await;
             })?;

@@ -511,6 +511,7 @@ class Emulator:
             "malformed_json",
             "oversize_body",
             "response",
+            "webhook",
         ],
         *,
         ms: Optional[int] = None,
@@ -523,7 +524,11 @@ class Emulator:
         body: Optional[str] = None,
         method: Optional[str] = None,
         path_contains: Optional[str] = None,
-        times: int = 1,
+        times: Optional[int] = None,
+        drop: Optional[float] = None,
+        duplicate: Optional[float] = None,
+        delay_ms: Optional[tuple[int, int]] = None,
+        seed: Optional[int] = None,
     ) -> None: ...
     def clear_faults(self) -> int: ...
     def faults(self) -> list[dict[str, Any]]: ...
