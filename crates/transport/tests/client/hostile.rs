@@ -145,3 +145,23 @@ fn item9_total_timeout_is_validated_naming_the_field() {
         }
     }
 }
+
+/// Item 7: the server claims five approvals of an ID never sent and one of
+/// another; the call sent two IDs and none of them was approved.
+#[tokio::test]
+async fn item7_ids_never_sent_are_not_counted() {
+    within(30, async {
+        let server = RawServer::start(|_, _| {
+            json_ok(
+                r#"{"approved_join_requests":["NEVER_SENT","NEVER_SENT","NEVER_SENT","NEVER_SENT","NEVER_SENT","OTHER"]}"#,
+            )
+        })
+        .await;
+        let client = client(&server).build().unwrap();
+        let out = client.approve_join_requests(GROUP, ["a", "b"]).await.unwrap();
+        assert!(out.approved.is_empty());
+        assert_eq!(out.failed.len(), 2);
+        assert_eq!(out.unexpected, ["NEVER_SENT", "OTHER"]);
+    })
+    .await;
+}
