@@ -47,6 +47,7 @@ mod chunk;
 mod error;
 mod ids;
 mod model;
+mod paging;
 mod redact;
 mod request;
 mod retry;
@@ -66,6 +67,9 @@ pub use model::{
     Action, ApproveOutcome, Cursors, DecisionOutcome, ErrorDetail, FailedJoinRequest, GroupInfo,
     JoinRequest, JoinRequestPage, ListResponse, MAX_ERRORS_KEPT, Paging, Participant,
     RejectOutcome,
+};
+pub use paging::{
+    EXPIRED_CURSOR_CODE, Listing, MAX_LISTING_RESTARTS, MAX_PAGES_PER_LISTING, PageStep,
 };
 pub use redact::{REDACTED, Redact, Redactor};
 pub use request::{

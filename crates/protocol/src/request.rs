@@ -77,8 +77,8 @@ impl ListOptions {
 /// `GET /{version}/{group_id}/join_requests`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListJoinRequests {
-    group_id: GroupId,
-    options: ListOptions,
+    pub(crate) group_id: GroupId,
+    pub(crate) options: ListOptions,
 }
 
 impl ListJoinRequests {

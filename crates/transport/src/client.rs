@@ -14,10 +14,10 @@ use tokio::sync::Semaphore;
 use tracing::field::Empty;
 use tracing::{Instrument, debug, debug_span};
 use wa_groups_protocol::{
-    AccessToken, Action, ApproveOutcome, ChunkPlan, Cursor, DecideJoinRequests, DecisionOutcome,
+    AccessToken, Action, ApproveOutcome, ChunkPlan, DecideJoinRequests, DecisionOutcome,
     DecodeError, Endpoint, GetGroupInfo, GroupId, GroupInfo, JoinRequest, JoinRequestId,
-    JoinRequestIds, JoinRequestPage, ListJoinRequests, Operation, RejectOutcome, RetryDecision,
-    RetryPolicy,
+    JoinRequestIds, JoinRequestPage, ListJoinRequests, Listing, Operation, PageStep, RejectOutcome,
+    RetryDecision, RetryPolicy,
 };
 
 use crate::builder::ClientBuilder;
@@ -26,12 +26,7 @@ use crate::options::ListOptions;
 use crate::pool::Pool;
 use crate::{Error, Result};
 
-/// Graph error code of an expired or invalid paging cursor.
-pub const EXPIRED_CURSOR_CODE: i64 = 131_059;
-
-/// How often [`Client::approve_all`] / [`Client::reject_all`] restart a
-/// listing whose cursor expired before giving up with the error.
-pub const MAX_LISTING_RESTARTS: u32 = 3;
+pub use wa_groups_protocol::{EXPIRED_CURSOR_CODE, MAX_LISTING_RESTARTS};
 
 /// Everything a client holds; built by [`ClientBuilder::build`].
 pub(crate) struct Settings {
@@ -280,35 +275,19 @@ impl Client {
     ) -> impl Stream<Item = Result<JoinRequest>> + Send + 'static {
         let start = GroupId::new(group_id)
             .map_err(Error::from)
-            .and_then(|group| {
-                let opts = options.validate()?;
-                if opts.before.is_some() {
-                    return Err(wa_groups_protocol::InvalidInput::new(
-                        wa_groups_protocol::Field::Before,
-                        "is not supported when iterating forward over every page",
-                    )
-                    .into());
-                }
-                Ok((group, opts))
-            });
+            .and_then(|group| Ok(Listing::new(group, options.validate()?, 0)?));
         let state = match start {
-            Ok((group, opts)) => PageWalk {
+            Ok(listing) => PageWalk {
                 client: self.clone(),
-                group: Some(group),
-                limit: opts.limit,
-                after: opts.after,
+                listing: Some(listing),
                 buffered: VecDeque::new(),
                 error: None,
-                done: false,
             },
             Err(e) => PageWalk {
                 client: self.clone(),
-                group: None,
-                limit: None,
-                after: None,
+                listing: None,
                 buffered: VecDeque::new(),
                 error: Some(e),
-                done: true,
             },
         };
         stream::unfold(state, |mut walk| async move {
@@ -317,50 +296,25 @@ impl Client {
                     return Some((Ok(item), walk));
                 }
                 if let Some(e) = walk.error.take() {
+                    walk.listing = None;
                     return Some((Err(e), walk));
                 }
-                if walk.done {
-                    return None;
-                }
-                let group = walk.group.clone()?;
+                let listing = walk.listing.as_mut()?;
                 let client = walk.client.clone();
-                match client
-                    .bounded(client.page(&group, walk.limit, walk.after.clone()))
-                    .await
-                {
-                    Ok(page) => {
-                        walk.buffered = page.data.into();
-                        match page.after {
-                            Some(next) if Some(&next) == walk.after.as_ref() => {
-                                walk.done = true;
-                                walk.error = Some(repeated_cursor());
-                            }
-                            Some(next) => walk.after = Some(next),
-                            None => walk.done = true,
-                        }
-                    }
-                    Err(e) => {
-                        walk.done = true;
-                        return Some((Err(e), walk));
-                    }
+                let step = match client.bounded(client.run(&listing.request())).await {
+                    Ok(page) => listing.on_page(page).map(|(data, step)| {
+                        walk.buffered = data.into();
+                        step
+                    }),
+                    Err(e) => listing.on_error(e),
+                };
+                match step {
+                    Ok(PageStep::Fetch { .. }) => {}
+                    Ok(PageStep::Done) => walk.listing = None,
+                    Err(e) => walk.error = Some(e),
                 }
             }
         })
-    }
-
-    async fn page(
-        &self,
-        group: &GroupId,
-        limit: Option<u32>,
-        after: Option<Cursor>,
-    ) -> Result<JoinRequestPage> {
-        let options = wa_groups_protocol::ListOptions {
-            limit,
-            after,
-            before: None,
-        };
-        self.run(&ListJoinRequests::new(group.clone(), options)?)
-            .await
     }
 
     /// Approves `ids`: one request per `max_ids_per_request` IDs,
@@ -489,69 +443,48 @@ impl Client {
     }
 
     /// Every pending ID, in listing order, each once. A cursor that expires
-    /// (131059) restarts the listing from the first page; the seen set keeps
-    /// IDs listed before the restart from being counted twice.
+    /// (131059) restarts the listing from the first page (see [`Listing`]);
+    /// the seen set keeps IDs listed before the restart from being counted
+    /// twice.
     async fn collect_pending(&self, group: &GroupId) -> Result<Vec<JoinRequestId>> {
+        let mut listing = Listing::new(
+            group.clone(),
+            wa_groups_protocol::ListOptions::default(),
+            MAX_LISTING_RESTARTS,
+        )?;
         let mut seen = HashSet::new();
         let mut ids = Vec::new();
-        let mut restarts = 0;
-        let mut after: Option<Cursor> = None;
         loop {
-            match self.page(group, None, after.clone()).await {
+            let step = match self.run(&listing.request()).await {
                 Ok(page) => {
-                    for request in page.data {
+                    let (data, step) = listing.on_page(page)?;
+                    for request in data {
                         if seen.insert(request.join_request_id.clone()) {
                             ids.push(request.join_request_id);
                         }
                     }
-                    match page.after {
-                        Some(next) if Some(&next) == after.as_ref() => {
-                            return Err(repeated_cursor());
-                        }
-                        Some(next) => after = Some(next),
-                        None => return Ok(ids),
-                    }
+                    step
                 }
-                Err(e)
-                    if after.is_some()
-                        && is_expired_cursor(&e)
-                        && restarts < MAX_LISTING_RESTARTS =>
-                {
-                    restarts += 1;
-                    debug!(
-                        restarts,
-                        "cursor expired; listing again from the first page"
-                    );
-                    after = None;
+                Err(e) => listing.on_error(e)?,
+            };
+            match step {
+                PageStep::Fetch { restarted: true } => {
+                    debug!("cursor expired; listing again from the first page");
                 }
-                Err(e) => return Err(e),
+                PageStep::Fetch { restarted: false } => {}
+                PageStep::Done => return Ok(ids),
             }
         }
     }
 }
 
-fn is_expired_cursor(e: &Error) -> bool {
-    e.api_error().is_some_and(|a| a.code == EXPIRED_CURSOR_CODE)
-}
-
-/// A server that answers a cursor with itself would page forever.
-fn repeated_cursor() -> Error {
-    Error::Decode(DecodeError::new(
-        None,
-        "the API returned the cursor it was given as the next page's cursor",
-        b"",
-    ))
-}
-
-/// The state of [`Client::join_requests`].
+/// The state of [`Client::join_requests`]: the listing (`None` once it
+/// ended), the page being handed out, and an error to end with.
 struct PageWalk {
     client: Client,
-    group: Option<GroupId>,
-    limit: Option<u32>,
-    after: Option<Cursor>,
+    listing: Option<Listing>,
     buffered: VecDeque<JoinRequest>,
     error: Option<Error>,
-    done: bool,
 }
 
 /// Reads a body under `cap` bytes: a declared larger `Content-Length` is

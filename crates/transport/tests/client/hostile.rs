@@ -275,3 +275,68 @@ async fn item3_excerpts_are_scrubbed_of_every_encoding() {
     })
     .await;
 }
+
+/// A list page whose next cursor is `next`.
+fn cursor_page(id: &str, next: &str) -> String {
+    format!(
+        r#"{{"data":[{{"join_request_id":"{id}","creation_timestamp":1}}],"paging":{{"cursors":{{"after":"{next}"}},"next":"https://x/?after={next}"}}}}"#
+    )
+}
+
+/// Item 4: a server cycling A → B → A. Before the fix only the previous
+/// cursor was compared, so the stream, approve_all and the CLI paged
+/// forever; now every one ends with a decode error after three pages.
+#[tokio::test]
+async fn item4_a_cursor_cycle_ends_every_listing() {
+    within(60, async {
+        let server = RawServer::start(|_, req| {
+            let next = match req.query("after").as_deref() {
+                None | Some("B") => "A",
+                _ => "B",
+            };
+            json_ok(cursor_page("jr", next))
+        })
+        .await;
+        let client = client(&server).build().unwrap();
+        let items: Vec<_> = client.join_requests(GROUP).collect().await;
+        assert_eq!(items.len(), 3, "two pages of one item, then the error");
+        let e = items.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(e.kind(), wa_groups::ErrorKind::Decode);
+        assert!(e.to_string().contains("paging cycle"), "{e}");
+        assert_eq!(server.count(), 3);
+
+        let e = client.approve_all(GROUP).await.unwrap_err();
+        assert!(e.to_string().contains("paging cycle"), "{e}");
+        assert_eq!(server.count(), 6, "no approval was sent");
+    })
+    .await;
+}
+
+/// Item 4: an expired cursor (131059) restarts approve_all's listing from
+/// the first page; the cursors seen before the restart may come again.
+#[tokio::test]
+async fn item4_an_expired_cursor_restarts_the_listing_once() {
+    within(60, async {
+        let server = RawServer::start(|n, req| match (n, req.query("after").as_deref()) {
+            _ if req.head.starts_with("POST") => {
+                json_ok(r#"{"approved_join_requests":["jr1","jr2"]}"#)
+            }
+            (_, None) => json_ok(cursor_page("jr1", "A")),
+            (1, Some("A")) => response(
+                400,
+                &[("content-type", "application/json")],
+                r#"{"error":{"code":131059,"message":"cursor expired"}}"#,
+            ),
+            (_, Some("A")) => {
+                json_ok(r#"{"data":[{"join_request_id":"jr2","creation_timestamp":1}]}"#)
+            }
+            _ => json_ok(r#"{"approved_join_requests":["jr1","jr2"]}"#),
+        })
+        .await;
+        let client = client(&server).build().unwrap();
+        let out = client.approve_all(GROUP).await.unwrap();
+        assert_eq!(out.approved, ["jr1", "jr2"]);
+        assert_eq!(server.count(), 5, "page, expired, page, page, approve");
+    })
+    .await;
+}
