@@ -370,6 +370,7 @@ pub struct DecodeError {
     status: Option<u16>,
     reason: String,
     excerpt: String,
+    retry_after: Option<Duration>,
 }
 
 impl DecodeError {
@@ -380,7 +381,21 @@ impl DecodeError {
             status,
             reason: reason.into(),
             excerpt: excerpt(body),
+            retry_after: None,
         }
+    }
+
+    /// The same error with the `Retry-After` its response carried (a 503
+    /// from a load balancer, say), for the retry policy to honour.
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
+    }
+
+    /// How long the server asked us to wait (`Retry-After`), when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     /// A body larger than the `limit` the client reads.
@@ -485,6 +500,14 @@ impl Error {
         match self {
             Self::Auth(e) | Self::RateLimited(e) | Self::NotFound(e) | Self::Api(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// How long the server asked us to wait (`Retry-After`), when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Decode(e) => e.retry_after(),
+            _ => self.api_error().and_then(|e| e.retry_after),
         }
     }
 

@@ -553,18 +553,37 @@ impl Endpoint {
     }
 }
 
-/// The error a non-2xx response stands for.
+/// The error a non-2xx response stands for. A 429 is a rate limit
+/// whatever its body says (a proxy's plain-text 429 included), and
+/// `Retry-After` is kept on every error so the retry policy honours it.
 pub fn parse_error_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-    match ApiError::from_envelope(status.as_u16(), body) {
+    let wait = retry_after(headers);
+    let code = status.as_u16();
+    match ApiError::from_envelope(code, body) {
         Ok(mut api) => {
-            api.retry_after = retry_after(headers);
-            Error::from(api)
+            api.retry_after = wait;
+            match Error::from(api) {
+                Error::Auth(api) | Error::NotFound(api) | Error::Api(api)
+                    if status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    Error::RateLimited(api)
+                }
+                e => e,
+            }
         }
-        Err(_) => Error::Decode(DecodeError::new(
-            Some(status.as_u16()),
-            format!("HTTP {} without a Graph error body", status.as_u16()),
-            body,
-        )),
+        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => {
+            let mut api = ApiError::new(code, 0, "HTTP 429 without a Graph error body");
+            api.retry_after = wait;
+            Error::RateLimited(Box::new(api))
+        }
+        Err(_) => Error::Decode(
+            DecodeError::new(
+                Some(code),
+                format!("HTTP {code} without a Graph error body"),
+                body,
+            )
+            .with_retry_after(wait),
+        ),
     }
 }
 

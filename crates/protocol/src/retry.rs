@@ -60,7 +60,7 @@ impl RetryPolicy {
         if attempts > self.max_retries || !is_retryable(error) {
             return RetryDecision::Stop;
         }
-        if let Some(after) = error.api_error().and_then(|e| e.retry_after) {
+        if let Some(after) = error.retry_after() {
             return RetryDecision::RetryAfter(after.min(self.max_retry_after));
         }
         RetryDecision::RetryAfter(self.backoff(attempts, jitter))

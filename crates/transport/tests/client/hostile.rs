@@ -340,3 +340,72 @@ async fn item4_an_expired_cursor_restarts_the_listing_once() {
     })
     .await;
 }
+
+/// Item 6: a proxy's plain-text 429 with `Retry-After` is a rate limit
+/// (before: a decode error retried on the short backoff), and its wait is
+/// honoured: with a 60 s wait and a 300 ms deadline the call can only end
+/// in the deadline, after one request.
+#[tokio::test]
+async fn item6_a_plain_429_is_rate_limited_and_its_retry_after_honoured() {
+    within(30, async {
+        let server = RawServer::start(|_, _| {
+            response(
+                429,
+                &[("retry-after", "60"), ("content-type", "text/plain")],
+                "Too Many Requests",
+            )
+        })
+        .await;
+        let no_retry = client(&server).max_retries(0).build().unwrap();
+        let e = no_retry
+            .approve_join_requests(GROUP, ["a"])
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), wa_groups::ErrorKind::RateLimited, "{e:?}");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(60)));
+
+        let total = Duration::from_millis(300);
+        let client = client(&server).total_timeout(total).build().unwrap();
+        let e = client
+            .approve_join_requests(GROUP, ["a"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, wa_groups::Error::Timeout(d) if d == total),
+            "{e:?}"
+        );
+        assert_eq!(
+            server.count(),
+            2,
+            "one request each: the second call waited"
+        );
+    })
+    .await;
+}
+
+/// Item 6: a 503 without a Graph body but with `Retry-After` waits too.
+#[tokio::test]
+async fn item6_a_plain_503_with_retry_after_waits() {
+    within(30, async {
+        let server = RawServer::start(|_, _| {
+            response(
+                503,
+                &[("retry-after", "60"), ("content-type", "text/html")],
+                "<h1>down</h1>",
+            )
+        })
+        .await;
+        let total = Duration::from_millis(300);
+        let client = client(&server).total_timeout(total).build().unwrap();
+        let e = client
+            .approve_join_requests(GROUP, ["a"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, wa_groups::Error::Timeout(d) if d == total),
+            "{e:?}"
+        );
+        assert_eq!(server.count(), 1);
+    })
+    .await;
+}
