@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(fatal) => {
-            eprintln!("error: {}", fatal.message);
+            eprintln!("error: {}", output::terminal_safe(&fatal.message));
             ExitCode::from(fatal.outcome as u8)
         }
     }

@@ -83,8 +83,14 @@ impl Table {
         }
     }
 
+    /// Adds a row; cells are made safe for a terminal here, once.
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| terminal_safe(&c).into_owned())
+                .collect(),
+        );
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -123,6 +129,31 @@ impl Table {
         }
         out
     }
+}
+
+/// `text` with every character a terminal would act on written as an
+/// escape (`\u{1b}`): C0 and C1 controls, DEL, and the bidirectional
+/// overrides that reorder what a person sees. Server-sent text (IDs,
+/// usernames, Graph messages) reaches people through here, so a hostile
+/// server cannot clear the screen, retitle the window or fake a line.
+/// JSON output needs none of this: serde_json escapes controls itself.
+pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for Unix seconds (proleptic Gregorian).
@@ -254,7 +285,7 @@ pub(crate) fn listed(listed: &[Listed], as_json: bool) {
         }
     ));
     for e in errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", terminal_safe(&e));
     }
 }
 
@@ -414,6 +445,39 @@ pub(crate) fn decide_outcome(rows: &[(String, wa_groups::Result<Decided>)]) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Issue 10 item 5: whatever a server sends, nothing a terminal
+        /// acts on survives into a table (only the table's own newlines).
+        #[test]
+        fn no_control_character_reaches_the_terminal(
+            cell in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}]|\\x1b\\[[0-9;]*[A-Za-z]|\\x1b\\][0-9];[a-z ]*\\x07)*",
+        ) {
+            let mut t = Table::new(["A", "B"]);
+            t.row(vec![cell.clone(), cell.clone()]);
+            let out = t.render();
+            prop_assert!(out.lines().count() == 2, "{out:?}");
+            prop_assert!(
+                !out.chars().any(|c| c != '\n' && (c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c))),
+                "{out:?}"
+            );
+            // Text without such characters is left as it was.
+            if !cell.chars().any(|c| c.is_control() || ('\u{2000}'..='\u{2100}').contains(&c)) {
+                prop_assert_eq!(terminal_safe(&cell), cell.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_are_shown_not_run() {
+        assert_eq!(
+            terminal_safe("ok\x1b[2Jall approved\r\n"),
+            "ok\\u{1b}[2Jall approved\\u{d}\\u{a}"
+        );
+        assert_eq!(terminal_safe("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(terminal_safe("Zoë 👋"), "Zoë 👋");
+    }
 
     #[test]
     fn utc_formats_known_instants() {
