@@ -5,6 +5,7 @@
 
 mod cli;
 mod demo;
+mod logging;
 mod output;
 mod run;
 
@@ -65,6 +66,7 @@ impl From<wa_groups::Error> for Fatal {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(std::env::var(run::TOKEN_VAR).ok().as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
