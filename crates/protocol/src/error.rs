@@ -8,6 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::codes;
+
 /// Which public input a validation error is about.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,9 +191,17 @@ impl ErrorKind {
     /// The kind for a Graph error `code`.
     pub fn for_graph_code(code: i64) -> Self {
         match code {
-            190 | 10 | 200..=299 => Self::Auth,
-            4 | 17 | 341 | 80007 | 130429 | 131056 | 131208 => Self::RateLimited,
-            131041 | 131213 => Self::NotFound,
+            codes::ACCESS_TOKEN
+            | codes::PERMISSION_DENIED
+            | codes::PERMISSION_FIRST..=codes::PERMISSION_LAST => Self::Auth,
+            codes::APP_RATE_LIMIT
+            | codes::USER_RATE_LIMIT
+            | codes::APP_LIMIT
+            | codes::ACCOUNT_RATE_LIMIT
+            | codes::THROUGHPUT_LIMIT
+            | codes::PAIR_RATE_LIMIT
+            | codes::JOIN_REQUEST_RATE_LIMIT => Self::RateLimited,
+            codes::GROUP_NOT_FOUND | codes::JOIN_REQUEST_NOT_FOUND => Self::NotFound,
             _ => Self::Api,
         }
     }

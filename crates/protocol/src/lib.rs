@@ -44,6 +44,7 @@
 //! ```
 
 mod chunk;
+pub mod codes;
 mod error;
 mod ids;
 mod model;

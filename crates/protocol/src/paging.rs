@@ -12,7 +12,7 @@ use crate::model::{JoinRequest, JoinRequestPage};
 use crate::request::{ListJoinRequests, ListOptions};
 
 /// Graph error code of an expired or invalid paging cursor.
-pub const EXPIRED_CURSOR_CODE: i64 = 131_059;
+pub const EXPIRED_CURSOR_CODE: i64 = crate::codes::EXPIRED_CURSOR;
 
 /// How often a listing whose cursor expired is restarted from the first
 /// page, when restarts are allowed, before the error is given up.

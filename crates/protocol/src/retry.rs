@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::codes;
 use crate::error::{Error, ErrorKind};
 
 /// Retry settings. The defaults are DESIGN.md's: 3 retries, exponential
@@ -48,7 +49,11 @@ pub fn is_retryable(error: &Error) -> bool {
     match error {
         Error::InvalidInput(_) | Error::Auth(_) | Error::NotFound(_) => false,
         Error::RateLimited(_) | Error::Transport(_) | Error::Timeout(_) => true,
-        Error::Api(e) => e.status >= 500 || e.is_transient || matches!(e.code, 1 | 2),
+        Error::Api(e) => {
+            e.status >= 500
+                || e.is_transient
+                || matches!(e.code, codes::API_UNKNOWN | codes::API_SERVICE)
+        }
         Error::Decode(e) => e.status().is_some_and(|s| s == 429 || s >= 500),
     }
 }
