@@ -148,7 +148,7 @@ pub(crate) async fn run() -> Result<Outcome, Fatal> {
     emu.controller()
         .inject_fault(
             Fault::RateLimited {
-                code: 131208,
+                code: wa_groups::protocol::codes::JOIN_REQUEST_RATE_LIMIT,
                 retry_after: Some(1),
             },
             FaultMatch::any().method(wa_groups::Action::Approve.method()),

@@ -5,6 +5,7 @@
 
 mod cli;
 mod demo;
+mod logging;
 mod moderate;
 mod output;
 mod run;
@@ -66,6 +67,18 @@ impl From<wa_groups::Error> for Fatal {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `moderate serve` is a service: it logs at info unless told otherwise.
+    let default_filter =
+        matches!(&cli.command, Command::Moderate(m) if m.is_serve()).then_some("info");
+    let secrets: Vec<String> = [
+        run::TOKEN_VAR,
+        moderate::APP_SECRET_VAR,
+        moderate::VERIFY_TOKEN_VAR,
+    ]
+    .iter()
+    .filter_map(|var| std::env::var(var).ok())
+    .collect();
+    logging::init(&secrets, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -93,7 +106,7 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(fatal) => {
-            eprintln!("error: {}", fatal.message);
+            eprintln!("error: {}", output::terminal_safe(&fatal.message));
             ExitCode::from(fatal.outcome as u8)
         }
     }

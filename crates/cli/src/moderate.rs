@@ -2,7 +2,6 @@
 //! its ledger (`status`, `decide`, `log`, `check`). Secrets come only from
 //! the environment and are never printed.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,15 +16,22 @@ use crate::run::TOKEN_VAR;
 use crate::{Fatal, Outcome};
 
 /// The environment variable of the app secret.
-const APP_SECRET_VAR: &str = "WHATSAPP_APP_SECRET";
+pub(crate) const APP_SECRET_VAR: &str = "WHATSAPP_APP_SECRET";
 /// The environment variable of the verify token.
-const VERIFY_TOKEN_VAR: &str = "WHATSAPP_VERIFY_TOKEN";
+pub(crate) const VERIFY_TOKEN_VAR: &str = "WHATSAPP_VERIFY_TOKEN";
 const DEFAULT_STORE: &str = "sqlite:wa-groups-moderation.db";
 
 #[derive(Debug, Args)]
 pub(crate) struct ModerateArgs {
     #[command(subcommand)]
     pub(crate) command: ModerateCommand,
+}
+
+impl ModerateArgs {
+    /// Whether this is `moderate serve`, the long-running service.
+    pub(crate) fn is_serve(&self) -> bool {
+        matches!(self.command, ModerateCommand::Serve(_))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,19 +180,6 @@ async fn open(url: &str) -> Result<Store, Fatal> {
         .map_err(|e| Fatal::usage(e.to_string()))
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`). Secrets never
-/// reach a log line: the engine logs IDs and counts, and the client
-/// redacts its token.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
-}
-
 pub(crate) async fn run(args: ModerateArgs) -> Result<Outcome, Fatal> {
     match args.command {
         ModerateCommand::Serve(a) => serve(a).await,
@@ -213,7 +206,6 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Fatal> {
                 .map(str::to_owned),
         );
     }
-    init_logging();
     let client = Client::builder()
         .access_token(token)
         .base_url(&a.base_url)

@@ -19,6 +19,12 @@ pub(crate) struct Decided {
     pub(crate) succeeded: Vec<String>,
     pub(crate) failed: Vec<FailedJoinRequest>,
     pub(crate) errors: Vec<ErrorDetail>,
+    /// Call-level errors the API sent beyond those kept.
+    pub(crate) errors_omitted: usize,
+    /// IDs the API reported without being sent them (bounded), and how
+    /// many more such reports there were.
+    pub(crate) unexpected: Vec<String>,
+    pub(crate) unexpected_omitted: usize,
 }
 
 impl From<ApproveOutcome> for Decided {
@@ -31,6 +37,13 @@ impl From<ApproveOutcome> for Decided {
                 .collect(),
             failed: o.failed,
             errors: o.errors,
+            errors_omitted: o.errors_omitted,
+            unexpected: o
+                .unexpected
+                .into_iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+            unexpected_omitted: o.unexpected_omitted,
         }
     }
 }
@@ -45,6 +58,13 @@ impl From<RejectOutcome> for Decided {
                 .collect(),
             failed: o.failed,
             errors: o.errors,
+            errors_omitted: o.errors_omitted,
+            unexpected: o
+                .unexpected
+                .into_iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+            unexpected_omitted: o.unexpected_omitted,
         }
     }
 }
@@ -63,8 +83,14 @@ impl Table {
         }
     }
 
+    /// Adds a row; cells are made safe for a terminal here, once.
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| terminal_safe(&c).into_owned())
+                .collect(),
+        );
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -103,6 +129,31 @@ impl Table {
         }
         out
     }
+}
+
+/// `text` with every character a terminal would act on written as an
+/// escape (`\u{1b}`): C0 and C1 controls, DEL, and the bidirectional
+/// overrides that reorder what a person sees. Server-sent text (IDs,
+/// usernames, Graph messages) reaches people through here, so a hostile
+/// server cannot clear the screen, retitle the window or fake a line.
+/// JSON output needs none of this: serde_json escapes controls itself.
+pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for Unix seconds (proleptic Gregorian).
@@ -234,7 +285,7 @@ pub(crate) fn listed(listed: &[Listed], as_json: bool) {
         }
     ));
     for e in errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", terminal_safe(&e));
     }
 }
 
@@ -271,12 +322,15 @@ pub(crate) fn decided(
                         key: d.succeeded,
                         "failed": d.failed.iter().map(failed_json).collect::<Vec<_>>(),
                         "errors": d.errors.iter().map(detail_json).collect::<Vec<_>>(),
+                        "errors_omitted": d.errors_omitted,
+                        "unexpected": d.unexpected,
+                        "unexpected_omitted": d.unexpected_omitted,
                         "error": null,
                     })
                 }
                 Err(e) => {
                     group_errors += 1;
-                    json!({"group_id": group_id, key: [], "failed": [], "errors": [], "error": error_json(e)})
+                    json!({"group_id": group_id, key: [], "failed": [], "errors": [], "errors_omitted": 0, "unexpected": [], "unexpected_omitted": 0, "error": error_json(e)})
                 }
             })
             .collect();
@@ -292,7 +346,8 @@ pub(crate) fn decided(
     for (group_id, r) in rows {
         match r {
             Ok(d) => {
-                let result = if d.failed.is_empty() && d.errors.is_empty() {
+                let result = if d.failed.is_empty() && d.errors.is_empty() && d.errors_omitted == 0
+                {
                     "ok".to_owned()
                 } else if d.succeeded.is_empty() {
                     "failed".to_owned()
@@ -320,6 +375,31 @@ pub(crate) fn decided(
                         "(whole call)".to_owned(),
                         e.code.to_string(),
                         reason(e),
+                    ]);
+                }
+                if !d.unexpected.is_empty() {
+                    failures.row(vec![
+                        group_id.clone(),
+                        "(whole call)".to_owned(),
+                        "-".to_owned(),
+                        format!(
+                            "the API also reported {} ID(s) never sent: {}{}",
+                            d.unexpected.len() + d.unexpected_omitted,
+                            d.unexpected.join(", "),
+                            if d.unexpected_omitted > 0 {
+                                ", ..."
+                            } else {
+                                ""
+                            }
+                        ),
+                    ]);
+                }
+                if d.errors_omitted > 0 {
+                    failures.row(vec![
+                        group_id.clone(),
+                        "(whole call)".to_owned(),
+                        "-".to_owned(),
+                        format!("{} more call-level errors not shown", d.errors_omitted),
                     ]);
                 }
             }
@@ -353,7 +433,9 @@ pub(crate) fn decide_outcome(rows: &[(String, wa_groups::Result<Decided>)]) -> O
     rows.iter()
         .map(|(_, r)| match r {
             Err(e) => Outcome::of_error(e),
-            Ok(d) if !d.failed.is_empty() || !d.errors.is_empty() => Outcome::Partial,
+            Ok(d) if !d.failed.is_empty() || !d.errors.is_empty() || d.errors_omitted > 0 => {
+                Outcome::Partial
+            }
             Ok(_) => Outcome::Success,
         })
         .max()
@@ -363,6 +445,39 @@ pub(crate) fn decide_outcome(rows: &[(String, wa_groups::Result<Decided>)]) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Issue 10 item 5: whatever a server sends, nothing a terminal
+        /// acts on survives into a table (only the table's own newlines).
+        #[test]
+        fn no_control_character_reaches_the_terminal(
+            cell in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}]|\\x1b\\[[0-9;]*[A-Za-z]|\\x1b\\][0-9];[a-z ]*\\x07)*",
+        ) {
+            let mut t = Table::new(["A", "B"]);
+            t.row(vec![cell.clone(), cell.clone()]);
+            let out = t.render();
+            prop_assert!(out.lines().count() == 2, "{out:?}");
+            prop_assert!(
+                !out.chars().any(|c| c != '\n' && (c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c))),
+                "{out:?}"
+            );
+            // Text without such characters is left as it was.
+            if !cell.chars().any(|c| c.is_control() || ('\u{2000}'..='\u{2100}').contains(&c)) {
+                prop_assert_eq!(terminal_safe(&cell), cell.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_are_shown_not_run() {
+        assert_eq!(
+            terminal_safe("ok\x1b[2Jall approved\r\n"),
+            "ok\\u{1b}[2Jall approved\\u{d}\\u{a}"
+        );
+        assert_eq!(terminal_safe("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(terminal_safe("Zoë 👋"), "Zoë 👋");
+    }
 
     #[test]
     fn utc_formats_known_instants() {

@@ -360,3 +360,35 @@ fn help_explains_the_commands() {
         assert!(text.contains(part), "{part}");
     }
 }
+
+/// Issue 10 item 10: `RUST_LOG=trace` logs to stderr (hyper and rustls
+/// included) and no line carries the token, though the server echoes it.
+#[test]
+fn rust_log_trace_logs_to_stderr_without_the_token() {
+    let emu = emulator();
+    for args in [
+        vec!["list", "--group", "g"],
+        vec!["approve", "--group", "g", "jr-1"],
+    ] {
+        let mut full: Vec<&str> = args.clone();
+        full.extend(["--base-url", emu.base_url(), "--max-retries", "0"]);
+        let out = Command::new(BIN)
+            .args(&full)
+            .env("WHATSAPP_ACCESS_TOKEN", "EAAGwrong/SECRET\"tok")
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+        assert!(stderr.contains("wa_groups"), "tracing wrote nothing: {all}");
+        for form in [
+            "EAAGwrong/SECRET\"tok",
+            "EAAGwrong\\/SECRET\\\"tok",
+            "EAAGwrong/SECRET\\\"tok",
+            "EAAGwrong%2FSECRET%22tok",
+            "SECRET",
+        ] {
+            assert!(!all.contains(form), "{form} in {all}");
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! Splitting a long ID list into requests and merging their outcomes back
-//! into one, in input order, with nothing the caller asked for unreported.
+//! into one, in input order, with nothing the caller asked for unreported
+//! and nothing it did not ask for counted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::Error;
 use crate::ids::{JoinRequestId, JoinRequestIds};
-use crate::model::{Action, DecisionOutcome, ErrorDetail, FailedJoinRequest};
+use crate::model::{Action, DecisionOutcome, ErrorDetail, FailedJoinRequest, MAX_ERRORS_KEPT};
 
 /// Up to this many IDs, duplicates and positions are found by a linear
 /// scan: cheaper than hashing for the common one-request call.
@@ -16,6 +17,8 @@ const SMALL: usize = 32;
 pub struct ChunkPlan {
     action: Action,
     chunks: Vec<JoinRequestIds>,
+    /// IDs per chunk: chunk `i` holds distinct IDs `i * per_chunk ..`.
+    per_chunk: usize,
     distinct: usize,
     /// Position of each distinct ID in the input, for lists over [`SMALL`].
     index: Option<HashMap<JoinRequestId, usize>>,
@@ -56,6 +59,7 @@ impl ChunkPlan {
         Self {
             action,
             chunks,
+            per_chunk: max,
             distinct: count,
             index,
         }
@@ -87,9 +91,14 @@ impl ChunkPlan {
     ///
     /// Succeeded and failed IDs come out in input order. A chunk that failed
     /// as a whole puts each of its IDs in `failed` with that error; an ID
-    /// the API left out of a response goes to `failed` with the response's
-    /// call-level errors. Only when every chunk failed with the same error
-    /// is that error returned instead.
+    /// the API left out of a response goes to `failed` with one fixed-size
+    /// "unreported" error (the call-level errors, which may say why, are in
+    /// `errors` once, never copied per ID: the outcome stays the size of the
+    /// responses). `errors` keeps at most [`MAX_ERRORS_KEPT`] items across
+    /// chunks and counts the rest in `errors_omitted`. An ID a response
+    /// reports that its request did not send is never counted as succeeded
+    /// or failed: it goes to `unexpected` (bounded). Only when every chunk
+    /// failed with the same error is that error returned instead.
     pub fn merge(
         &self,
         results: Vec<Result<DecisionOutcome, Error>>,
@@ -109,36 +118,50 @@ impl ChunkPlan {
         let single = results.len() == 1;
         let mut merged = DecisionOutcome::new(self.action);
         let mut seen = vec![false; self.distinct];
-        for (chunk, result) in self.chunks.iter().zip(results) {
+        let mut unexpected = HashSet::new();
+        for (n, (chunk, result)) in self.chunks.iter().zip(results).enumerate() {
             match result {
                 Ok(outcome) => {
                     if single {
                         merged.request_id = outcome.request_id;
                     }
                     for id in outcome.succeeded {
-                        if self.mark(&mut seen, &id) {
-                            merged.succeeded.push(id);
+                        match self.mark(&mut seen, &id, n) {
+                            Mark::New => merged.succeeded.push(id),
+                            Mark::Again => {}
+                            Mark::NotSent => note_unexpected(&mut merged, &mut unexpected, id),
                         }
                     }
                     for f in outcome.failed {
-                        if self.mark(&mut seen, &f.join_request_id) {
-                            merged.failed.push(f);
+                        match self.mark(&mut seen, &f.join_request_id, n) {
+                            Mark::New => merged.failed.push(f),
+                            Mark::Again => {}
+                            Mark::NotSent => {
+                                note_unexpected(&mut merged, &mut unexpected, f.join_request_id);
+                            }
                         }
                     }
+                    let mut summary = None;
                     for id in chunk {
-                        if self.mark(&mut seen, id) {
+                        if self.mark(&mut seen, id, n) == Mark::New {
+                            let summary = summary.get_or_insert_with(|| {
+                                unreported(&outcome.errors, outcome.errors_omitted)
+                            });
                             merged.failed.push(FailedJoinRequest {
                                 join_request_id: id.clone(),
-                                errors: unreported(&outcome.errors),
+                                errors: vec![summary.clone()],
                             });
                         }
                     }
-                    merged.errors.extend(outcome.errors);
+                    merged.errors_omitted += outcome.errors_omitted;
+                    let room = MAX_ERRORS_KEPT.saturating_sub(merged.errors.len());
+                    merged.errors_omitted += outcome.errors.len().saturating_sub(room);
+                    merged.errors.extend(outcome.errors.into_iter().take(room));
                 }
                 Err(e) => {
                     let detail = ErrorDetail::from_error(&e);
                     for id in chunk {
-                        if self.mark(&mut seen, id) {
+                        if self.mark(&mut seen, id, n) == Mark::New {
                             merged.failed.push(FailedJoinRequest {
                                 join_request_id: id.clone(),
                                 errors: vec![detail.clone()],
@@ -148,31 +171,71 @@ impl ChunkPlan {
                 }
             }
         }
+        // Every ID kept in `succeeded` and `failed` was asked for.
         let pos = |id: &JoinRequestId| self.position(id).unwrap_or(usize::MAX);
         merged.succeeded.sort_by_key(pos);
         merged.failed.sort_by_key(|f| pos(&f.join_request_id));
         Ok(merged)
     }
 
-    /// Marks `id` reported; false when it was already reported, so an ID the
-    /// API lists twice is counted once. IDs we did not send are kept.
-    fn mark(&self, seen: &mut [bool], id: &JoinRequestId) -> bool {
+    /// Marks `id`, reported in the answer to chunk `chunk`: new, already
+    /// reported (an ID the API lists twice is counted once), or not sent
+    /// in that chunk at all.
+    fn mark(&self, seen: &mut [bool], id: &JoinRequestId, chunk: usize) -> Mark {
         match self.position(id) {
-            Some(i) => !std::mem::replace(&mut seen[i], true),
-            None => true,
+            Some(i) if i / self.per_chunk == chunk => {
+                if std::mem::replace(&mut seen[i], true) {
+                    Mark::Again
+                } else {
+                    Mark::New
+                }
+            }
+            _ => Mark::NotSent,
         }
     }
 }
 
-fn unreported(call_errors: &[ErrorDetail]) -> Vec<ErrorDetail> {
-    if call_errors.is_empty() {
-        vec![ErrorDetail {
-            code: 0,
-            title: Some("unreported".to_owned()),
-            message: Some("the API response did not mention this join request".to_owned()),
-            details: None,
-        }]
+/// What a reported ID is to the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    New,
+    Again,
+    NotSent,
+}
+
+/// Keeps an ID the API reported without being sent it: once, and at most
+/// [`MAX_ERRORS_KEPT`] of them; further reports are only counted.
+fn note_unexpected(
+    merged: &mut DecisionOutcome,
+    kept: &mut HashSet<JoinRequestId>,
+    id: JoinRequestId,
+) {
+    if kept.contains(&id) {
+        return;
+    }
+    if kept.len() < MAX_ERRORS_KEPT {
+        kept.insert(id.clone());
+        merged.unexpected.push(id);
     } else {
-        call_errors.to_vec()
+        merged.unexpected_omitted += 1;
+    }
+}
+
+/// The error of an ID a response did not mention: fixed size whatever the
+/// response held. It carries the code of the first call-level error, if
+/// any, and points at the call-level errors instead of copying them.
+fn unreported(errors: &[ErrorDetail], omitted: usize) -> ErrorDetail {
+    let call_errors = errors.len() + omitted;
+    ErrorDetail {
+        code: errors.first().map_or(0, |e| e.code),
+        title: Some("unreported".to_owned()),
+        message: Some(if call_errors == 0 {
+            "the API response did not mention this join request".to_owned()
+        } else {
+            format!(
+                "the API response did not mention this join request; see its {call_errors} call-level error(s)"
+            )
+        }),
+        details: None,
     }
 }

@@ -8,6 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::codes;
+
 /// Which public input a validation error is about.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +40,8 @@ pub enum Field {
     Timeout,
     /// The connect timeout.
     ConnectTimeout,
+    /// The overall deadline of one call.
+    TotalTimeout,
     /// The number of retries.
     MaxRetries,
     /// The chunk size for approve and reject.
@@ -73,6 +77,7 @@ impl Field {
             Self::Fields => "fields",
             Self::Timeout => "timeout",
             Self::ConnectTimeout => "connect_timeout",
+            Self::TotalTimeout => "total_timeout",
             Self::MaxRetries => "max_retries",
             Self::MaxIdsPerRequest => "max_ids_per_request",
             Self::MaxConcurrency => "max_concurrency",
@@ -186,9 +191,17 @@ impl ErrorKind {
     /// The kind for a Graph error `code`.
     pub fn for_graph_code(code: i64) -> Self {
         match code {
-            190 | 10 | 200..=299 => Self::Auth,
-            4 | 17 | 341 | 80007 | 130429 | 131056 | 131208 => Self::RateLimited,
-            131041 | 131213 => Self::NotFound,
+            codes::ACCESS_TOKEN
+            | codes::PERMISSION_DENIED
+            | codes::PERMISSION_FIRST..=codes::PERMISSION_LAST => Self::Auth,
+            codes::APP_RATE_LIMIT
+            | codes::USER_RATE_LIMIT
+            | codes::APP_LIMIT
+            | codes::ACCOUNT_RATE_LIMIT
+            | codes::THROUGHPUT_LIMIT
+            | codes::PAIR_RATE_LIMIT
+            | codes::JOIN_REQUEST_RATE_LIMIT => Self::RateLimited,
+            codes::GROUP_NOT_FOUND | codes::JOIN_REQUEST_NOT_FOUND => Self::NotFound,
             _ => Self::Api,
         }
     }
@@ -367,6 +380,7 @@ pub struct DecodeError {
     status: Option<u16>,
     reason: String,
     excerpt: String,
+    retry_after: Option<Duration>,
 }
 
 impl DecodeError {
@@ -377,7 +391,21 @@ impl DecodeError {
             status,
             reason: reason.into(),
             excerpt: excerpt(body),
+            retry_after: None,
         }
+    }
+
+    /// The same error with the `Retry-After` its response carried (a 503
+    /// from a load balancer, say), for the retry policy to honour.
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
+    }
+
+    /// How long the server asked us to wait (`Retry-After`), when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     /// A body larger than the `limit` the client reads.
@@ -455,7 +483,8 @@ pub enum Error {
     Api(Box<ApiError>),
     /// Connect, TLS or connection failure.
     Transport(TransportError),
-    /// An attempt took longer than the timeout.
+    /// An attempt took longer than the per-attempt timeout, or a call ran
+    /// past its overall deadline (`total_timeout`); holds that limit.
     Timeout(Duration),
     /// The response was not what the API documents.
     Decode(DecodeError),
@@ -484,6 +513,14 @@ impl Error {
         }
     }
 
+    /// How long the server asked us to wait (`Retry-After`), when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Decode(e) => e.retry_after(),
+            _ => self.api_error().and_then(|e| e.retry_after),
+        }
+    }
+
     /// The HTTP status of the response that caused this error, if any.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -509,44 +546,45 @@ impl Error {
     /// `[redacted]`. Servers may echo what they were sent. Secrets shorter
     /// than [`MIN_REDACTED_LEN`] are left alone: no real token is that
     /// short, and scrubbing one would shred every message (`"t"`).
+    /// Every encoding of it is scrubbed too; see [`Redactor`](crate::Redactor).
     pub fn redact(&mut self, secret: &str) {
-        fn scrub(s: &mut String, secret: &str) {
-            if secret.len() >= MIN_REDACTED_LEN && s.contains(secret) {
-                *s = s.replace(secret, "[redacted]");
-            }
-        }
+        self.redact_with(&crate::Redactor::new(secret));
+    }
+
+    /// [`redact`](Self::redact) with a [`Redactor`](crate::Redactor) made once.
+    pub fn redact_with(&mut self, redactor: &crate::Redactor) {
         match self {
             Self::Auth(e) | Self::RateLimited(e) | Self::NotFound(e) | Self::Api(e) => {
-                scrub(&mut e.message, secret);
+                redactor.scrub(&mut e.message);
                 for s in [
                     &mut e.title,
                     &mut e.details,
                     &mut e.error_type,
                     &mut e.fbtrace_id,
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    scrub(s, secret);
+                ] {
+                    redactor.scrub_opt(s);
                 }
             }
             Self::Decode(e) => {
-                scrub(&mut e.excerpt, secret);
-                scrub(&mut e.reason, secret);
-                if secret.len() >= MIN_REDACTED_LEN {
-                    // The excerpt was cut from the body: a token crossing the
-                    // cut leaves its first characters at the end.
-                    let keep = (1..secret.len())
+                redactor.scrub(&mut e.excerpt);
+                redactor.scrub(&mut e.reason);
+                // The excerpt was cut from the body: a token (in any of its
+                // forms) crossing the cut leaves its first characters at the end.
+                for form in redactor.forms() {
+                    let cut = (1..form.len())
                         .rev()
-                        .find(|&n| e.excerpt.ends_with(&secret[..n]))
-                        .map_or(e.excerpt.len(), |n| e.excerpt.len() - n);
-                    e.excerpt.truncate(keep);
-                    // `[redacted]` may be longer than what it replaced.
-                    let excerpt = std::mem::take(&mut e.excerpt);
-                    e.excerpt = self::excerpt(excerpt.as_bytes());
+                        .filter(|&n| form.is_char_boundary(n))
+                        .find(|&n| e.excerpt.ends_with(&form[..n]));
+                    if let Some(n) = cut {
+                        let keep = e.excerpt.len() - n;
+                        e.excerpt.truncate(keep);
+                    }
                 }
+                // `[redacted]` may be longer than what it replaced.
+                let excerpt = std::mem::take(&mut e.excerpt);
+                e.excerpt = self::excerpt(excerpt.as_bytes());
             }
-            Self::Transport(e) => scrub(&mut e.message, secret),
+            Self::Transport(e) => redactor.scrub(&mut e.message),
             Self::InvalidInput(_) | Self::Timeout(_) => {}
         }
     }

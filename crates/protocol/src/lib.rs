@@ -44,9 +44,12 @@
 //! ```
 
 mod chunk;
+pub mod codes;
 mod error;
 mod ids;
 mod model;
+mod paging;
+mod redact;
 mod request;
 mod retry;
 pub mod server;
@@ -63,8 +66,13 @@ pub use ids::{
 };
 pub use model::{
     Action, ApproveOutcome, Cursors, DecisionOutcome, ErrorDetail, FailedJoinRequest, GroupInfo,
-    JoinRequest, JoinRequestPage, ListResponse, Paging, Participant, RejectOutcome,
+    JoinRequest, JoinRequestPage, ListResponse, MAX_ERRORS_KEPT, Paging, Participant,
+    RejectOutcome,
 };
+pub use paging::{
+    EXPIRED_CURSOR_CODE, Listing, MAX_LISTING_RESTARTS, MAX_PAGES_PER_LISTING, PageStep,
+};
+pub use redact::{REDACTED, Redact, Redactor};
 pub use request::{
     BodyEncoding, Boundary, DecideJoinRequests, Endpoint, GROUP_INFO_FIELDS, GetGroupInfo,
     ListJoinRequests, ListOptions, MAX_LIMIT, Operation, parse_error_response, retry_after,

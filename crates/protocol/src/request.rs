@@ -20,7 +20,7 @@ pub const MAX_LIMIT: u32 = 1000;
 /// One call of the API, independent of where and how it is sent.
 pub trait Operation {
     /// What a successful response becomes.
-    type Output;
+    type Output: crate::redact::Redact;
 
     /// The HTTP method.
     fn method(&self) -> Method;
@@ -77,8 +77,8 @@ impl ListOptions {
 /// `GET /{version}/{group_id}/join_requests`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListJoinRequests {
-    group_id: GroupId,
-    options: ListOptions,
+    pub(crate) group_id: GroupId,
+    pub(crate) options: ListOptions,
 }
 
 impl ListJoinRequests {
@@ -420,6 +420,7 @@ pub struct Endpoint {
     prefix: Box<str>,
     version: ApiVersion,
     token: AccessToken,
+    redactor: crate::redact::Redactor,
     authorization: HeaderValue,
     user_agent: UserAgent,
 }
@@ -458,10 +459,16 @@ impl Endpoint {
             authority,
             prefix,
             version,
+            redactor: crate::redact::Redactor::new(token.expose_secret()),
             token,
             authorization,
             user_agent,
         }
+    }
+
+    /// Scrubs this endpoint's access token, in every encoding, from text.
+    pub fn redactor(&self) -> &crate::redact::Redactor {
+        &self.redactor
     }
 
     /// The base URL.
@@ -518,7 +525,8 @@ impl Endpoint {
     /// Turns a complete response into `op`'s output or a typed error:
     /// 2xx bodies are parsed by the operation; other statuses become the
     /// Graph error they carry, classified by code; anything else is a
-    /// decode error. The token never appears in the error.
+    /// decode error. The token, in any encoding, never appears in the
+    /// output or the error: see [`Redact`](crate::Redact).
     pub fn parse_response<O: Operation>(
         &self,
         op: &O,
@@ -527,29 +535,55 @@ impl Endpoint {
         body: &[u8],
     ) -> Result<O::Output, Error> {
         let result = if status.is_success() {
-            op.parse_success(status, body).map_err(Error::from)
+            op.parse_success(status, body)
+                .and_then(|mut out| {
+                    // Successful bodies echo what they like too: scrub every
+                    // string before it reaches a caller, a log or a binding.
+                    crate::redact::Redact::redact(&mut out, &self.redactor)?;
+                    Ok(out)
+                })
+                .map_err(Error::from)
         } else {
             Err(parse_error_response(status, headers, body))
         };
         result.map_err(|mut e| {
-            e.redact(self.token.expose_secret());
+            e.redact_with(&self.redactor);
             e
         })
     }
 }
 
-/// The error a non-2xx response stands for.
+/// The error a non-2xx response stands for. A 429 is a rate limit
+/// whatever its body says (a proxy's plain-text 429 included), and
+/// `Retry-After` is kept on every error so the retry policy honours it.
 pub fn parse_error_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-    match ApiError::from_envelope(status.as_u16(), body) {
+    let wait = retry_after(headers);
+    let code = status.as_u16();
+    match ApiError::from_envelope(code, body) {
         Ok(mut api) => {
-            api.retry_after = retry_after(headers);
-            Error::from(api)
+            api.retry_after = wait;
+            match Error::from(api) {
+                Error::Auth(api) | Error::NotFound(api) | Error::Api(api)
+                    if status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    Error::RateLimited(api)
+                }
+                e => e,
+            }
         }
-        Err(_) => Error::Decode(DecodeError::new(
-            Some(status.as_u16()),
-            format!("HTTP {} without a Graph error body", status.as_u16()),
-            body,
-        )),
+        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => {
+            let mut api = ApiError::new(code, 0, "HTTP 429 without a Graph error body");
+            api.retry_after = wait;
+            Error::RateLimited(Box::new(api))
+        }
+        Err(_) => Error::Decode(
+            DecodeError::new(
+                Some(code),
+                format!("HTTP {code} without a Graph error body"),
+                body,
+            )
+            .with_retry_after(wait),
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::codes;
 use crate::error::{Error, ErrorKind};
 
 /// Retry settings. The defaults are docs/design.md's: 3 retries, exponential
@@ -48,7 +49,11 @@ pub fn is_retryable(error: &Error) -> bool {
     match error {
         Error::InvalidInput(_) | Error::Auth(_) | Error::NotFound(_) => false,
         Error::RateLimited(_) | Error::Transport(_) | Error::Timeout(_) => true,
-        Error::Api(e) => e.status >= 500 || e.is_transient || matches!(e.code, 1 | 2),
+        Error::Api(e) => {
+            e.status >= 500
+                || e.is_transient
+                || matches!(e.code, codes::API_UNKNOWN | codes::API_SERVICE)
+        }
         Error::Decode(e) => e.status().is_some_and(|s| s == 429 || s >= 500),
     }
 }
@@ -60,7 +65,7 @@ impl RetryPolicy {
         if attempts > self.max_retries || !is_retryable(error) {
             return RetryDecision::Stop;
         }
-        if let Some(after) = error.api_error().and_then(|e| e.retry_after) {
+        if let Some(after) = error.retry_after() {
             return RetryDecision::RetryAfter(after.min(self.max_retry_after));
         }
         RetryDecision::RetryAfter(self.backoff(attempts, jitter))

@@ -49,7 +49,7 @@ pub enum ServerRequest {
 
 /// The Graph error for a request the API does not understand (code 100).
 pub fn bad_request(message: impl Into<String>) -> ApiError {
-    let mut e = ApiError::new(400, 100, message);
+    let mut e = ApiError::new(400, crate::codes::INVALID_PARAMETER, message);
     e.error_type = Some("OAuthException".to_owned());
     e.title = Some("Invalid parameter".to_owned());
     e

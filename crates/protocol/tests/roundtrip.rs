@@ -109,6 +109,9 @@ fn outcome() -> impl Strategy<Value = DecisionOutcome> {
                 succeeded,
                 failed,
                 errors,
+                errors_omitted: 0,
+                unexpected: Vec::new(),
+                unexpected_omitted: 0,
                 request_id,
             },
         )

@@ -14,10 +14,10 @@ use tokio::sync::Semaphore;
 use tracing::field::Empty;
 use tracing::{Instrument, debug, debug_span};
 use wa_groups_protocol::{
-    AccessToken, Action, ApproveOutcome, ChunkPlan, Cursor, DecideJoinRequests, DecisionOutcome,
+    AccessToken, Action, ApproveOutcome, ChunkPlan, DecideJoinRequests, DecisionOutcome,
     DecodeError, Endpoint, GetGroupInfo, GroupId, GroupInfo, JoinRequest, JoinRequestId,
-    JoinRequestIds, JoinRequestPage, ListJoinRequests, Operation, RejectOutcome, RetryDecision,
-    RetryPolicy,
+    JoinRequestIds, JoinRequestPage, ListJoinRequests, Listing, Operation, PageStep, RejectOutcome,
+    RetryDecision, RetryPolicy,
 };
 
 use crate::builder::ClientBuilder;
@@ -26,12 +26,7 @@ use crate::options::ListOptions;
 use crate::pool::Pool;
 use crate::{Error, Result};
 
-/// Graph error code of an expired or invalid paging cursor.
-pub const EXPIRED_CURSOR_CODE: i64 = 131_059;
-
-/// How often [`Client::approve_all`] / [`Client::reject_all`] restart a
-/// listing whose cursor expired before giving up with the error.
-pub const MAX_LISTING_RESTARTS: u32 = 3;
+pub use wa_groups_protocol::{EXPIRED_CURSOR_CODE, MAX_LISTING_RESTARTS};
 
 /// Everything a client holds; built by [`ClientBuilder::build`].
 pub(crate) struct Settings {
@@ -41,6 +36,7 @@ pub(crate) struct Settings {
     pub(crate) policy: RetryPolicy,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    pub(crate) total_timeout: Option<Duration>,
     pub(crate) max_ids_per_request: usize,
     pub(crate) max_concurrency: usize,
     pub(crate) max_connections: usize,
@@ -68,6 +64,7 @@ impl fmt::Debug for Client {
             .field("access_token", &s.token)
             .field("timeout", &s.timeout)
             .field("connect_timeout", &s.connect_timeout)
+            .field("total_timeout", &s.total_timeout)
             .field("max_retries", &s.policy.max_retries)
             .field("max_ids_per_request", &s.max_ids_per_request)
             .field("max_concurrency", &s.max_concurrency)
@@ -111,14 +108,33 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// The error of the last attempt, with the access token scrubbed from it.
+    /// The error of the last attempt, with the access token scrubbed from
+    /// it; [`Error::Timeout`] when the call reaches `total_timeout`.
     pub async fn execute<O: Operation>(&self, op: &O) -> Result<O::Output> {
+        self.bounded(self.run(op)).await
+    }
+
+    /// Runs `call` within the client's overall deadline, if it has one.
+    /// Only public entry points go through here, so that the chunks and
+    /// pages inside one call share one deadline.
+    async fn bounded<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        match self.inner.total_timeout {
+            None => call.await,
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or(Err(Error::Timeout(limit))),
+        }
+    }
+
+    /// [`execute`](Self::execute) without the overall deadline.
+    async fn run<O: Operation>(&self, op: &O) -> Result<O::Output> {
         let s = &*self.inner;
         let span = debug_span!(
             "wa_groups.call",
             method = %op.method(),
-            // Evaluated only when a subscriber wants the span.
-            path = %s.endpoint.path(op),
+            // Evaluated only when a subscriber wants the span; a cursor or
+            // group ID may hold the token, so the path is scrubbed.
+            path = %s.endpoint.redactor().scrubbed(&s.endpoint.path(op)),
             attempts = Empty,
             status = Empty,
             elapsed_ms = Empty,
@@ -150,7 +166,7 @@ impl Client {
             span.record("attempts", attempts);
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
             result.map_err(|mut e| {
-                e.redact(s.token.expose_secret());
+                e.redact_with(s.endpoint.redactor());
                 if let Some(status) = e.status() {
                     span.record("status", status);
                 }
@@ -176,10 +192,14 @@ impl Client {
             // The semaphore is never closed.
             let _slot = s.in_flight.acquire().await.ok();
             let started = Instant::now();
-            let result = match tokio::time::timeout(s.timeout, self.exchange(op)).await {
+            let mut result = match tokio::time::timeout(s.timeout, self.exchange(op)).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::Timeout(s.timeout)),
             };
+            // Scrubbed before the log line below, whatever layer made it.
+            if let Err(e) = &mut result {
+                e.redact_with(s.endpoint.redactor());
+            }
             let span = tracing::Span::current();
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
             if let Err(e) = &result {
@@ -233,7 +253,7 @@ impl Client {
         options: ListOptions,
     ) -> Result<JoinRequestPage> {
         let op = ListJoinRequests::new(GroupId::new(group_id)?, options.validate()?)?;
-        self.execute(&op).await
+        self.bounded(self.run(&op)).await
     }
 
     /// Every pending join request of the group, page after page, following
@@ -255,35 +275,19 @@ impl Client {
     ) -> impl Stream<Item = Result<JoinRequest>> + Send + 'static {
         let start = GroupId::new(group_id)
             .map_err(Error::from)
-            .and_then(|group| {
-                let opts = options.validate()?;
-                if opts.before.is_some() {
-                    return Err(wa_groups_protocol::InvalidInput::new(
-                        wa_groups_protocol::Field::Before,
-                        "is not supported when iterating forward over every page",
-                    )
-                    .into());
-                }
-                Ok((group, opts))
-            });
+            .and_then(|group| Ok(Listing::new(group, options.validate()?, 0)?));
         let state = match start {
-            Ok((group, opts)) => PageWalk {
+            Ok(listing) => PageWalk {
                 client: self.clone(),
-                group: Some(group),
-                limit: opts.limit,
-                after: opts.after,
+                listing: Some(listing),
                 buffered: VecDeque::new(),
                 error: None,
-                done: false,
             },
             Err(e) => PageWalk {
                 client: self.clone(),
-                group: None,
-                limit: None,
-                after: None,
+                listing: None,
                 buffered: VecDeque::new(),
                 error: Some(e),
-                done: true,
             },
         };
         stream::unfold(state, |mut walk| async move {
@@ -292,50 +296,25 @@ impl Client {
                     return Some((Ok(item), walk));
                 }
                 if let Some(e) = walk.error.take() {
+                    walk.listing = None;
                     return Some((Err(e), walk));
                 }
-                if walk.done {
-                    return None;
-                }
-                let group = walk.group.clone()?;
-                match walk
-                    .client
-                    .page(&group, walk.limit, walk.after.clone())
-                    .await
-                {
-                    Ok(page) => {
-                        walk.buffered = page.data.into();
-                        match page.after {
-                            Some(next) if Some(&next) == walk.after.as_ref() => {
-                                walk.done = true;
-                                walk.error = Some(repeated_cursor());
-                            }
-                            Some(next) => walk.after = Some(next),
-                            None => walk.done = true,
-                        }
-                    }
-                    Err(e) => {
-                        walk.done = true;
-                        return Some((Err(e), walk));
-                    }
+                let listing = walk.listing.as_mut()?;
+                let client = walk.client.clone();
+                let step = match client.bounded(client.run(&listing.request())).await {
+                    Ok(page) => listing.on_page(page).map(|(data, step)| {
+                        walk.buffered = data.into();
+                        step
+                    }),
+                    Err(e) => listing.on_error(e),
+                };
+                match step {
+                    Ok(PageStep::Fetch { .. }) => {}
+                    Ok(PageStep::Done) => walk.listing = None,
+                    Err(e) => walk.error = Some(e),
                 }
             }
         })
-    }
-
-    async fn page(
-        &self,
-        group: &GroupId,
-        limit: Option<u32>,
-        after: Option<Cursor>,
-    ) -> Result<JoinRequestPage> {
-        let options = wa_groups_protocol::ListOptions {
-            limit,
-            after,
-            before: None,
-        };
-        self.execute(&ListJoinRequests::new(group.clone(), options)?)
-            .await
     }
 
     /// Approves `ids`: one request per `max_ids_per_request` IDs,
@@ -356,7 +335,7 @@ impl Client {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        self.decide(Action::Approve, group_id, ids)
+        self.bounded(self.decide(Action::Approve, group_id, ids))
             .await
             .map(ApproveOutcome::from)
     }
@@ -371,7 +350,7 @@ impl Client {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        self.decide(Action::Reject, group_id, ids)
+        self.bounded(self.decide(Action::Reject, group_id, ids))
             .await
             .map(RejectOutcome::from)
     }
@@ -384,7 +363,7 @@ impl Client {
     /// An invalid `group_id`; a listing error (the approvals have not
     /// started then); or the error every chunk failed with.
     pub async fn approve_all(&self, group_id: &str) -> Result<ApproveOutcome> {
-        self.decide_all(Action::Approve, group_id)
+        self.bounded(self.decide_all(Action::Approve, group_id))
             .await
             .map(ApproveOutcome::from)
     }
@@ -396,7 +375,7 @@ impl Client {
     ///
     /// As [`approve_all`](Self::approve_all).
     pub async fn reject_all(&self, group_id: &str) -> Result<RejectOutcome> {
-        self.decide_all(Action::Reject, group_id)
+        self.bounded(self.decide_all(Action::Reject, group_id))
             .await
             .map(RejectOutcome::from)
     }
@@ -414,7 +393,7 @@ impl Client {
         I::Item: AsRef<str>,
     {
         let op = GetGroupInfo::new(GroupId::new(group_id)?, fields)?;
-        self.execute(&op).await
+        self.bounded(self.run(&op)).await
     }
 
     /// Validates, then approves or rejects in chunks.
@@ -440,12 +419,12 @@ impl Client {
         if let [only] = plan.chunks() {
             // The common case needs no stream machinery.
             let op = DecideJoinRequests::new(action, group.clone(), only.clone());
-            return plan.merge(vec![self.execute(&op).await]);
+            return plan.merge(vec![self.run(&op).await]);
         }
         let results: Vec<Result<DecisionOutcome>> = stream::iter(plan.chunks().iter().cloned())
             .map(|chunk| {
                 let op = DecideJoinRequests::new(action, group.clone(), chunk);
-                async move { self.execute(&op).await }
+                async move { self.run(&op).await }
             })
             .buffered(self.inner.max_concurrency)
             .collect()
@@ -464,69 +443,48 @@ impl Client {
     }
 
     /// Every pending ID, in listing order, each once. A cursor that expires
-    /// (131059) restarts the listing from the first page; the seen set keeps
-    /// IDs listed before the restart from being counted twice.
+    /// (131059) restarts the listing from the first page (see [`Listing`]);
+    /// the seen set keeps IDs listed before the restart from being counted
+    /// twice.
     async fn collect_pending(&self, group: &GroupId) -> Result<Vec<JoinRequestId>> {
+        let mut listing = Listing::new(
+            group.clone(),
+            wa_groups_protocol::ListOptions::default(),
+            MAX_LISTING_RESTARTS,
+        )?;
         let mut seen = HashSet::new();
         let mut ids = Vec::new();
-        let mut restarts = 0;
-        let mut after: Option<Cursor> = None;
         loop {
-            match self.page(group, None, after.clone()).await {
+            let step = match self.run(&listing.request()).await {
                 Ok(page) => {
-                    for request in page.data {
+                    let (data, step) = listing.on_page(page)?;
+                    for request in data {
                         if seen.insert(request.join_request_id.clone()) {
                             ids.push(request.join_request_id);
                         }
                     }
-                    match page.after {
-                        Some(next) if Some(&next) == after.as_ref() => {
-                            return Err(repeated_cursor());
-                        }
-                        Some(next) => after = Some(next),
-                        None => return Ok(ids),
-                    }
+                    step
                 }
-                Err(e)
-                    if after.is_some()
-                        && is_expired_cursor(&e)
-                        && restarts < MAX_LISTING_RESTARTS =>
-                {
-                    restarts += 1;
-                    debug!(
-                        restarts,
-                        "cursor expired; listing again from the first page"
-                    );
-                    after = None;
+                Err(e) => listing.on_error(e)?,
+            };
+            match step {
+                PageStep::Fetch { restarted: true } => {
+                    debug!("cursor expired; listing again from the first page");
                 }
-                Err(e) => return Err(e),
+                PageStep::Fetch { restarted: false } => {}
+                PageStep::Done => return Ok(ids),
             }
         }
     }
 }
 
-fn is_expired_cursor(e: &Error) -> bool {
-    e.api_error().is_some_and(|a| a.code == EXPIRED_CURSOR_CODE)
-}
-
-/// A server that answers a cursor with itself would page forever.
-fn repeated_cursor() -> Error {
-    Error::Decode(DecodeError::new(
-        None,
-        "the API returned the cursor it was given as the next page's cursor",
-        b"",
-    ))
-}
-
-/// The state of [`Client::join_requests`].
+/// The state of [`Client::join_requests`]: the listing (`None` once it
+/// ended), the page being handed out, and an error to end with.
 struct PageWalk {
     client: Client,
-    group: Option<GroupId>,
-    limit: Option<u32>,
-    after: Option<Cursor>,
+    listing: Option<Listing>,
     buffered: VecDeque<JoinRequest>,
     error: Option<Error>,
-    done: bool,
 }
 
 /// Reads a body under `cap` bytes: a declared larger `Content-Length` is
