@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'ERR_WA_TRANSPORT'
   | 'ERR_WA_TIMEOUT'
   | 'ERR_WA_DECODE'
+  /** A defect inside wa-groups (a Rust panic), reported instead of aborting the process. */
+  | 'ERR_WA_INTERNAL'
 
 /**
  * An error of a wa-groups call: a real `Error` with a `code` and the Graph

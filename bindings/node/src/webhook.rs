@@ -13,7 +13,7 @@ use wa_groups::protocol::webhook::{
 use wa_groups::{ErrorDetail, Field, InvalidInput};
 
 use crate::args;
-use crate::call::type_error;
+use crate::call::{guard, type_error};
 use crate::error::Failure;
 
 fn s(v: &Option<String>) -> Value {
@@ -101,10 +101,15 @@ fn change(c: &Change) -> Value {
 }
 
 /// The bytes of a raw body or secret: a `Buffer` (or any `Uint8Array`),
-/// or a string taken as its UTF-8 bytes; `None` for any other value.
+/// or a well-formed string taken as its UTF-8 bytes; `None` for any other
+/// value.
 fn bytes_of(value: Unknown<'_>) -> Option<Vec<u8>> {
     match value.get_type().ok()? {
-        ValueType::String => String::from_unknown(value).ok().map(String::into_bytes),
+        // A lone surrogate is refused, not signed or parsed as U+FFFD.
+        ValueType::String => args::well_formed(value)
+            .ok()
+            .flatten()
+            .map(String::into_bytes),
         _ if value.is_buffer().unwrap_or(false) || value.is_typedarray().unwrap_or(false) => {
             Buffer::from_unknown(value).ok().map(|b| b.to_vec())
         }
@@ -117,15 +122,16 @@ fn raw_body_of(env: &Env, value: Unknown<'_>) -> napi::Result<Vec<u8>> {
     bytes_of(value).ok_or_else(|| {
         type_error(
             env,
-            "The \"rawBody\" argument must be a Buffer, a Uint8Array or a string",
+            "The \"rawBody\" argument must be a Buffer, a Uint8Array or a well-formed string",
         )
     })
 }
 
 /// The app secret; a value that is not bytes is invalid input.
 fn secret_of(value: Unknown<'_>) -> Result<Vec<u8>, InvalidInput> {
-    bytes_of(value)
-        .ok_or_else(|| InvalidInput::new(Field::AppSecret, "must be a string or a Buffer"))
+    bytes_of(value).ok_or_else(|| {
+        InvalidInput::new(Field::AppSecret, "must be a well-formed string or a Buffer")
+    })
 }
 
 /// Parses a webhook delivery body (the exact bytes received) into a plain
@@ -141,14 +147,16 @@ fn secret_of(value: Unknown<'_>) -> Result<Vec<u8>, InvalidInput> {
     ts_return_type = "WebhookPayload"
 )]
 pub fn parse_webhook(env: Env, raw_body: Unknown<'_>) -> napi::Result<Value> {
-    let body = raw_body_of(&env, raw_body)?;
-    let payload = webhook::parse(&body).map_err(|e| Failure::from(e).into_napi(&env, None))?;
-    let entries: Vec<Value> = payload
-        .entries
-        .iter()
-        .map(|e| json!({"id": e.id, "changes": e.changes.iter().map(change).collect::<Vec<_>>()}))
-        .collect();
-    Ok(json!({"object": payload.object, "entries": entries}))
+    guard(&env, || {
+        let body = raw_body_of(&env, raw_body)?;
+        let payload = webhook::parse(&body).map_err(|e| Failure::from(e).into_napi(&env, None))?;
+        let entries: Vec<Value> = payload
+            .entries
+            .iter()
+            .map(|e| json!({"id": e.id, "changes": e.changes.iter().map(change).collect::<Vec<_>>()}))
+            .collect();
+        Ok(json!({"object": payload.object, "entries": entries}))
+    })
 }
 
 /// Checks a delivery's `X-Hub-Signature-256` header against the
@@ -165,13 +173,15 @@ pub fn verify_signature(
     raw_body: Unknown<'_>,
     header: Unknown<'_>,
 ) -> napi::Result<()> {
-    let body = raw_body_of(&env, raw_body)?;
-    let result = (|| -> Result<(), Failure> {
-        let secret = secret_of(app_secret)?;
-        let header = args::opt_string(header, Field::Signature)?.unwrap_or_default();
-        webhook::verify_signature(&secret, &body, &header).map_err(|e| Failure::Wa(e.into()))
-    })();
-    result.map_err(|f| f.into_napi(&env, None))
+    guard(&env, || {
+        let body = raw_body_of(&env, raw_body)?;
+        let result = (|| -> Result<(), Failure> {
+            let secret = secret_of(app_secret)?;
+            let header = args::opt_string(header, Field::Signature)?.unwrap_or_default();
+            webhook::verify_signature(&secret, &body, &header).map_err(|e| Failure::Wa(e.into()))
+        })();
+        result.map_err(|f| f.into_napi(&env, None))
+    })
 }
 
 /// The `X-Hub-Signature-256` value Meta would send with `rawBody`:
@@ -183,7 +193,9 @@ pub fn sign_webhook(
     app_secret: Unknown<'_>,
     raw_body: Unknown<'_>,
 ) -> napi::Result<String> {
-    let body = raw_body_of(&env, raw_body)?;
-    let secret = secret_of(app_secret).map_err(|e| Failure::from(e).into_napi(&env, None))?;
-    Ok(webhook::sign(&secret, &body))
+    guard(&env, || {
+        let body = raw_body_of(&env, raw_body)?;
+        let secret = secret_of(app_secret).map_err(|e| Failure::from(e).into_napi(&env, None))?;
+        Ok(webhook::sign(&secret, &body))
+    })
 }

@@ -128,3 +128,50 @@ pub(crate) fn emulator_err(err: wa_groups_emulator::Error) -> PyErr {
         _ => PyRuntimeError::new_err(text),
     }
 }
+
+/// The text of a panic's payload (`panic!` with a message gives a `&str`
+/// or a `String`).
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// A Rust panic as `wa_groups.InternalError` (a `WaGroupsError`), never
+/// pyo3's `PanicException`, which `except Exception` does not catch.
+pub(crate) fn panic_err(py: Python<'_>, payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let text = format!("internal error in wa-groups: {}", panic_text(payload));
+    match class(py, "InternalError").and_then(|c| c.call1((text.clone(),))) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(_) => pyo3::exceptions::PyRuntimeError::new_err(text),
+    }
+}
+
+/// Runs a binding entry point's body, turning a panic into
+/// [`panic_err`], so that no input makes Python see a Rust panic.
+pub(crate) fn guard<T>(py: Python<'_>, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(panic_err(py, &*payload)))
+}
+
+/// A Python `int` setting (a count, a page size) as a Rust integer for
+/// the builder to judge: out of range values saturate (the builder then
+/// refuses them naming the field), so `2**200` is an `InvalidInputError`,
+/// not an `OverflowError`. Other types are a `TypeError`, as before.
+pub(crate) struct Count(pub(crate) i64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Count {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<i64>() {
+            Ok(v) => Ok(Self(v)),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(obj.py()) => {
+                Ok(Self(if obj.lt(0)? { i64::MIN } else { i64::MAX }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

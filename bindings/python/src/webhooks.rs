@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
 use wa_groups::webhook as wh;
 
-use crate::errors::to_py_err;
+use crate::errors::{guard, to_py_err};
 use crate::types::{ErrorDetail, Repr, error_details};
 
 /// A JSON value as plain Python objects (dict, list, str, int, float, bool, None).
@@ -824,11 +824,13 @@ fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<Webh
 /// `DecodeError` for a body that is not a webhook payload.
 #[pyfunction]
 pub(crate) fn parse(py: Python<'_>, raw_body: &Bound<'_, PyAny>) -> PyResult<WebhookPayload> {
-    let body = body_bytes(raw_body)?;
-    let payload = py
-        .detach(|| wh::parse(&body))
-        .map_err(|e| to_py_err(py, e))?;
-    payload_object(py, &payload)
+    guard(py, || {
+        let body = body_bytes(raw_body)?;
+        let payload = py
+            .detach(|| wh::parse(&body))
+            .map_err(|e| to_py_err(py, e))?;
+        payload_object(py, &payload)
+    })
 }
 
 /// Checks `X-Hub-Signature-256` against the body. Returns `None` when it
@@ -843,15 +845,24 @@ pub(crate) fn verify_signature(
     raw_body: &Bound<'_, PyAny>,
     header: Option<&str>,
 ) -> PyResult<()> {
-    let secret = body_bytes(app_secret)?;
-    let body = body_bytes(raw_body)?;
-    wh::verify_signature(&secret, &body, header.unwrap_or("")).map_err(|e| to_py_err(py, e.into()))
+    guard(py, || {
+        let secret = body_bytes(app_secret)?;
+        let body = body_bytes(raw_body)?;
+        wh::verify_signature(&secret, &body, header.unwrap_or(""))
+            .map_err(|e| to_py_err(py, e.into()))
+    })
 }
 
 /// The `X-Hub-Signature-256` value Meta would send with `raw_body`.
 #[pyfunction]
-pub(crate) fn sign(app_secret: &Bound<'_, PyAny>, raw_body: &Bound<'_, PyAny>) -> PyResult<String> {
-    let secret = body_bytes(app_secret)?;
-    let body = body_bytes(raw_body)?;
-    Ok(wh::sign(&secret, &body))
+pub(crate) fn sign(
+    py: Python<'_>,
+    app_secret: &Bound<'_, PyAny>,
+    raw_body: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    guard(py, || {
+        let secret = body_bytes(app_secret)?;
+        let body = body_bytes(raw_body)?;
+        Ok(wh::sign(&secret, &body))
+    })
 }
