@@ -1,6 +1,7 @@
 //! The command line, as clap derives it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -60,6 +61,16 @@ pub(crate) struct Connection {
     /// Retries of a failed request (rate limits, 5xx, timeouts, resets).
     #[arg(long, default_value_t = 3)]
     pub(crate) max_retries: u32,
+
+    /// Time allowed for each attempt of a request, such as `30s`, `500ms`
+    /// or `2m` (a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub(crate) timeout: Duration,
+
+    /// Overall deadline of each call, retries and chunks included, such as
+    /// `2m` (none when absent). For a listing, each page is one call.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) total_timeout: Option<Duration>,
 
     /// Requests in flight at once (groups, and chunks within a group).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
@@ -135,4 +146,46 @@ pub(crate) struct EmulatorArgs {
     /// The access token clients must send (a fixed default when absent).
     #[arg(long, value_name = "TOKEN")]
     pub(crate) access_token: Option<String>,
+}
+
+/// A duration as the options take it: a number with an optional unit, `ms`,
+/// `s` (the default), `m` or `h`; greater than zero.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 30s, 500ms or 2m"))?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("unknown unit `{other}`: use ms, s, m or h")),
+    };
+    match Duration::try_from_secs_f64(value * scale) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("`{text}` must be greater than zero")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
 }

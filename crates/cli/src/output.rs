@@ -19,6 +19,8 @@ pub(crate) struct Decided {
     pub(crate) succeeded: Vec<String>,
     pub(crate) failed: Vec<FailedJoinRequest>,
     pub(crate) errors: Vec<ErrorDetail>,
+    /// Call-level errors the API sent beyond those kept.
+    pub(crate) errors_omitted: usize,
 }
 
 impl From<ApproveOutcome> for Decided {
@@ -31,6 +33,7 @@ impl From<ApproveOutcome> for Decided {
                 .collect(),
             failed: o.failed,
             errors: o.errors,
+            errors_omitted: o.errors_omitted,
         }
     }
 }
@@ -45,6 +48,7 @@ impl From<RejectOutcome> for Decided {
                 .collect(),
             failed: o.failed,
             errors: o.errors,
+            errors_omitted: o.errors_omitted,
         }
     }
 }
@@ -271,12 +275,13 @@ pub(crate) fn decided(
                         key: d.succeeded,
                         "failed": d.failed.iter().map(failed_json).collect::<Vec<_>>(),
                         "errors": d.errors.iter().map(detail_json).collect::<Vec<_>>(),
+                        "errors_omitted": d.errors_omitted,
                         "error": null,
                     })
                 }
                 Err(e) => {
                     group_errors += 1;
-                    json!({"group_id": group_id, key: [], "failed": [], "errors": [], "error": error_json(e)})
+                    json!({"group_id": group_id, key: [], "failed": [], "errors": [], "errors_omitted": 0, "error": error_json(e)})
                 }
             })
             .collect();
@@ -292,7 +297,8 @@ pub(crate) fn decided(
     for (group_id, r) in rows {
         match r {
             Ok(d) => {
-                let result = if d.failed.is_empty() && d.errors.is_empty() {
+                let result = if d.failed.is_empty() && d.errors.is_empty() && d.errors_omitted == 0
+                {
                     "ok".to_owned()
                 } else if d.succeeded.is_empty() {
                     "failed".to_owned()
@@ -320,6 +326,14 @@ pub(crate) fn decided(
                         "(whole call)".to_owned(),
                         e.code.to_string(),
                         reason(e),
+                    ]);
+                }
+                if d.errors_omitted > 0 {
+                    failures.row(vec![
+                        group_id.clone(),
+                        "(whole call)".to_owned(),
+                        "-".to_owned(),
+                        format!("{} more call-level errors not shown", d.errors_omitted),
                     ]);
                 }
             }
@@ -353,7 +367,9 @@ pub(crate) fn decide_outcome(rows: &[(String, wa_groups::Result<Decided>)]) -> O
     rows.iter()
         .map(|(_, r)| match r {
             Err(e) => Outcome::of_error(e),
-            Ok(d) if !d.failed.is_empty() || !d.errors.is_empty() => Outcome::Partial,
+            Ok(d) if !d.failed.is_empty() || !d.errors.is_empty() || d.errors_omitted > 0 => {
+                Outcome::Partial
+            }
             Ok(_) => Outcome::Success,
         })
         .max()

@@ -21,14 +21,18 @@ fn client(conn: &Connection) -> Result<Client, Fatal> {
             "{TOKEN_VAR} is not set; export your access token in it"
         ))
     })?;
-    Ok(Client::builder()
+    let mut builder = Client::builder()
         .access_token(token)
         .base_url(&conn.base_url)
         .api_version(&conn.api_version)
         .max_retries(conn.max_retries)
         .max_concurrency(conn.concurrency)
-        .user_agent(concat!("wa-groups-cli/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+        .timeout(conn.timeout)
+        .user_agent(concat!("wa-groups-cli/", env!("CARGO_PKG_VERSION")));
+    if let Some(total) = conn.total_timeout {
+        builder = builder.total_timeout(total);
+    }
+    Ok(builder.build()?)
 }
 
 /// Lines of a file or of standard input (`-`), trimmed, without blanks and

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::error::Error;
 use crate::ids::{JoinRequestId, JoinRequestIds};
-use crate::model::{Action, DecisionOutcome, ErrorDetail, FailedJoinRequest};
+use crate::model::{Action, DecisionOutcome, ErrorDetail, FailedJoinRequest, MAX_ERRORS_KEPT};
 
 /// Up to this many IDs, duplicates and positions are found by a linear
 /// scan: cheaper than hashing for the common one-request call.
@@ -87,9 +87,12 @@ impl ChunkPlan {
     ///
     /// Succeeded and failed IDs come out in input order. A chunk that failed
     /// as a whole puts each of its IDs in `failed` with that error; an ID
-    /// the API left out of a response goes to `failed` with the response's
-    /// call-level errors. Only when every chunk failed with the same error
-    /// is that error returned instead.
+    /// the API left out of a response goes to `failed` with one fixed-size
+    /// "unreported" error (the call-level errors, which may say why, are in
+    /// `errors` once, never copied per ID: the outcome stays the size of the
+    /// responses). `errors` keeps at most [`MAX_ERRORS_KEPT`] items across
+    /// chunks and counts the rest in `errors_omitted`. Only when every chunk
+    /// failed with the same error is that error returned instead.
     pub fn merge(
         &self,
         results: Vec<Result<DecisionOutcome, Error>>,
@@ -125,15 +128,22 @@ impl ChunkPlan {
                             merged.failed.push(f);
                         }
                     }
+                    let mut summary = None;
                     for id in chunk {
                         if self.mark(&mut seen, id) {
+                            let summary = summary.get_or_insert_with(|| {
+                                unreported(&outcome.errors, outcome.errors_omitted)
+                            });
                             merged.failed.push(FailedJoinRequest {
                                 join_request_id: id.clone(),
-                                errors: unreported(&outcome.errors),
+                                errors: vec![summary.clone()],
                             });
                         }
                     }
-                    merged.errors.extend(outcome.errors);
+                    merged.errors_omitted += outcome.errors_omitted;
+                    let room = MAX_ERRORS_KEPT.saturating_sub(merged.errors.len());
+                    merged.errors_omitted += outcome.errors.len().saturating_sub(room);
+                    merged.errors.extend(outcome.errors.into_iter().take(room));
                 }
                 Err(e) => {
                     let detail = ErrorDetail::from_error(&e);
@@ -164,15 +174,21 @@ impl ChunkPlan {
     }
 }
 
-fn unreported(call_errors: &[ErrorDetail]) -> Vec<ErrorDetail> {
-    if call_errors.is_empty() {
-        vec![ErrorDetail {
-            code: 0,
-            title: Some("unreported".to_owned()),
-            message: Some("the API response did not mention this join request".to_owned()),
-            details: None,
-        }]
-    } else {
-        call_errors.to_vec()
+/// The error of an ID a response did not mention: fixed size whatever the
+/// response held. It carries the code of the first call-level error, if
+/// any, and points at the call-level errors instead of copying them.
+fn unreported(errors: &[ErrorDetail], omitted: usize) -> ErrorDetail {
+    let call_errors = errors.len() + omitted;
+    ErrorDetail {
+        code: errors.first().map_or(0, |e| e.code),
+        title: Some("unreported".to_owned()),
+        message: Some(if call_errors == 0 {
+            "the API response did not mention this join request".to_owned()
+        } else {
+            format!(
+                "the API response did not mention this join request; see its {call_errors} call-level error(s)"
+            )
+        }),
+        details: None,
     }
 }

@@ -38,6 +38,8 @@ pub enum Field {
     Timeout,
     /// The connect timeout.
     ConnectTimeout,
+    /// The overall deadline of one call.
+    TotalTimeout,
     /// The number of retries.
     MaxRetries,
     /// The chunk size for approve and reject.
@@ -73,6 +75,7 @@ impl Field {
             Self::Fields => "fields",
             Self::Timeout => "timeout",
             Self::ConnectTimeout => "connect_timeout",
+            Self::TotalTimeout => "total_timeout",
             Self::MaxRetries => "max_retries",
             Self::MaxIdsPerRequest => "max_ids_per_request",
             Self::MaxConcurrency => "max_concurrency",
@@ -455,7 +458,8 @@ pub enum Error {
     Api(Box<ApiError>),
     /// Connect, TLS or connection failure.
     Transport(TransportError),
-    /// An attempt took longer than the timeout.
+    /// An attempt took longer than the per-attempt timeout, or a call ran
+    /// past its overall deadline (`total_timeout`); holds that limit.
     Timeout(Duration),
     /// The response was not what the API documents.
     Decode(DecodeError),

@@ -63,7 +63,8 @@ pub use ids::{
 };
 pub use model::{
     Action, ApproveOutcome, Cursors, DecisionOutcome, ErrorDetail, FailedJoinRequest, GroupInfo,
-    JoinRequest, JoinRequestPage, ListResponse, Paging, Participant, RejectOutcome,
+    JoinRequest, JoinRequestPage, ListResponse, MAX_ERRORS_KEPT, Paging, Participant,
+    RejectOutcome,
 };
 pub use request::{
     BodyEncoding, Boundary, DecideJoinRequests, Endpoint, GROUP_INFO_FIELDS, GetGroupInfo,

@@ -266,13 +266,62 @@ impl Serialize for ErrorDetail {
     }
 }
 
+/// The most error items kept from one list of them in a response (the
+/// call-level `errors`, or one ID's `errors`): a small response can hold
+/// millions of tiny items, and nobody reads past the first few.
+pub const MAX_ERRORS_KEPT: usize = 100;
+
+/// An error list read with at most [`MAX_ERRORS_KEPT`] items kept and the
+/// rest counted, never held.
+#[derive(Default)]
+struct BoundedErrors {
+    kept: Vec<ErrorDetail>,
+    omitted: usize,
+}
+
+impl<'de> Deserialize<'de> for BoundedErrors {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BoundedErrors;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of errors")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<BoundedErrors, E> {
+                Ok(BoundedErrors::default())
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<BoundedErrors, A::Error> {
+                let mut out = BoundedErrors::default();
+                while out.kept.len() < MAX_ERRORS_KEPT {
+                    match seq.next_element::<ErrorDetail>()? {
+                        Some(e) => out.kept.push(e),
+                        None => return Ok(out),
+                    }
+                }
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    out.omitted += 1;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn bounded_errors<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ErrorDetail>, D::Error> {
+    BoundedErrors::deserialize(d).map(|b| b.kept)
+}
+
 /// A join request that the API could not approve or reject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedJoinRequest {
     /// The join request's ID.
     pub join_request_id: JoinRequestId,
-    /// Why it failed.
-    #[serde(default)]
+    /// Why it failed; at most [`MAX_ERRORS_KEPT`] items are read.
+    #[serde(default, deserialize_with = "bounded_errors")]
     pub errors: Vec<ErrorDetail>,
 }
 
@@ -321,8 +370,10 @@ pub struct DecisionOutcome {
     pub succeeded: Vec<JoinRequestId>,
     /// IDs that failed, with their errors, in input order.
     pub failed: Vec<FailedJoinRequest>,
-    /// Errors about the call as a whole.
+    /// Errors about the call as a whole: at most [`MAX_ERRORS_KEPT`].
     pub errors: Vec<ErrorDetail>,
+    /// How many more call-level errors the API sent than `errors` keeps.
+    pub errors_omitted: usize,
     /// The API's request ID, when given (not kept across chunks).
     pub request_id: Option<String>,
 }
@@ -335,13 +386,14 @@ impl DecisionOutcome {
             succeeded: Vec::new(),
             failed: Vec::new(),
             errors: Vec::new(),
+            errors_omitted: 0,
             request_id: None,
         }
     }
 
     /// Whether every ID succeeded and no call-level error was reported.
     pub fn is_complete_success(&self) -> bool {
-        self.failed.is_empty() && self.errors.is_empty()
+        self.failed.is_empty() && self.errors.is_empty() && self.errors_omitted == 0
     }
 
     /// The JSON body of this outcome as the API sends it.
@@ -364,7 +416,8 @@ impl DecisionOutcome {
             action,
             succeeded,
             failed: w.failed_join_requests,
-            errors: w.errors,
+            errors: w.errors.kept,
+            errors_omitted: w.errors.omitted,
             request_id: w.request_id,
         })
     }
@@ -379,7 +432,7 @@ struct WireOutcome {
     #[serde(default)]
     failed_join_requests: Vec<FailedJoinRequest>,
     #[serde(default)]
-    errors: Vec<ErrorDetail>,
+    errors: BoundedErrors,
     #[serde(default)]
     request_id: Option<String>,
 }
@@ -411,8 +464,10 @@ pub struct ApproveOutcome {
     pub approved: Vec<JoinRequestId>,
     /// IDs that failed, with their errors, in input order.
     pub failed: Vec<FailedJoinRequest>,
-    /// Errors about the call as a whole.
+    /// Errors about the call as a whole: at most [`MAX_ERRORS_KEPT`].
     pub errors: Vec<ErrorDetail>,
+    /// How many more call-level errors the API sent than `errors` keeps.
+    pub errors_omitted: usize,
     /// The API's request ID, when a single request gave one.
     pub request_id: Option<String>,
 }
@@ -424,8 +479,10 @@ pub struct RejectOutcome {
     pub rejected: Vec<JoinRequestId>,
     /// IDs that failed, with their errors, in input order.
     pub failed: Vec<FailedJoinRequest>,
-    /// Errors about the call as a whole.
+    /// Errors about the call as a whole: at most [`MAX_ERRORS_KEPT`].
     pub errors: Vec<ErrorDetail>,
+    /// How many more call-level errors the API sent than `errors` keeps.
+    pub errors_omitted: usize,
     /// The API's request ID, when a single request gave one.
     pub request_id: Option<String>,
 }
@@ -436,6 +493,7 @@ impl From<DecisionOutcome> for ApproveOutcome {
             approved: o.succeeded,
             failed: o.failed,
             errors: o.errors,
+            errors_omitted: o.errors_omitted,
             request_id: o.request_id,
         }
     }
@@ -447,6 +505,7 @@ impl From<DecisionOutcome> for RejectOutcome {
             rejected: o.succeeded,
             failed: o.failed,
             errors: o.errors,
+            errors_omitted: o.errors_omitted,
             request_id: o.request_id,
         }
     }

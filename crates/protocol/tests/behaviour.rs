@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, StatusCode};
 use wa_groups_protocol::{
-    AccessToken, Action, ApiError, ApiVersion, BaseUrl, ChunkPlan, DecideJoinRequests, DecodeError,
-    EXCERPT_LIMIT, Endpoint, Error, ErrorKind, GroupId, InvalidInput, JoinRequestIds,
-    ListJoinRequests, ListOptions, RetryDecision, RetryPolicy, TransportError, TransportErrorKind,
-    UserAgent, is_retryable, matches_spec_pattern,
+    AccessToken, Action, ApiError, ApiVersion, BaseUrl, ChunkPlan, DecideJoinRequests,
+    DecisionOutcome, DecodeError, EXCERPT_LIMIT, Endpoint, Error, ErrorKind, GroupId, InvalidInput,
+    JoinRequestIds, ListJoinRequests, ListOptions, RetryDecision, RetryPolicy, TransportError,
+    TransportErrorKind, UserAgent, is_retryable, matches_spec_pattern,
 };
 
 const SECRET: &str = "EAAGsuperSECRETtoken42";
@@ -440,4 +440,73 @@ fn base_url_normalises_and_refuses_remote_http() {
     );
     assert!(BaseUrl::new("http://10.0.0.1").is_err());
     assert!(BaseUrl::new("http://127.0.0.1.example.com").is_err());
+}
+
+/// Issue 10 item 1: a ~4 MB response whose call-level `errors` holds 1.3M
+/// tiny items, answering a 100-ID chunk that it does not mention. The
+/// outcome must stay the size of the response, not 100 copies of it.
+#[test]
+fn a_huge_call_level_error_list_is_bounded_and_never_copied_per_id() {
+    let items = 1_300_000;
+    let mut body = br#"{"approved_join_requests":[],"errors":["#.to_vec();
+    body.extend(std::iter::repeat_n(&b"{},"[..], items).flatten());
+    body.pop();
+    body.extend(b"]}");
+    assert!(body.len() < 4 * 1024 * 1024);
+    let parsed = DecisionOutcome::from_json(Action::Approve, &body).unwrap();
+    assert_eq!(parsed.errors.len(), wa_groups_protocol::MAX_ERRORS_KEPT);
+    assert_eq!(
+        parsed.errors_omitted,
+        items - wa_groups_protocol::MAX_ERRORS_KEPT
+    );
+
+    let ids = JoinRequestIds::new((0..100).map(|i| format!("id{i}"))).unwrap();
+    let plan = ChunkPlan::new(Action::Approve, &ids, 100);
+    let merged = plan.merge(vec![Ok(parsed)]).unwrap();
+    assert_eq!(merged.failed.len(), 100);
+    assert!(merged.failed.iter().all(|f| f.errors.len() == 1));
+    assert_eq!(
+        merged.failed[0].errors[0].title.as_deref(),
+        Some("unreported")
+    );
+    assert!(
+        merged.failed[0].errors[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("1300000 call-level error(s)")
+    );
+    assert_eq!(merged.errors.len(), wa_groups_protocol::MAX_ERRORS_KEPT);
+    assert_eq!(
+        merged.errors_omitted,
+        items - wa_groups_protocol::MAX_ERRORS_KEPT
+    );
+    assert!(!merged.is_complete_success());
+    // What a caller would print is small too.
+    assert!(merged.to_json().len() < 64 * 1024);
+
+    // Across chunks, the call-level errors kept stay bounded as well.
+    let plan = ChunkPlan::new(Action::Approve, &ids, 50);
+    let results = (0..2)
+        .map(|_| Ok(DecisionOutcome::from_json(Action::Approve, &body).unwrap()))
+        .collect();
+    let merged = plan.merge(results).unwrap();
+    assert_eq!(merged.errors.len(), wa_groups_protocol::MAX_ERRORS_KEPT);
+    assert_eq!(
+        merged.errors_omitted,
+        2 * items - wa_groups_protocol::MAX_ERRORS_KEPT
+    );
+}
+
+#[test]
+fn one_ids_error_list_is_bounded_too() {
+    let mut body = br#"{"failed_join_requests":[{"join_request_id":"a","errors":["#.to_vec();
+    body.extend(std::iter::repeat_n(&b"{},"[..], 10_000).flatten());
+    body.pop();
+    body.extend(b"]}]}");
+    let parsed = DecisionOutcome::from_json(Action::Approve, &body).unwrap();
+    assert_eq!(
+        parsed.failed[0].errors.len(),
+        wa_groups_protocol::MAX_ERRORS_KEPT
+    );
 }

@@ -109,6 +109,7 @@ fn outcome() -> impl Strategy<Value = DecisionOutcome> {
                 succeeded,
                 failed,
                 errors,
+                errors_omitted: 0,
                 request_id,
             },
         )

@@ -88,6 +88,7 @@ pub struct ClientBuilder {
     runtime: Option<(String, String)>,
     timeout: RawDuration,
     connect_timeout: RawDuration,
+    total_timeout: Option<RawDuration>,
     // Counts are kept as given and checked in `build`, so that bindings can
     // pass their users' numbers (negative ones included) straight through.
     max_retries: i64,
@@ -109,6 +110,7 @@ impl Default for ClientBuilder {
             runtime: None,
             timeout: RawDuration::Exact(DEFAULT_TIMEOUT),
             connect_timeout: RawDuration::Exact(DEFAULT_CONNECT_TIMEOUT),
+            total_timeout: None,
             max_retries: i64::from(DEFAULT_MAX_RETRIES),
             retry_base_delay: RetryPolicy::default().base_delay,
             max_ids_per_request: count(DEFAULT_MAX_IDS_PER_REQUEST),
@@ -133,6 +135,7 @@ impl fmt::Debug for ClientBuilder {
             .field("runtime", &self.runtime)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("total_timeout", &self.total_timeout)
             .field("max_retries", &self.max_retries)
             .field("retry_base_delay", &self.retry_base_delay)
             .field("max_ids_per_request", &self.max_ids_per_request)
@@ -195,6 +198,23 @@ impl ClientBuilder {
     /// infinite or zero value is refused by [`build`](Self::build).
     pub fn timeout_secs(mut self, secs: f64) -> Self {
         self.timeout = RawDuration::Secs(secs);
+        self
+    }
+
+    /// An overall deadline for each call (default none): every attempt,
+    /// retry wait and chunk of one call (one page, for the listing streams)
+    /// runs within it, and a call that reaches it ends with
+    /// [`Error::Timeout`] holding this duration, not retried. Beside it,
+    /// [`timeout`](Self::timeout) bounds each attempt alone. Must be non-zero.
+    pub fn total_timeout(mut self, deadline: Duration) -> Self {
+        self.total_timeout = Some(RawDuration::Exact(deadline));
+        self
+    }
+
+    /// [`total_timeout`](Self::total_timeout) in seconds, for bindings: a
+    /// negative, NaN, infinite or zero value is refused by [`build`](Self::build).
+    pub fn total_timeout_secs(mut self, secs: f64) -> Self {
+        self.total_timeout = Some(RawDuration::Secs(secs));
         self
     }
 
@@ -292,6 +312,10 @@ impl ClientBuilder {
         let user_agent = UserAgent::build(runtime, self.user_agent.as_deref())?;
         let timeout = self.timeout.resolve(Field::Timeout)?;
         let connect_timeout = self.connect_timeout.resolve(Field::ConnectTimeout)?;
+        let total_timeout = self
+            .total_timeout
+            .map(|t| t.resolve(Field::TotalTimeout))
+            .transpose()?;
         let max_retries = u32::try_from(self.max_retries)
             .ok()
             .filter(|n| *n <= MAX_RETRIES_LIMIT)
@@ -339,6 +363,7 @@ impl ClientBuilder {
             policy,
             timeout,
             connect_timeout,
+            total_timeout,
             max_ids_per_request,
             max_concurrency,
             max_connections,

@@ -41,6 +41,7 @@ pub(crate) struct Settings {
     pub(crate) policy: RetryPolicy,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    pub(crate) total_timeout: Option<Duration>,
     pub(crate) max_ids_per_request: usize,
     pub(crate) max_concurrency: usize,
     pub(crate) max_connections: usize,
@@ -68,6 +69,7 @@ impl fmt::Debug for Client {
             .field("access_token", &s.token)
             .field("timeout", &s.timeout)
             .field("connect_timeout", &s.connect_timeout)
+            .field("total_timeout", &s.total_timeout)
             .field("max_retries", &s.policy.max_retries)
             .field("max_ids_per_request", &s.max_ids_per_request)
             .field("max_concurrency", &s.max_concurrency)
@@ -111,8 +113,26 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// The error of the last attempt, with the access token scrubbed from it.
+    /// The error of the last attempt, with the access token scrubbed from
+    /// it; [`Error::Timeout`] when the call reaches `total_timeout`.
     pub async fn execute<O: Operation>(&self, op: &O) -> Result<O::Output> {
+        self.bounded(self.run(op)).await
+    }
+
+    /// Runs `call` within the client's overall deadline, if it has one.
+    /// Only public entry points go through here, so that the chunks and
+    /// pages inside one call share one deadline.
+    async fn bounded<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        match self.inner.total_timeout {
+            None => call.await,
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or(Err(Error::Timeout(limit))),
+        }
+    }
+
+    /// [`execute`](Self::execute) without the overall deadline.
+    async fn run<O: Operation>(&self, op: &O) -> Result<O::Output> {
         let s = &*self.inner;
         let span = debug_span!(
             "wa_groups.call",
@@ -233,7 +253,7 @@ impl Client {
         options: ListOptions,
     ) -> Result<JoinRequestPage> {
         let op = ListJoinRequests::new(GroupId::new(group_id)?, options.validate()?)?;
-        self.execute(&op).await
+        self.bounded(self.run(&op)).await
     }
 
     /// Every pending join request of the group, page after page, following
@@ -298,9 +318,9 @@ impl Client {
                     return None;
                 }
                 let group = walk.group.clone()?;
-                match walk
-                    .client
-                    .page(&group, walk.limit, walk.after.clone())
+                let client = walk.client.clone();
+                match client
+                    .bounded(client.page(&group, walk.limit, walk.after.clone()))
                     .await
                 {
                     Ok(page) => {
@@ -334,7 +354,7 @@ impl Client {
             after,
             before: None,
         };
-        self.execute(&ListJoinRequests::new(group.clone(), options)?)
+        self.run(&ListJoinRequests::new(group.clone(), options)?)
             .await
     }
 
@@ -356,7 +376,7 @@ impl Client {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        self.decide(Action::Approve, group_id, ids)
+        self.bounded(self.decide(Action::Approve, group_id, ids))
             .await
             .map(ApproveOutcome::from)
     }
@@ -371,7 +391,7 @@ impl Client {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        self.decide(Action::Reject, group_id, ids)
+        self.bounded(self.decide(Action::Reject, group_id, ids))
             .await
             .map(RejectOutcome::from)
     }
@@ -384,7 +404,7 @@ impl Client {
     /// An invalid `group_id`; a listing error (the approvals have not
     /// started then); or the error every chunk failed with.
     pub async fn approve_all(&self, group_id: &str) -> Result<ApproveOutcome> {
-        self.decide_all(Action::Approve, group_id)
+        self.bounded(self.decide_all(Action::Approve, group_id))
             .await
             .map(ApproveOutcome::from)
     }
@@ -396,7 +416,7 @@ impl Client {
     ///
     /// As [`approve_all`](Self::approve_all).
     pub async fn reject_all(&self, group_id: &str) -> Result<RejectOutcome> {
-        self.decide_all(Action::Reject, group_id)
+        self.bounded(self.decide_all(Action::Reject, group_id))
             .await
             .map(RejectOutcome::from)
     }
@@ -414,7 +434,7 @@ impl Client {
         I::Item: AsRef<str>,
     {
         let op = GetGroupInfo::new(GroupId::new(group_id)?, fields)?;
-        self.execute(&op).await
+        self.bounded(self.run(&op)).await
     }
 
     /// Validates, then approves or rejects in chunks.
@@ -440,12 +460,12 @@ impl Client {
         if let [only] = plan.chunks() {
             // The common case needs no stream machinery.
             let op = DecideJoinRequests::new(action, group.clone(), only.clone());
-            return plan.merge(vec![self.execute(&op).await]);
+            return plan.merge(vec![self.run(&op).await]);
         }
         let results: Vec<Result<DecisionOutcome>> = stream::iter(plan.chunks().iter().cloned())
             .map(|chunk| {
                 let op = DecideJoinRequests::new(action, group.clone(), chunk);
-                async move { self.execute(&op).await }
+                async move { self.run(&op).await }
             })
             .buffered(self.inner.max_concurrency)
             .collect()

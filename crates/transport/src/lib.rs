@@ -72,7 +72,10 @@
 //! The `timeout` (default 30 s) bounds each attempt, from sending the
 //! request to the last byte of the response body; an attempt that runs out
 //! is an [`Error::Timeout`] (retried). `connect_timeout` (default 10 s)
-//! bounds TCP connects. Response bodies are read under `max_response_bytes`
+//! bounds TCP connects. `total_timeout` (default none) is an overall
+//! deadline per call: every attempt, retry wait and chunk of one call runs
+//! within it, and a call that reaches it ends with [`Error::Timeout`]
+//! (not retried); for the listing streams each page is one call. Response bodies are read under `max_response_bytes`
 //! (default 4 MiB): a larger one is an [`Error::Decode`] and is never
 //! buffered beyond the cap.
 //!
@@ -147,8 +150,8 @@ pub use wa_groups_protocol as protocol;
 pub use wa_groups_protocol::{
     Action, ApiError, ApproveOutcome, Cursor, DEFAULT_API_VERSION, DEFAULT_BASE_URL, DecodeError,
     Error, ErrorDetail, ErrorKind, FailedJoinRequest, Field, GroupId, GroupInfo, InvalidInput,
-    JoinRequest, JoinRequestId, JoinRequestPage, Operation, Participant, RejectOutcome,
-    RetryPolicy, TransportError, TransportErrorKind, VERSION, webhook,
+    JoinRequest, JoinRequestId, JoinRequestPage, MAX_ERRORS_KEPT, Operation, Participant,
+    RejectOutcome, RetryPolicy, TransportError, TransportErrorKind, VERSION, webhook,
 };
 
 /// A result whose error is this crate's [`Error`].

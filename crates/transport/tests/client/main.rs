@@ -10,5 +10,6 @@ mod chunking;
 mod concurrency;
 mod emulator;
 mod faults;
+mod hostile;
 mod secrets;
 mod tls;

@@ -31,6 +31,8 @@ use tokio::task::JoinHandle;
 use wa_groups_protocol::ApiError;
 use wa_groups_protocol::server::{ServerRequest, parse_request};
 
+pub mod raw;
+
 /// The token the test clients send.
 pub const TOKEN: &str = "EAAB-test-token-0123456789";
 
