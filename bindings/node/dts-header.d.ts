@@ -50,7 +50,7 @@ export interface WaGroupsError extends Error {
   reason?: string
   /** `ERR_WA_TRANSPORT`: `connect`, `tls`, `connection_reset` or `other`. */
   transportKind?: 'connect' | 'tls' | 'connection_reset' | 'other'
-  /** `ERR_WA_TIMEOUT`: the per-attempt timeout that ran out. */
+  /** `ERR_WA_TIMEOUT`: the timeout that ran out (per attempt, or the whole call's `totalTimeoutMs`). */
   timeoutMs?: number
   /** `ERR_WA_DECODE`: the start of the unexpected body. */
   excerpt?: string

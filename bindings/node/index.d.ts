@@ -50,7 +50,7 @@ export interface WaGroupsError extends Error {
   reason?: string
   /** `ERR_WA_TRANSPORT`: `connect`, `tls`, `connection_reset` or `other`. */
   transportKind?: 'connect' | 'tls' | 'connection_reset' | 'other'
-  /** `ERR_WA_TIMEOUT`: the per-attempt timeout that ran out. */
+  /** `ERR_WA_TIMEOUT`: the timeout that ran out (per attempt, or the whole call's `totalTimeoutMs`). */
   timeoutMs?: number
   /** `ERR_WA_DECODE`: the start of the unexpected body. */
   excerpt?: string
@@ -385,6 +385,12 @@ export interface ClientOptions {
   userAgent?: string
   /** Time allowed for one attempt, in milliseconds (default 30000). */
   timeoutMs?: number
+  /**
+   * Time allowed for a whole call, in milliseconds (default none): every
+   * attempt, retry wait and chunk (one page, for `joinRequests`).
+   * Reaching it rejects with `ERR_WA_TIMEOUT` (`timeoutMs` is this).
+   */
+  totalTimeoutMs?: number
   /** Retries after the first attempt (default 3); 0 disables retries. */
   maxRetries?: number
   /**

@@ -348,6 +348,9 @@ fn build(env: &Env, options: Unknown<'_>) -> Result<Client, Failure> {
     if let Some(ms) = number("timeoutMs", Field::Timeout)? {
         builder = builder.timeout_secs(ms / 1000.0);
     }
+    if let Some(ms) = number("totalTimeoutMs", Field::TotalTimeout)? {
+        builder = builder.total_timeout_secs(ms / 1000.0);
+    }
     if let Some(n) = count("maxRetries", Field::MaxRetries)? {
         builder = builder.max_retries(n);
     }

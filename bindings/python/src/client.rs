@@ -55,6 +55,7 @@ impl Shared {
         base_url: Option<String>,
         user_agent: Option<String>,
         timeout: f64,
+        total_timeout: Option<f64>,
         max_retries: Count,
         max_ids_per_request: Option<Count>,
         max_concurrency: Option<Count>,
@@ -67,6 +68,9 @@ impl Shared {
                 format!("{}.{}.{}", version.major, version.minor, version.patch),
             )
             .timeout_secs(timeout);
+        if let Some(secs) = total_timeout {
+            builder = builder.total_timeout_secs(secs);
+        }
         builder = builder.max_retries(max_retries.0);
         if let Some(v) = api_version {
             builder = builder.api_version(v);
@@ -202,7 +206,7 @@ pub(crate) struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
+    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments DESIGN.md gives"
@@ -214,6 +218,7 @@ impl Client {
         base_url: Option<String>,
         user_agent: Option<String>,
         timeout: f64,
+        total_timeout: Option<f64>,
         max_retries: Count,
         max_ids_per_request: Option<Count>,
         max_concurrency: Option<Count>,
@@ -228,6 +233,7 @@ impl Client {
                     base_url,
                     user_agent,
                     timeout,
+                    total_timeout,
                     max_retries,
                     max_ids_per_request,
                     max_concurrency,
@@ -450,7 +456,7 @@ where
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
+    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments DESIGN.md gives"
@@ -462,6 +468,7 @@ impl AsyncClient {
         base_url: Option<String>,
         user_agent: Option<String>,
         timeout: f64,
+        total_timeout: Option<f64>,
         max_retries: Count,
         max_ids_per_request: Option<Count>,
         max_concurrency: Option<Count>,
@@ -476,6 +483,7 @@ impl AsyncClient {
                     base_url,
                     user_agent,
                     timeout,
+                    total_timeout,
                     max_retries,
                     max_ids_per_request,
                     max_concurrency,

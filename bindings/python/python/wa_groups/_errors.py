@@ -165,7 +165,8 @@ class TransportError(WaGroupsError):
 
 
 class RequestTimeoutError(TransportError):
-    """An attempt took longer than the client's ``timeout`` (in seconds)."""
+    """An attempt took longer than the client's ``timeout``, or a call longer
+    than its ``total_timeout``; ``timeout`` is the limit that ran out (seconds)."""
 
     kind = "timeout"
 

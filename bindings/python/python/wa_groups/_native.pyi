@@ -195,7 +195,13 @@ class AsyncJoinRequestIterator:
 
 @final
 class Client:
-    """The blocking client; each call releases the GIL while Rust works."""
+    """The blocking client; each call releases the GIL while Rust works.
+
+    ``timeout`` bounds each attempt (seconds); ``total_timeout`` (seconds,
+    default none) bounds a whole call: every attempt, retry wait and chunk
+    (one page, for ``iter_join_requests``). Reaching either raises
+    ``RequestTimeoutError``, whose ``timeout`` is the limit that ran out.
+    """
 
     def __new__(
         cls,
@@ -205,6 +211,7 @@ class Client:
         base_url: Optional[str] = None,
         user_agent: Optional[str] = None,
         timeout: float = 30.0,
+        total_timeout: Optional[float] = None,
         max_retries: int = 3,
         max_ids_per_request: Optional[int] = None,
         max_concurrency: Optional[int] = None,
@@ -232,7 +239,8 @@ class Client:
 
 @final
 class AsyncClient:
-    """The asyncio client; every method returns an awaitable."""
+    """The asyncio client; every method returns an awaitable. Its settings
+    are ``Client``'s, ``timeout`` and ``total_timeout`` included."""
 
     def __new__(
         cls,
@@ -242,6 +250,7 @@ class AsyncClient:
         base_url: Optional[str] = None,
         user_agent: Optional[str] = None,
         timeout: float = 30.0,
+        total_timeout: Optional[float] = None,
         max_retries: int = 3,
         max_ids_per_request: Optional[int] = None,
         max_concurrency: Optional[int] = None,
