@@ -166,6 +166,21 @@ export interface WebhookPayload {
   /** `whatsapp_business_account`. */
   object: string
   entries: Array<{ id: string; changes: Array<GroupChange | OtherChange> }>
+  /**
+   * Every group event of the payload, in order, flattened with where it
+   * came from (not enumerable: the payload stays plain data).
+   */
+  events(): WebhookEvent[]
+}
+
+/** A group event with where it came from, as `WebhookPayload.events()` lists it. */
+export type WebhookEvent = GroupEvent & {
+  /** The WhatsApp Business Account ID (`entry[].id`). */
+  wabaId: string
+  /** The change's field, such as `group_participants_update`. */
+  field: string
+  phoneNumberId: string
+  displayPhoneNumber: string
 }
 
 /** Which Graph API calls a fault applies to. */

@@ -166,6 +166,21 @@ export interface WebhookPayload {
   /** `whatsapp_business_account`. */
   object: string
   entries: Array<{ id: string; changes: Array<GroupChange | OtherChange> }>
+  /**
+   * Every group event of the payload, in order, flattened with where it
+   * came from (not enumerable: the payload stays plain data).
+   */
+  events(): WebhookEvent[]
+}
+
+/** A group event with where it came from, as `WebhookPayload.events()` lists it. */
+export type WebhookEvent = GroupEvent & {
+  /** The WhatsApp Business Account ID (`entry[].id`). */
+  wabaId: string
+  /** The change's field, such as `group_participants_update`. */
+  field: string
+  phoneNumberId: string
+  displayPhoneNumber: string
 }
 
 /** Which Graph API calls a fault applies to. */
@@ -561,7 +576,9 @@ export interface ListOptions {
  * Parses a webhook delivery body (the exact bytes received) into a plain
  * object in camelCase: `{ object, entries: [{ id, changes }] }`, each
  * change a `group` change with typed `events` or an `other` change kept
- * as its JSON value.
+ * as its JSON value; its `events()` method lists every group event,
+ * flattened, with `wabaId`, `field`, `phoneNumberId` and
+ * `displayPhoneNumber`.
  *
  * Throws an `ERR_WA_DECODE` error when the body is not a webhook payload
  * (the message names the path of what is missing), and a `TypeError`
