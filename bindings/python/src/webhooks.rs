@@ -2,9 +2,9 @@
 //! check, with its types as Python classes.
 //!
 //! Each class keeps the Rust value it was made from; attributes are read
-//! from it, and two objects are equal when their canonical JSON (the
-//! protocol crate's encoding) and their place (WABA, field, phone number)
-//! are.
+//! from it, and two objects are equal when those values are (the protocol
+//! types' `PartialEq`) and so is their place (WABA, field, phone number).
+//! `WebhookPayload.events()` is the protocol crate's `payload.events()`.
 
 use std::sync::Arc;
 
@@ -93,7 +93,7 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Where an event or change came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Place {
     waba_id: String,
     field: String,
@@ -167,24 +167,11 @@ impl ProfilePicture {
 pub(crate) struct GroupEvent {
     place: Arc<Place>,
     event: wh::GroupEvent,
-    canonical: String,
 }
 
 impl GroupEvent {
     fn new(place: Arc<Place>, event: wh::GroupEvent) -> Self {
-        let canonical = format!(
-            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
-            place.waba_id,
-            place.field,
-            place.display_phone_number,
-            place.phone_number_id,
-            event.to_json_string()
-        );
-        Self {
-            place,
-            event,
-            canonical,
-        }
+        Self { place, event }
     }
 
     fn repr(&self, name: &str) -> Repr {
@@ -267,7 +254,8 @@ impl GroupEvent {
         let Ok(other) = other.cast::<GroupEvent>() else {
             return false;
         };
-        slf.get_type().is(other.get_type()) && slf.get().canonical == other.get().canonical
+        let (a, b) = (slf.get(), other.get());
+        slf.get_type().is(other.get_type()) && a.place == b.place && a.event == b.event
     }
 
     fn __repr__(&self) -> String {
@@ -594,7 +582,7 @@ fn event_object(py: Python<'_>, place: &Arc<Place>, event: &wh::GroupEvent) -> P
 pub(crate) struct GroupChange {
     place: Arc<Place>,
     events: Vec<Py<PyAny>>,
-    canonical: String,
+    inner: wh::GroupChange,
 }
 
 #[pymethods]
@@ -616,9 +604,10 @@ impl GroupChange {
         PyList::new(py, self.events.iter().map(|e| e.bind(py)))
     }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<GroupChange>()
-            .is_ok_and(|o| o.get().canonical == self.canonical)
+        other.cast::<GroupChange>().is_ok_and(|o| {
+            let o = o.get();
+            o.place.waba_id == self.place.waba_id && o.inner == self.inner
+        })
     }
     fn __repr__(&self) -> String {
         Repr::new("GroupChange")
@@ -669,9 +658,8 @@ impl OtherChange {
 /// One `entry`: the changes of one WhatsApp Business Account.
 #[pyclass(frozen, module = "wa_groups.webhooks")]
 pub(crate) struct Entry {
-    id: String,
     changes: Vec<Py<PyAny>>,
-    canonical: String,
+    inner: wh::Entry,
 }
 
 #[pymethods]
@@ -679,7 +667,7 @@ impl Entry {
     /// The WhatsApp Business Account ID.
     #[getter]
     fn id(&self) -> &str {
-        &self.id
+        &self.inner.id
     }
     #[getter]
     fn changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -688,11 +676,11 @@ impl Entry {
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<Entry>()
-            .is_ok_and(|o| o.get().canonical == self.canonical)
+            .is_ok_and(|o| o.get().inner == self.inner)
     }
     fn __repr__(&self) -> String {
         Repr::new("Entry")
-            .str("id", Some(&self.id))
+            .str("id", Some(&self.inner.id))
             .raw("changes", &format!("<{} changes>", self.changes.len()))
             .finish()
     }
@@ -701,11 +689,9 @@ impl Entry {
 /// A whole delivery, as [`parse`] returns it.
 #[pyclass(frozen, module = "wa_groups.webhooks")]
 pub(crate) struct WebhookPayload {
-    object: String,
     entries: Vec<Py<PyAny>>,
-    events: Vec<Py<PyAny>>,
     others: Vec<Py<PyAny>>,
-    json: String,
+    inner: wh::WebhookPayload,
 }
 
 #[pymethods]
@@ -713,7 +699,7 @@ impl WebhookPayload {
     /// The `object`; `whatsapp_business_account` for WhatsApp.
     #[getter]
     fn object(&self) -> &str {
-        &self.object
+        &self.inner.object
     }
     #[getter]
     fn entries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -721,7 +707,12 @@ impl WebhookPayload {
     }
     /// Every group event of every entry and change, in order.
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.events.iter().map(|e| e.bind(py)))
+        let events = self
+            .inner
+            .events()
+            .map(|e| event_object(py, &Arc::new(Place::of(&e)), e.event))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, events)
     }
     /// Every change that is not a group change, in order.
     fn other_changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -729,34 +720,41 @@ impl WebhookPayload {
     }
     /// The payload as compact JSON, as Meta would send it; `parse` of it
     /// gives an equal payload.
-    fn to_json(&self) -> &str {
-        &self.json
+    fn to_json(&self) -> String {
+        self.inner.to_json_string()
     }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<WebhookPayload>()
-            .is_ok_and(|o| o.get().json == self.json)
+            .is_ok_and(|o| o.get().inner == self.inner)
     }
     fn __repr__(&self) -> String {
         Repr::new("WebhookPayload")
-            .str("object", Some(&self.object))
+            .str("object", Some(&self.inner.object))
             .raw("entries", &format!("<{} entries>", self.entries.len()))
-            .raw("events", &format!("<{} group events>", self.events.len()))
+            .raw(
+                "events",
+                &format!("<{} group events>", self.inner.events().count()),
+            )
             .finish()
     }
 }
 
-fn one_entry_json(id: &str, change: Option<wh::Change>) -> String {
-    wh::WebhookPayload::new(vec![wh::Entry {
-        id: id.to_owned(),
-        changes: change.into_iter().collect(),
-    }])
-    .to_json_string()
+impl Place {
+    fn of(e: &wh::GroupEventRef<'_>) -> Self {
+        Self {
+            waba_id: e.waba_id.to_owned(),
+            field: e.field.as_str().to_owned(),
+            display_phone_number: e.metadata.display_phone_number.clone(),
+            phone_number_id: e.metadata.phone_number_id.clone(),
+        }
+    }
 }
 
-fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<WebhookPayload> {
+/// The Python objects of `payload`: its entries and their changes (the
+/// events of `events()` are made from the protocol crate's walk).
+fn payload_object(py: Python<'_>, payload: wh::WebhookPayload) -> PyResult<WebhookPayload> {
     let mut entries = Vec::with_capacity(payload.entries.len());
-    let mut events = Vec::new();
     let mut others = Vec::new();
     for entry in &payload.entries {
         let mut changes = Vec::with_capacity(entry.changes.len());
@@ -769,16 +767,15 @@ fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<Webh
                         display_phone_number: g.metadata.display_phone_number.clone(),
                         phone_number_id: g.metadata.phone_number_id.clone(),
                     });
-                    let mut group_events = Vec::with_capacity(g.events.len());
-                    for e in &g.events {
-                        let obj = event_object(py, &place, e)?;
-                        events.push(obj.clone_ref(py));
-                        group_events.push(obj);
-                    }
+                    let events = g
+                        .events
+                        .iter()
+                        .map(|e| event_object(py, &place, e))
+                        .collect::<PyResult<Vec<_>>>()?;
                     let obj = GroupChange {
                         place,
-                        events: group_events,
-                        canonical: one_entry_json(&entry.id, Some(change.clone())),
+                        events,
+                        inner: g.clone(),
                     };
                     changes.push(Py::new(py, obj)?.into_any());
                 }
@@ -798,25 +795,16 @@ fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<Webh
                 _ => {}
             }
         }
-        let canonical = wh::WebhookPayload::new(vec![entry.clone()]).to_json_string();
-        entries.push(
-            Py::new(
-                py,
-                Entry {
-                    id: entry.id.clone(),
-                    changes,
-                    canonical,
-                },
-            )?
-            .into_any(),
-        );
+        let obj = Entry {
+            changes,
+            inner: entry.clone(),
+        };
+        entries.push(Py::new(py, obj)?.into_any());
     }
     Ok(WebhookPayload {
-        object: payload.object.clone(),
         entries,
-        events,
         others,
-        json: payload.to_json_string(),
+        inner: payload,
     })
 }
 
@@ -829,7 +817,7 @@ pub(crate) fn parse(py: Python<'_>, raw_body: &Bound<'_, PyAny>) -> PyResult<Web
         let payload = py
             .detach(|| wh::parse(&body))
             .map_err(|e| to_py_err(py, e))?;
-        payload_object(py, &payload)
+        payload_object(py, payload)
     })
 }
 
