@@ -21,6 +21,10 @@ pub(crate) struct Decided {
     pub(crate) errors: Vec<ErrorDetail>,
     /// Call-level errors the API sent beyond those kept.
     pub(crate) errors_omitted: usize,
+    /// IDs the API reported without being sent them (bounded), and how
+    /// many more such reports there were.
+    pub(crate) unexpected: Vec<String>,
+    pub(crate) unexpected_omitted: usize,
 }
 
 impl From<ApproveOutcome> for Decided {
@@ -34,6 +38,12 @@ impl From<ApproveOutcome> for Decided {
             failed: o.failed,
             errors: o.errors,
             errors_omitted: o.errors_omitted,
+            unexpected: o
+                .unexpected
+                .into_iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+            unexpected_omitted: o.unexpected_omitted,
         }
     }
 }
@@ -49,6 +59,12 @@ impl From<RejectOutcome> for Decided {
             failed: o.failed,
             errors: o.errors,
             errors_omitted: o.errors_omitted,
+            unexpected: o
+                .unexpected
+                .into_iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+            unexpected_omitted: o.unexpected_omitted,
         }
     }
 }
@@ -276,12 +292,14 @@ pub(crate) fn decided(
                         "failed": d.failed.iter().map(failed_json).collect::<Vec<_>>(),
                         "errors": d.errors.iter().map(detail_json).collect::<Vec<_>>(),
                         "errors_omitted": d.errors_omitted,
+                        "unexpected": d.unexpected,
+                        "unexpected_omitted": d.unexpected_omitted,
                         "error": null,
                     })
                 }
                 Err(e) => {
                     group_errors += 1;
-                    json!({"group_id": group_id, key: [], "failed": [], "errors": [], "errors_omitted": 0, "error": error_json(e)})
+                    json!({"group_id": group_id, key: [], "failed": [], "errors": [], "errors_omitted": 0, "unexpected": [], "unexpected_omitted": 0, "error": error_json(e)})
                 }
             })
             .collect();
@@ -326,6 +344,23 @@ pub(crate) fn decided(
                         "(whole call)".to_owned(),
                         e.code.to_string(),
                         reason(e),
+                    ]);
+                }
+                if !d.unexpected.is_empty() {
+                    failures.row(vec![
+                        group_id.clone(),
+                        "(whole call)".to_owned(),
+                        "-".to_owned(),
+                        format!(
+                            "the API also reported {} ID(s) never sent: {}{}",
+                            d.unexpected.len() + d.unexpected_omitted,
+                            d.unexpected.join(", "),
+                            if d.unexpected_omitted > 0 {
+                                ", ..."
+                            } else {
+                                ""
+                            }
+                        ),
                     ]);
                 }
                 if d.errors_omitted > 0 {

@@ -1,7 +1,8 @@
 //! Splitting a long ID list into requests and merging their outcomes back
-//! into one, in input order, with nothing the caller asked for unreported.
+//! into one, in input order, with nothing the caller asked for unreported
+//! and nothing it did not ask for counted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::Error;
 use crate::ids::{JoinRequestId, JoinRequestIds};
@@ -16,6 +17,8 @@ const SMALL: usize = 32;
 pub struct ChunkPlan {
     action: Action,
     chunks: Vec<JoinRequestIds>,
+    /// IDs per chunk: chunk `i` holds distinct IDs `i * per_chunk ..`.
+    per_chunk: usize,
     distinct: usize,
     /// Position of each distinct ID in the input, for lists over [`SMALL`].
     index: Option<HashMap<JoinRequestId, usize>>,
@@ -56,6 +59,7 @@ impl ChunkPlan {
         Self {
             action,
             chunks,
+            per_chunk: max,
             distinct: count,
             index,
         }
@@ -91,7 +95,9 @@ impl ChunkPlan {
     /// "unreported" error (the call-level errors, which may say why, are in
     /// `errors` once, never copied per ID: the outcome stays the size of the
     /// responses). `errors` keeps at most [`MAX_ERRORS_KEPT`] items across
-    /// chunks and counts the rest in `errors_omitted`. Only when every chunk
+    /// chunks and counts the rest in `errors_omitted`. An ID a response
+    /// reports that its request did not send is never counted as succeeded
+    /// or failed: it goes to `unexpected` (bounded). Only when every chunk
     /// failed with the same error is that error returned instead.
     pub fn merge(
         &self,
@@ -112,25 +118,32 @@ impl ChunkPlan {
         let single = results.len() == 1;
         let mut merged = DecisionOutcome::new(self.action);
         let mut seen = vec![false; self.distinct];
-        for (chunk, result) in self.chunks.iter().zip(results) {
+        let mut unexpected = HashSet::new();
+        for (n, (chunk, result)) in self.chunks.iter().zip(results).enumerate() {
             match result {
                 Ok(outcome) => {
                     if single {
                         merged.request_id = outcome.request_id;
                     }
                     for id in outcome.succeeded {
-                        if self.mark(&mut seen, &id) {
-                            merged.succeeded.push(id);
+                        match self.mark(&mut seen, &id, n) {
+                            Mark::New => merged.succeeded.push(id),
+                            Mark::Again => {}
+                            Mark::NotSent => note_unexpected(&mut merged, &mut unexpected, id),
                         }
                     }
                     for f in outcome.failed {
-                        if self.mark(&mut seen, &f.join_request_id) {
-                            merged.failed.push(f);
+                        match self.mark(&mut seen, &f.join_request_id, n) {
+                            Mark::New => merged.failed.push(f),
+                            Mark::Again => {}
+                            Mark::NotSent => {
+                                note_unexpected(&mut merged, &mut unexpected, f.join_request_id);
+                            }
                         }
                     }
                     let mut summary = None;
                     for id in chunk {
-                        if self.mark(&mut seen, id) {
+                        if self.mark(&mut seen, id, n) == Mark::New {
                             let summary = summary.get_or_insert_with(|| {
                                 unreported(&outcome.errors, outcome.errors_omitted)
                             });
@@ -148,7 +161,7 @@ impl ChunkPlan {
                 Err(e) => {
                     let detail = ErrorDetail::from_error(&e);
                     for id in chunk {
-                        if self.mark(&mut seen, id) {
+                        if self.mark(&mut seen, id, n) == Mark::New {
                             merged.failed.push(FailedJoinRequest {
                                 join_request_id: id.clone(),
                                 errors: vec![detail.clone()],
@@ -158,19 +171,53 @@ impl ChunkPlan {
                 }
             }
         }
+        // Every ID kept in `succeeded` and `failed` was asked for.
         let pos = |id: &JoinRequestId| self.position(id).unwrap_or(usize::MAX);
         merged.succeeded.sort_by_key(pos);
         merged.failed.sort_by_key(|f| pos(&f.join_request_id));
         Ok(merged)
     }
 
-    /// Marks `id` reported; false when it was already reported, so an ID the
-    /// API lists twice is counted once. IDs we did not send are kept.
-    fn mark(&self, seen: &mut [bool], id: &JoinRequestId) -> bool {
+    /// Marks `id`, reported in the answer to chunk `chunk`: new, already
+    /// reported (an ID the API lists twice is counted once), or not sent
+    /// in that chunk at all.
+    fn mark(&self, seen: &mut [bool], id: &JoinRequestId, chunk: usize) -> Mark {
         match self.position(id) {
-            Some(i) => !std::mem::replace(&mut seen[i], true),
-            None => true,
+            Some(i) if i / self.per_chunk == chunk => {
+                if std::mem::replace(&mut seen[i], true) {
+                    Mark::Again
+                } else {
+                    Mark::New
+                }
+            }
+            _ => Mark::NotSent,
         }
+    }
+}
+
+/// What a reported ID is to the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    New,
+    Again,
+    NotSent,
+}
+
+/// Keeps an ID the API reported without being sent it: once, and at most
+/// [`MAX_ERRORS_KEPT`] of them; further reports are only counted.
+fn note_unexpected(
+    merged: &mut DecisionOutcome,
+    kept: &mut HashSet<JoinRequestId>,
+    id: JoinRequestId,
+) {
+    if kept.contains(&id) {
+        return;
+    }
+    if kept.len() < MAX_ERRORS_KEPT {
+        kept.insert(id.clone());
+        merged.unexpected.push(id);
+    } else {
+        merged.unexpected_omitted += 1;
     }
 }
 

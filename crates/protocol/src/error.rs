@@ -513,44 +513,45 @@ impl Error {
     /// `[redacted]`. Servers may echo what they were sent. Secrets shorter
     /// than [`MIN_REDACTED_LEN`] are left alone: no real token is that
     /// short, and scrubbing one would shred every message (`"t"`).
+    /// Every encoding of it is scrubbed too; see [`Redactor`](crate::Redactor).
     pub fn redact(&mut self, secret: &str) {
-        fn scrub(s: &mut String, secret: &str) {
-            if secret.len() >= MIN_REDACTED_LEN && s.contains(secret) {
-                *s = s.replace(secret, "[redacted]");
-            }
-        }
+        self.redact_with(&crate::Redactor::new(secret));
+    }
+
+    /// [`redact`](Self::redact) with a [`Redactor`](crate::Redactor) made once.
+    pub fn redact_with(&mut self, redactor: &crate::Redactor) {
         match self {
             Self::Auth(e) | Self::RateLimited(e) | Self::NotFound(e) | Self::Api(e) => {
-                scrub(&mut e.message, secret);
+                redactor.scrub(&mut e.message);
                 for s in [
                     &mut e.title,
                     &mut e.details,
                     &mut e.error_type,
                     &mut e.fbtrace_id,
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    scrub(s, secret);
+                ] {
+                    redactor.scrub_opt(s);
                 }
             }
             Self::Decode(e) => {
-                scrub(&mut e.excerpt, secret);
-                scrub(&mut e.reason, secret);
-                if secret.len() >= MIN_REDACTED_LEN {
-                    // The excerpt was cut from the body: a token crossing the
-                    // cut leaves its first characters at the end.
-                    let keep = (1..secret.len())
+                redactor.scrub(&mut e.excerpt);
+                redactor.scrub(&mut e.reason);
+                // The excerpt was cut from the body: a token (in any of its
+                // forms) crossing the cut leaves its first characters at the end.
+                for form in redactor.forms() {
+                    let cut = (1..form.len())
                         .rev()
-                        .find(|&n| e.excerpt.ends_with(&secret[..n]))
-                        .map_or(e.excerpt.len(), |n| e.excerpt.len() - n);
-                    e.excerpt.truncate(keep);
-                    // `[redacted]` may be longer than what it replaced.
-                    let excerpt = std::mem::take(&mut e.excerpt);
-                    e.excerpt = self::excerpt(excerpt.as_bytes());
+                        .filter(|&n| form.is_char_boundary(n))
+                        .find(|&n| e.excerpt.ends_with(&form[..n]));
+                    if let Some(n) = cut {
+                        let keep = e.excerpt.len() - n;
+                        e.excerpt.truncate(keep);
+                    }
                 }
+                // `[redacted]` may be longer than what it replaced.
+                let excerpt = std::mem::take(&mut e.excerpt);
+                e.excerpt = self::excerpt(excerpt.as_bytes());
             }
-            Self::Transport(e) => scrub(&mut e.message, secret),
+            Self::Transport(e) => redactor.scrub(&mut e.message),
             Self::InvalidInput(_) | Self::Timeout(_) => {}
         }
     }

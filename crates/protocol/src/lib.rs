@@ -47,6 +47,7 @@ mod chunk;
 mod error;
 mod ids;
 mod model;
+mod redact;
 mod request;
 mod retry;
 pub mod server;
@@ -66,6 +67,7 @@ pub use model::{
     JoinRequest, JoinRequestPage, ListResponse, MAX_ERRORS_KEPT, Paging, Participant,
     RejectOutcome,
 };
+pub use redact::{REDACTED, Redact, Redactor};
 pub use request::{
     BodyEncoding, Boundary, DecideJoinRequests, Endpoint, GROUP_INFO_FIELDS, GetGroupInfo,
     ListJoinRequests, ListOptions, MAX_LIMIT, Operation, parse_error_response, retry_after,

@@ -374,6 +374,12 @@ pub struct DecisionOutcome {
     pub errors: Vec<ErrorDetail>,
     /// How many more call-level errors the API sent than `errors` keeps.
     pub errors_omitted: usize,
+    /// IDs the API reported (as succeeded or failed) in answer to a
+    /// request that did not send them: never counted in `succeeded` or
+    /// `failed`, each kept once, at most [`MAX_ERRORS_KEPT`] of them.
+    pub unexpected: Vec<JoinRequestId>,
+    /// How many more such reports there were than `unexpected` keeps.
+    pub unexpected_omitted: usize,
     /// The API's request ID, when given (not kept across chunks).
     pub request_id: Option<String>,
 }
@@ -387,6 +393,8 @@ impl DecisionOutcome {
             failed: Vec::new(),
             errors: Vec::new(),
             errors_omitted: 0,
+            unexpected: Vec::new(),
+            unexpected_omitted: 0,
             request_id: None,
         }
     }
@@ -418,6 +426,8 @@ impl DecisionOutcome {
             failed: w.failed_join_requests,
             errors: w.errors.kept,
             errors_omitted: w.errors.omitted,
+            unexpected: Vec::new(),
+            unexpected_omitted: 0,
             request_id: w.request_id,
         })
     }
@@ -468,6 +478,11 @@ pub struct ApproveOutcome {
     pub errors: Vec<ErrorDetail>,
     /// How many more call-level errors the API sent than `errors` keeps.
     pub errors_omitted: usize,
+    /// IDs the API reported that the call never sent; see
+    /// [`DecisionOutcome::unexpected`].
+    pub unexpected: Vec<JoinRequestId>,
+    /// Reports of unsent IDs beyond those in `unexpected`.
+    pub unexpected_omitted: usize,
     /// The API's request ID, when a single request gave one.
     pub request_id: Option<String>,
 }
@@ -483,6 +498,11 @@ pub struct RejectOutcome {
     pub errors: Vec<ErrorDetail>,
     /// How many more call-level errors the API sent than `errors` keeps.
     pub errors_omitted: usize,
+    /// IDs the API reported that the call never sent; see
+    /// [`DecisionOutcome::unexpected`].
+    pub unexpected: Vec<JoinRequestId>,
+    /// Reports of unsent IDs beyond those in `unexpected`.
+    pub unexpected_omitted: usize,
     /// The API's request ID, when a single request gave one.
     pub request_id: Option<String>,
 }
@@ -494,6 +514,8 @@ impl From<DecisionOutcome> for ApproveOutcome {
             failed: o.failed,
             errors: o.errors,
             errors_omitted: o.errors_omitted,
+            unexpected: o.unexpected,
+            unexpected_omitted: o.unexpected_omitted,
             request_id: o.request_id,
         }
     }
@@ -506,6 +528,8 @@ impl From<DecisionOutcome> for RejectOutcome {
             failed: o.failed,
             errors: o.errors,
             errors_omitted: o.errors_omitted,
+            unexpected: o.unexpected,
+            unexpected_omitted: o.unexpected_omitted,
             request_id: o.request_id,
         }
     }

@@ -20,7 +20,7 @@ pub const MAX_LIMIT: u32 = 1000;
 /// One call of the API, independent of where and how it is sent.
 pub trait Operation {
     /// What a successful response becomes.
-    type Output;
+    type Output: crate::redact::Redact;
 
     /// The HTTP method.
     fn method(&self) -> Method;
@@ -420,6 +420,7 @@ pub struct Endpoint {
     prefix: Box<str>,
     version: ApiVersion,
     token: AccessToken,
+    redactor: crate::redact::Redactor,
     authorization: HeaderValue,
     user_agent: UserAgent,
 }
@@ -458,10 +459,16 @@ impl Endpoint {
             authority,
             prefix,
             version,
+            redactor: crate::redact::Redactor::new(token.expose_secret()),
             token,
             authorization,
             user_agent,
         }
+    }
+
+    /// Scrubs this endpoint's access token, in every encoding, from text.
+    pub fn redactor(&self) -> &crate::redact::Redactor {
+        &self.redactor
     }
 
     /// The base URL.
@@ -518,7 +525,8 @@ impl Endpoint {
     /// Turns a complete response into `op`'s output or a typed error:
     /// 2xx bodies are parsed by the operation; other statuses become the
     /// Graph error they carry, classified by code; anything else is a
-    /// decode error. The token never appears in the error.
+    /// decode error. The token, in any encoding, never appears in the
+    /// output or the error: see [`Redact`](crate::Redact).
     pub fn parse_response<O: Operation>(
         &self,
         op: &O,
@@ -527,12 +535,19 @@ impl Endpoint {
         body: &[u8],
     ) -> Result<O::Output, Error> {
         let result = if status.is_success() {
-            op.parse_success(status, body).map_err(Error::from)
+            op.parse_success(status, body)
+                .and_then(|mut out| {
+                    // Successful bodies echo what they like too: scrub every
+                    // string before it reaches a caller, a log or a binding.
+                    crate::redact::Redact::redact(&mut out, &self.redactor)?;
+                    Ok(out)
+                })
+                .map_err(Error::from)
         } else {
             Err(parse_error_response(status, headers, body))
         };
         result.map_err(|mut e| {
-            e.redact(self.token.expose_secret());
+            e.redact_with(&self.redactor);
             e
         })
     }

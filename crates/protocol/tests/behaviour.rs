@@ -510,3 +510,56 @@ fn one_ids_error_list_is_bounded_too() {
         wa_groups_protocol::MAX_ERRORS_KEPT
     );
 }
+
+/// Issue 10 item 7: IDs a response reports that its request never sent are
+/// neither succeeded nor failed; they are kept once each in `unexpected`.
+#[test]
+fn ids_never_sent_are_reported_apart_and_once() {
+    let ids = JoinRequestIds::new(["a", "b"]).unwrap();
+    let plan = ChunkPlan::new(Action::Approve, &ids, 100);
+    let body = br#"{"approved_join_requests":["NEVER_SENT","NEVER_SENT","NEVER_SENT","NEVER_SENT","NEVER_SENT","OTHER","a"],
+        "failed_join_requests":[{"join_request_id":"ALSO_NOT"},{"join_request_id":"a"}]}"#;
+    let out = plan
+        .merge(vec![Ok(
+            DecisionOutcome::from_json(Action::Approve, body).unwrap()
+        )])
+        .unwrap();
+    assert_eq!(out.succeeded, ["a"]);
+    assert_eq!(out.failed.len(), 1);
+    assert_eq!(out.failed[0].join_request_id, "b");
+    assert_eq!(out.unexpected, ["NEVER_SENT", "OTHER", "ALSO_NOT"]);
+    assert_eq!(out.unexpected_omitted, 0);
+
+    // An ID sent in another chunk is not this chunk's to report.
+    let plan = ChunkPlan::new(Action::Approve, &ids, 1);
+    let first =
+        DecisionOutcome::from_json(Action::Approve, br#"{"approved_join_requests":["a","b"]}"#);
+    let second = DecisionOutcome::from_json(Action::Approve, br#"{"approved_join_requests":[]}"#);
+    let out = plan
+        .merge(vec![
+            first.map_err(|_| unreachable!()),
+            second.map_err(|_| unreachable!()),
+        ])
+        .unwrap();
+    assert_eq!(out.succeeded, ["a"]);
+    assert_eq!(out.failed[0].join_request_id, "b");
+    assert_eq!(out.unexpected, ["b"]);
+
+    // Bounded: a flood of distinct unsent IDs keeps MAX_ERRORS_KEPT.
+    let flood: Vec<String> = (0..5000).map(|i| format!("\"x{i}\"")).collect();
+    let body = format!(r#"{{"approved_join_requests":[{}]}}"#, flood.join(","));
+    let plan = ChunkPlan::new(Action::Approve, &ids, 100);
+    let out = plan
+        .merge(vec![Ok(DecisionOutcome::from_json(
+            Action::Approve,
+            body.as_bytes(),
+        )
+        .unwrap())])
+        .unwrap();
+    assert_eq!(out.unexpected.len(), wa_groups_protocol::MAX_ERRORS_KEPT);
+    assert_eq!(
+        out.unexpected_omitted,
+        5000 - wa_groups_protocol::MAX_ERRORS_KEPT
+    );
+    assert!(out.succeeded.is_empty());
+}

@@ -110,6 +110,8 @@ fn outcome() -> impl Strategy<Value = DecisionOutcome> {
                 failed,
                 errors,
                 errors_omitted: 0,
+                unexpected: Vec::new(),
+                unexpected_omitted: 0,
                 request_id,
             },
         )

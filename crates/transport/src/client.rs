@@ -137,8 +137,9 @@ impl Client {
         let span = debug_span!(
             "wa_groups.call",
             method = %op.method(),
-            // Evaluated only when a subscriber wants the span.
-            path = %s.endpoint.path(op),
+            // Evaluated only when a subscriber wants the span; a cursor or
+            // group ID may hold the token, so the path is scrubbed.
+            path = %s.endpoint.redactor().scrubbed(&s.endpoint.path(op)),
             attempts = Empty,
             status = Empty,
             elapsed_ms = Empty,
@@ -170,7 +171,7 @@ impl Client {
             span.record("attempts", attempts);
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
             result.map_err(|mut e| {
-                e.redact(s.token.expose_secret());
+                e.redact_with(s.endpoint.redactor());
                 if let Some(status) = e.status() {
                     span.record("status", status);
                 }
@@ -196,10 +197,14 @@ impl Client {
             // The semaphore is never closed.
             let _slot = s.in_flight.acquire().await.ok();
             let started = Instant::now();
-            let result = match tokio::time::timeout(s.timeout, self.exchange(op)).await {
+            let mut result = match tokio::time::timeout(s.timeout, self.exchange(op)).await {
                 Ok(r) => r,
                 Err(_) => Err(Error::Timeout(s.timeout)),
             };
+            // Scrubbed before the log line below, whatever layer made it.
+            if let Err(e) = &mut result {
+                e.redact_with(s.endpoint.redactor());
+            }
             let span = tracing::Span::current();
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
             if let Err(e) = &result {
