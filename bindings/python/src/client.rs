@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::{Stream, StreamExt as _};
 use pyo3::exceptions::{
-    PyOverflowError, PyRuntimeError, PyStopAsyncIteration, PyTypeError, PyValueError,
+    PyOverflowError, PyRuntimeError, PyStopAsyncIteration, PyTypeError, PyUnicodeEncodeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -161,7 +162,21 @@ fn ids_arg(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         if out.len() == MAX_JOIN_REQUEST_IDS {
             return Err(too_long(py));
         }
-        out.push(item?.extract::<String>()?);
+        let item = item?;
+        match item.extract::<String>() {
+            Ok(id) => out.push(id),
+            // A `str` holding a lone surrogate has no UTF-8 form: invalid
+            // input at its index, like any other bad ID.
+            Err(e) if e.is_instance_of::<PyUnicodeEncodeError>(py) => {
+                let e = wa_groups::InvalidInput::new(
+                    wa_groups::Field::JoinRequestId,
+                    "must be well-formed Unicode (it holds a lone surrogate)",
+                )
+                .at(out.len());
+                return Err(to_py_err(py, e.into()));
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }

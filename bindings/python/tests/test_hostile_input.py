@@ -145,3 +145,9 @@ def test_async_iterator_made_before_close_sends_nothing_after_it(
         assert requests_sent(emu) == sent
 
     run(main())
+
+
+def test_a_lone_surrogate_in_an_id_is_invalid_input(emu: Emulator, group: str, client: Client) -> None:
+    e = pytest.raises(InvalidInputError, client.approve_join_requests, group, ["JR1", "JR\ud800"]).value
+    assert (e.field, e.index) == ("join_request_id", 1)
+    assert requests_sent(emu) == 0
