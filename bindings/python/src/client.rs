@@ -8,14 +8,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::{Stream, StreamExt as _};
 use pyo3::exceptions::{
-    PyOverflowError, PyRuntimeError, PyStopAsyncIteration, PyTypeError, PyUnicodeEncodeError,
-    PyValueError,
+    PyOverflowError, PyRuntimeError, PyStopAsyncIteration, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use wa_groups::{ClientBuilder, ListOptions};
+use wa_groups::{ClientBuilder, Field, ListOptions};
 
-use crate::errors::{Count, guard, to_py_err};
+use crate::errors::{Count, Text, guard, to_py_err, utf8};
 use crate::runtime::{Done, block_on, ready, spawn_for_asyncio};
 use crate::types::{ApproveOutcome, JoinRequest, JoinRequestPage, RejectOutcome, Repr};
 
@@ -163,34 +162,22 @@ fn ids_arg(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             return Err(too_long(py));
         }
         let item = item?;
-        match item.extract::<String>() {
-            Ok(id) => out.push(id),
-            // A `str` holding a lone surrogate has no UTF-8 form: invalid
-            // input at its index, like any other bad ID.
-            Err(e) if e.is_instance_of::<PyUnicodeEncodeError>(py) => {
-                let e = wa_groups::InvalidInput::new(
-                    wa_groups::Field::JoinRequestId,
-                    "must be well-formed Unicode (it holds a lone surrogate)",
-                )
-                .at(out.len());
-                return Err(to_py_err(py, e.into()));
-            }
-            Err(e) => return Err(e),
-        }
+        let item = item.cast_into::<PyString>().map_err(PyErr::from)?;
+        out.push(utf8(py, &item, Field::JoinRequestId, Some(out.len()))?);
     }
     Ok(out)
 }
 
 fn list_options(
     limit: Option<Count>,
-    after: Option<String>,
-    before: Option<String>,
-) -> ListOptions {
-    ListOptions {
+    after: Option<Text<'_>>,
+    before: Option<Text<'_>>,
+) -> PyResult<ListOptions> {
+    Ok(ListOptions {
         limit: limit.map(|n| saturate_u32(n.0)),
-        after,
-        before,
-    }
+        after: Text::opt(after.as_ref(), Field::After)?,
+        before: Text::opt(before.as_ref(), Field::Before)?,
+    })
 }
 
 /// Runs a call to completion with the GIL released and converts its
@@ -213,6 +200,11 @@ type JoinRequestStream =
 
 /// The synchronous client. Each call runs on the package's tokio runtime
 /// with the GIL released.
+///
+/// `timeout` bounds each attempt (seconds); `total_timeout` (seconds,
+/// default none) bounds a whole call: every attempt, retry wait and chunk
+/// (one page, for `iter_join_requests`). Reaching either raises
+/// `RequestTimeoutError`, whose `timeout` is the limit that ran out.
 #[pyclass(frozen, module = "wa_groups")]
 pub(crate) struct Client {
     shared: Shared,
@@ -221,17 +213,17 @@ pub(crate) struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
+    #[pyo3(signature = (access_token, *, api_version=Text::Default("v23.0"), base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments DESIGN.md gives"
     )]
     fn new(
         py: Python<'_>,
-        access_token: String,
-        api_version: &str,
-        base_url: Option<String>,
-        user_agent: Option<String>,
+        access_token: Text<'_>,
+        api_version: Text<'_>,
+        base_url: Option<Text<'_>>,
+        user_agent: Option<Text<'_>>,
         timeout: f64,
         total_timeout: Option<f64>,
         max_retries: Count,
@@ -243,10 +235,10 @@ impl Client {
                 shared: Shared::new(
                     py,
                     "Client",
-                    access_token,
-                    Some(api_version.to_owned()),
-                    base_url,
-                    user_agent,
+                    access_token.get(Field::AccessToken)?,
+                    Some(api_version.get(Field::ApiVersion)?),
+                    Text::opt(base_url.as_ref(), Field::BaseUrl)?,
+                    Text::opt(user_agent.as_ref(), Field::UserAgent)?,
                     timeout,
                     total_timeout,
                     max_retries,
@@ -263,34 +255,40 @@ impl Client {
         &self.shared.user_agent
     }
 
+    /// One page of `group_id`'s pending join requests (`limit` per page,
+    /// the API's default if `None`), from the `after` or `before` cursor.
     #[pyo3(signature = (group_id, *, limit=None, after=None, before=None))]
     fn list_join_requests(
         &self,
         py: Python<'_>,
-        group_id: String,
+        group_id: Text<'_>,
         limit: Option<Count>,
-        after: Option<String>,
-        before: Option<String>,
+        after: Option<Text<'_>>,
+        before: Option<Text<'_>>,
     ) -> PyResult<JoinRequestPage> {
         guard(py, || {
             let client = self.shared.client(py)?;
-            let options = list_options(limit, after, before);
+            let group_id = group_id.get(Field::GroupId)?;
+            let options = list_options(limit, after, before)?;
             wait(py, async move {
                 client.list_join_requests(&group_id, options).await
             })
         })
     }
 
+    /// An iterator over every pending join request of `group_id`, fetching
+    /// the pages (`limit` requests each) as it goes.
     #[pyo3(signature = (group_id, *, limit=None))]
     fn iter_join_requests(
         &self,
         py: Python<'_>,
-        group_id: &str,
+        group_id: Text<'_>,
         limit: Option<Count>,
     ) -> PyResult<JoinRequestIterator> {
         guard(py, || {
             let client = self.shared.client(py)?;
-            let stream = client.join_requests_with(group_id, list_options(limit, None, None));
+            let group_id = group_id.get(Field::GroupId)?;
+            let stream = client.join_requests_with(&group_id, list_options(limit, None, None)?);
             Ok(JoinRequestIterator::new(
                 Box::pin(stream),
                 Arc::clone(&self.shared.closed),
@@ -298,14 +296,18 @@ impl Client {
         })
     }
 
+    /// Approves the join requests `ids` (any iterable of `str`) of
+    /// `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn approve_join_requests(
         &self,
         py: Python<'_>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'_, PyAny>,
     ) -> PyResult<ApproveOutcome> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             let ids = ids_arg(py, ids)?;
             wait(py, async move {
                 client.approve_join_requests(&group_id, &ids).await
@@ -313,14 +315,18 @@ impl Client {
         })
     }
 
+    /// Rejects the join requests `ids` (any iterable of `str`) of
+    /// `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn reject_join_requests(
         &self,
         py: Python<'_>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'_, PyAny>,
     ) -> PyResult<RejectOutcome> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             let ids = ids_arg(py, ids)?;
             wait(py, async move {
                 client.reject_join_requests(&group_id, &ids).await
@@ -328,16 +334,20 @@ impl Client {
         })
     }
 
-    fn approve_all(&self, py: Python<'_>, group_id: String) -> PyResult<ApproveOutcome> {
+    /// Approves every pending join request of `group_id`, page by page.
+    fn approve_all(&self, py: Python<'_>, group_id: Text<'_>) -> PyResult<ApproveOutcome> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             wait(py, async move { client.approve_all(&group_id).await })
         })
     }
 
-    fn reject_all(&self, py: Python<'_>, group_id: String) -> PyResult<RejectOutcome> {
+    /// Rejects every pending join request of `group_id`, page by page.
+    fn reject_all(&self, py: Python<'_>, group_id: Text<'_>) -> PyResult<RejectOutcome> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             wait(py, async move { client.reject_all(&group_id).await })
         })
     }
@@ -452,6 +462,7 @@ impl JoinRequestIterator {
 
 /// The asyncio client: every method returns an awaitable; the calls run on
 /// the package's tokio runtime and complete in the caller's event loop.
+/// Its settings are `Client`'s, `timeout` and `total_timeout` included.
 #[pyclass(frozen, module = "wa_groups")]
 pub(crate) struct AsyncClient {
     shared: Shared,
@@ -471,17 +482,17 @@ where
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
+    #[pyo3(signature = (access_token, *, api_version=Text::Default("v23.0"), base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments DESIGN.md gives"
     )]
     fn new(
         py: Python<'_>,
-        access_token: String,
-        api_version: &str,
-        base_url: Option<String>,
-        user_agent: Option<String>,
+        access_token: Text<'_>,
+        api_version: Text<'_>,
+        base_url: Option<Text<'_>>,
+        user_agent: Option<Text<'_>>,
         timeout: f64,
         total_timeout: Option<f64>,
         max_retries: Count,
@@ -493,10 +504,10 @@ impl AsyncClient {
                 shared: Shared::new(
                     py,
                     "AsyncClient",
-                    access_token,
-                    Some(api_version.to_owned()),
-                    base_url,
-                    user_agent,
+                    access_token.get(Field::AccessToken)?,
+                    Some(api_version.get(Field::ApiVersion)?),
+                    Text::opt(base_url.as_ref(), Field::BaseUrl)?,
+                    Text::opt(user_agent.as_ref(), Field::UserAgent)?,
                     timeout,
                     total_timeout,
                     max_retries,
@@ -513,18 +524,22 @@ impl AsyncClient {
         &self.shared.user_agent
     }
 
+    /// Awaitable: one page of `group_id`'s pending join requests (`limit`
+    /// per page, the API's default if `None`), from the `after` or `before`
+    /// cursor.
     #[pyo3(signature = (group_id, *, limit=None, after=None, before=None))]
     fn list_join_requests<'py>(
         &self,
         py: Python<'py>,
-        group_id: String,
+        group_id: Text<'_>,
         limit: Option<Count>,
-        after: Option<String>,
-        before: Option<String>,
+        after: Option<Text<'_>>,
+        before: Option<Text<'_>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let client = self.shared.client(py)?;
-            let options = list_options(limit, after, before);
+            let group_id = group_id.get(Field::GroupId)?;
+            let options = list_options(limit, after, before)?;
             spawn_for_asyncio(
                 py,
                 async move { client.list_join_requests(&group_id, options).await },
@@ -533,16 +548,19 @@ impl AsyncClient {
         })
     }
 
+    /// An async iterator over every pending join request of `group_id`,
+    /// fetching the pages (`limit` requests each) as it goes.
     #[pyo3(signature = (group_id, *, limit=None))]
     fn iter_join_requests(
         &self,
         py: Python<'_>,
-        group_id: &str,
+        group_id: Text<'_>,
         limit: Option<Count>,
     ) -> PyResult<AsyncJoinRequestIterator> {
         guard(py, || {
             let client = self.shared.client(py)?;
-            let stream = client.join_requests_with(group_id, list_options(limit, None, None));
+            let group_id = group_id.get(Field::GroupId)?;
+            let stream = client.join_requests_with(&group_id, list_options(limit, None, None)?);
             Ok(AsyncJoinRequestIterator {
                 stream: Arc::new(tokio::sync::Mutex::new(Box::pin(stream))),
                 closed: Arc::clone(&self.shared.closed),
@@ -550,14 +568,18 @@ impl AsyncClient {
         })
     }
 
+    /// Awaitable: approves the join requests `ids` (any iterable of `str`)
+    /// of `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn approve_join_requests<'py>(
         &self,
         py: Python<'py>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             let ids = ids_arg(py, ids)?;
             spawn_for_asyncio(
                 py,
@@ -567,14 +589,18 @@ impl AsyncClient {
         })
     }
 
+    /// Awaitable: rejects the join requests `ids` (any iterable of `str`)
+    /// of `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn reject_join_requests<'py>(
         &self,
         py: Python<'py>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             let ids = ids_arg(py, ids)?;
             spawn_for_asyncio(
                 py,
@@ -584,9 +610,12 @@ impl AsyncClient {
         })
     }
 
-    fn approve_all<'py>(&self, py: Python<'py>, group_id: String) -> PyResult<Bound<'py, PyAny>> {
+    /// Awaitable: approves every pending join request of `group_id`, page
+    /// by page.
+    fn approve_all<'py>(&self, py: Python<'py>, group_id: Text<'_>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             spawn_for_asyncio(
                 py,
                 async move { client.approve_all(&group_id).await },
@@ -595,9 +624,12 @@ impl AsyncClient {
         })
     }
 
-    fn reject_all<'py>(&self, py: Python<'py>, group_id: String) -> PyResult<Bound<'py, PyAny>> {
+    /// Awaitable: rejects every pending join request of `group_id`, page by
+    /// page.
+    fn reject_all<'py>(&self, py: Python<'py>, group_id: Text<'_>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
             spawn_for_asyncio(
                 py,
                 async move { client.reject_all(&group_id).await },

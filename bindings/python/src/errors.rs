@@ -5,10 +5,11 @@
 //! this module picks the class by [`ErrorKind`] and fills in its
 //! attributes.
 
+use pyo3::exceptions::PyUnicodeEncodeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule};
-use wa_groups::{Error, ErrorKind};
+use pyo3::types::{PyDict, PyModule, PyString};
+use wa_groups::{Error, ErrorKind, Field, InvalidInput};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -17,6 +18,32 @@ fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         .get_or_try_init(py, || py.import("wa_groups._errors").map(Bound::unbind))?
         .bind(py)
         .getattr(name)
+}
+
+/// A `str` argument's UTF-8 text. A `str` holding a lone surrogate has no
+/// UTF-8 form; pyo3 would raise `UnicodeEncodeError`, which names no
+/// argument, so it is an `InvalidInputError` naming `field` (at `index`, for
+/// one item of a list) instead.
+pub(crate) fn utf8(
+    py: Python<'_>,
+    s: &Bound<'_, PyString>,
+    field: Field,
+    index: Option<usize>,
+) -> PyResult<String> {
+    match s.to_cow() {
+        Ok(s) => Ok(s.into_owned()),
+        Err(e) if e.is_instance_of::<PyUnicodeEncodeError>(py) => {
+            let mut e = InvalidInput::new(
+                field,
+                "must be well-formed Unicode (it holds a lone surrogate)",
+            );
+            if let Some(i) = index {
+                e = e.at(i);
+            }
+            Err(to_py_err(py, e.into()))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The Python class name for each error kind.
@@ -173,5 +200,38 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Count {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// A `str` argument whose UTF-8 conversion waits for its field name, so
+/// that a lone surrogate is an `InvalidInputError` naming it (see
+/// [`utf8`]). Other types are a `TypeError`, as for `String`.
+pub(crate) enum Text<'py> {
+    /// The caller's `str`.
+    Str(Bound<'py, PyString>),
+    /// A default from the signature.
+    Default(&'static str),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Self::Str(obj.extract::<Bound<'py, PyString>>()?))
+    }
+}
+
+impl Text<'_> {
+    /// The text, or an `InvalidInputError` naming `field`.
+    pub(crate) fn get(&self, field: Field) -> PyResult<String> {
+        match self {
+            Self::Str(s) => utf8(s.py(), s, field, None),
+            Self::Default(s) => Ok((*s).to_owned()),
+        }
+    }
+
+    /// [`Text::get`] for an optional argument.
+    pub(crate) fn opt(this: Option<&Self>, field: Field) -> PyResult<Option<String>> {
+        this.map(|t| t.get(field)).transpose()
     }
 }

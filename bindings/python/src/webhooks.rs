@@ -11,9 +11,10 @@ use std::sync::Arc;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
+use wa_groups::Field;
 use wa_groups::webhook as wh;
 
-use crate::errors::{guard, to_py_err};
+use crate::errors::{Text, guard, to_py_err, utf8};
 use crate::types::{ErrorDetail, Repr, error_details};
 
 /// A JSON value as plain Python objects (dict, list, str, int, float, bool, None).
@@ -70,9 +71,10 @@ fn raw_map_to_py(
     Ok(dict.into_any().unbind())
 }
 
-/// Bytes of a body given as `bytes`, `bytearray`, `memoryview` or `str`
-/// (UTF-8).
-fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// Bytes of a body or secret given as `bytes`, `bytearray`, `memoryview`
+/// or `str` (UTF-8; with `field`, a `str` holding a lone surrogate is an
+/// `InvalidInputError` naming it).
+fn body_bytes(body: &Bound<'_, PyAny>, field: Option<Field>) -> PyResult<Vec<u8>> {
     if let Ok(b) = body.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
@@ -80,7 +82,10 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Ok(b.to_vec());
     }
     if let Ok(s) = body.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
+        return match field {
+            Some(field) => Ok(utf8(body.py(), s, field, None)?.into_bytes()),
+            None => Ok(s.to_cow()?.as_bytes().to_vec()),
+        };
     }
     if let Ok(b) = body.call_method0("tobytes")
         && let Ok(b) = b.cast::<PyBytes>()
@@ -105,10 +110,15 @@ struct Place {
 #[pyclass(frozen, eq, hash, get_all, module = "wa_groups.webhooks")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct GroupParticipant {
+    /// The phone number or ID as the business gave it, if present.
     input: Option<String>,
+    /// The participant's WhatsApp ID, if the delivery shows it.
     wa_id: Option<String>,
+    /// The participant's business-scoped user ID, if any.
     user_id: Option<String>,
+    /// The participant's parent business-scoped user ID, if any.
     parent_user_id: Option<String>,
+    /// The participant's username, if any.
     username: Option<String>,
 }
 
@@ -147,7 +157,9 @@ fn participants(v: &[wh::GroupParticipant]) -> Vec<GroupParticipant> {
 #[pyclass(frozen, eq, hash, get_all, module = "wa_groups.webhooks")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ProfilePicture {
+    /// The picture's MIME type, if given.
     mime_type: Option<String>,
+    /// The picture's SHA-256 hash, if given.
     sha256: Option<String>,
 }
 
@@ -203,21 +215,25 @@ impl GroupEvent {
         self.event.event_type()
     }
 
+    /// When the event happened, in Unix seconds.
     #[getter]
     fn timestamp(&self) -> i64 {
         self.event.timestamp
     }
 
+    /// The group the event is about.
     #[getter]
     fn group_id(&self) -> &str {
         &self.event.group_id
     }
 
+    /// The API request that caused the event, if the delivery names one.
     #[getter]
     fn request_id(&self) -> Option<&str> {
         self.event.request_id.as_deref()
     }
 
+    /// Errors the event reports (a failed group operation); empty otherwise.
     #[getter]
     fn errors(&self) -> Vec<ErrorDetail> {
         error_details(self.event.errors.clone())
@@ -235,11 +251,13 @@ impl GroupEvent {
         &self.place.field
     }
 
+    /// The business phone number ID the delivery is for.
     #[getter]
     fn phone_number_id(&self) -> &str {
         &self.place.phone_number_id
     }
 
+    /// The business phone number, as displayed.
     #[getter]
     fn display_phone_number(&self) -> &str {
         &self.place.display_phone_number
@@ -278,26 +296,32 @@ macro_rules! join_request_event {
 
         #[pymethods]
         impl $name {
+            /// The join request's ID.
             #[getter]
             fn join_request_id(&self) -> &str {
                 &self.inner.join_request_id
             }
+            /// The requester's WhatsApp ID, if the delivery shows it.
             #[getter]
             fn wa_id(&self) -> Option<&str> {
                 self.inner.wa_id.as_deref()
             }
+            /// The requester's business-scoped user ID, if any.
             #[getter]
             fn user_id(&self) -> Option<&str> {
                 self.inner.user_id.as_deref()
             }
+            /// The requester's parent business-scoped user ID, if any.
             #[getter]
             fn parent_user_id(&self) -> Option<&str> {
                 self.inner.parent_user_id.as_deref()
             }
+            /// The requester's username, if any.
             #[getter]
             fn username(&self) -> Option<&str> {
                 self.inner.username.as_deref()
             }
+            /// Why it happened, as the delivery states it, if it does.
             #[getter]
             fn reason(&self) -> Option<&str> {
                 self.inner.reason.as_deref()
@@ -341,6 +365,7 @@ pub(crate) struct ParticipantsAdded {
 
 #[pymethods]
 impl ParticipantsAdded {
+    /// Why it happened, as the delivery states it, if it does.
     #[getter]
     fn reason(&self) -> Option<&str> {
         self.inner.reason.as_deref()
@@ -350,6 +375,7 @@ impl ParticipantsAdded {
     fn join_request_id(&self) -> Option<&str> {
         self.inner.join_request_id.as_deref()
     }
+    /// The participants concerned.
     #[getter]
     fn participants(&self) -> Vec<GroupParticipant> {
         participants(&self.inner.participants)
@@ -377,10 +403,12 @@ pub(crate) struct ParticipantsRemoved {
 
 #[pymethods]
 impl ParticipantsRemoved {
+    /// Who removed them (such as `participant` or `business`), if stated.
     #[getter]
     fn initiated_by(&self) -> Option<&str> {
         self.inner.initiated_by.as_deref()
     }
+    /// The participants concerned.
     #[getter]
     fn participants(&self) -> Vec<GroupParticipant> {
         participants(&self.inner.participants)
@@ -407,22 +435,27 @@ pub(crate) struct GroupCreated {
 
 #[pymethods]
 impl GroupCreated {
+    /// The group's subject, if present.
     #[getter]
     fn subject(&self) -> Option<&str> {
         self.inner.subject.as_deref()
     }
+    /// The group's description, if present.
     #[getter]
     fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
     }
+    /// The group's invite link, if present.
     #[getter]
     fn invite_link(&self) -> Option<&str> {
         self.inner.invite_link.as_deref()
     }
+    /// The group's join approval mode (such as `approval_required`), if present.
     #[getter]
     fn join_approval_mode(&self) -> Option<&str> {
         self.inner.join_approval_mode.as_deref()
     }
+    /// The participants concerned.
     #[getter]
     fn participants(&self) -> Vec<GroupParticipant> {
         participants(&self.inner.participants)
@@ -445,14 +478,17 @@ pub(crate) struct SettingsUpdated {
 
 #[pymethods]
 impl SettingsUpdated {
+    /// The group's subject, if present.
     #[getter]
     fn subject(&self) -> Option<&str> {
         self.inner.subject.as_deref()
     }
+    /// The group's description, if present.
     #[getter]
     fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
     }
+    /// The group's new profile picture, if it changed.
     #[getter]
     fn profile_picture(&self) -> Option<ProfilePicture> {
         self.inner.profile_picture.as_ref().map(|p| ProfilePicture {
@@ -587,18 +623,22 @@ pub(crate) struct GroupChange {
 
 #[pymethods]
 impl GroupChange {
+    /// The change's `field`, such as `group_participants_update`.
     #[getter]
     fn field(&self) -> &str {
         &self.place.field
     }
+    /// The business phone number, as displayed.
     #[getter]
     fn display_phone_number(&self) -> &str {
         &self.place.display_phone_number
     }
+    /// The business phone number ID the delivery is for.
     #[getter]
     fn phone_number_id(&self) -> &str {
         &self.place.phone_number_id
     }
+    /// The events of this change, each an instance of a `GroupEvent` subclass.
     #[getter]
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.events.iter().map(|e| e.bind(py)))
@@ -628,6 +668,7 @@ pub(crate) struct OtherChange {
 
 #[pymethods]
 impl OtherChange {
+    /// The change's `field`, such as `messages`.
     #[getter]
     fn field(&self) -> &str {
         &self.inner.field
@@ -669,6 +710,7 @@ impl Entry {
     fn id(&self) -> &str {
         &self.inner.id
     }
+    /// The changes of this entry: `GroupChange` or `OtherChange` objects.
     #[getter]
     fn changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.changes.iter().map(|e| e.bind(py)))
@@ -701,6 +743,7 @@ impl WebhookPayload {
     fn object(&self) -> &str {
         &self.inner.object
     }
+    /// The entries of the delivery.
     #[getter]
     fn entries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.entries.iter().map(|e| e.bind(py)))
@@ -813,7 +856,7 @@ fn payload_object(py: Python<'_>, payload: wh::WebhookPayload) -> PyResult<Webho
 #[pyfunction]
 pub(crate) fn parse(py: Python<'_>, raw_body: &Bound<'_, PyAny>) -> PyResult<WebhookPayload> {
     guard(py, || {
-        let body = body_bytes(raw_body)?;
+        let body = body_bytes(raw_body, None)?;
         let payload = py
             .detach(|| wh::parse(&body))
             .map_err(|e| to_py_err(py, e))?;
@@ -831,12 +874,13 @@ pub(crate) fn verify_signature(
     py: Python<'_>,
     app_secret: &Bound<'_, PyAny>,
     raw_body: &Bound<'_, PyAny>,
-    header: Option<&str>,
+    header: Option<Text<'_>>,
 ) -> PyResult<()> {
     guard(py, || {
-        let secret = body_bytes(app_secret)?;
-        let body = body_bytes(raw_body)?;
-        wh::verify_signature(&secret, &body, header.unwrap_or(""))
+        let secret = body_bytes(app_secret, Some(Field::AppSecret))?;
+        let body = body_bytes(raw_body, None)?;
+        let header = Text::opt(header.as_ref(), Field::Signature)?;
+        wh::verify_signature(&secret, &body, header.as_deref().unwrap_or(""))
             .map_err(|e| to_py_err(py, e.into()))
     })
 }
@@ -849,8 +893,8 @@ pub(crate) fn sign(
     raw_body: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
     guard(py, || {
-        let secret = body_bytes(app_secret)?;
-        let body = body_bytes(raw_body)?;
+        let secret = body_bytes(app_secret, Some(Field::AppSecret))?;
+        let body = body_bytes(raw_body, None)?;
         Ok(wh::sign(&secret, &body))
     })
 }

@@ -11,10 +11,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 
-from wa_groups import AsyncClient, Client, InternalError, InvalidInputError, WaGroupsError
+from wa_groups import AsyncClient, Client, InternalError, InvalidInputError, WaGroupsError, webhooks
 from wa_groups.testing import Emulator
 
 from conftest import requests_sent, run
@@ -151,3 +152,61 @@ def test_a_lone_surrogate_in_an_id_is_invalid_input(emu: Emulator, group: str, c
     e = pytest.raises(InvalidInputError, client.approve_join_requests, group, ["JR1", "JR\ud800"]).value
     assert (e.field, e.index) == ("join_request_id", 1)
     assert requests_sent(emu) == 0
+
+
+# A lone surrogate has no UTF-8 form. In any `str` argument it is an
+# InvalidInputError naming that argument (pyo3 alone raises
+# UnicodeEncodeError, which names none), and nothing is sent.
+BAD = "x\udc80y"
+
+SYNC_CALLS = {
+    "list_join_requests.group_id": (lambda c, g: c.list_join_requests(BAD), "group_id"),
+    "list_join_requests.after": (lambda c, g: c.list_join_requests(g, after=BAD), "after"),
+    "list_join_requests.before": (lambda c, g: c.list_join_requests(g, before=BAD), "before"),
+    "iter_join_requests.group_id": (lambda c, g: c.iter_join_requests(BAD), "group_id"),
+    "approve_join_requests.group_id": (lambda c, g: c.approve_join_requests(BAD, ["JR1"]), "group_id"),
+    "reject_join_requests.group_id": (lambda c, g: c.reject_join_requests(BAD, ["JR1"]), "group_id"),
+    "reject_join_requests.id": (lambda c, g: c.reject_join_requests(g, [BAD]), "join_request_id"),
+    "approve_all.group_id": (lambda c, g: c.approve_all(BAD), "group_id"),
+    "reject_all.group_id": (lambda c, g: c.reject_all(BAD), "group_id"),
+}
+
+
+@pytest.mark.parametrize("call", SYNC_CALLS.values(), ids=list(SYNC_CALLS))
+def test_a_lone_surrogate_in_a_call_argument_is_invalid_input_naming_it(
+    emu: Emulator, group: str, client: Client, aclient: AsyncClient, call: Any
+) -> None:
+    body, field = call
+    e = pytest.raises(InvalidInputError, body, client, group).value
+    assert e.field == field
+    # The same argument of the asyncio client, refused before any awaitable.
+    e = pytest.raises(InvalidInputError, body, aclient, group).value
+    assert e.field == field
+    assert requests_sent(emu) == 0
+
+
+@pytest.mark.parametrize("field", ["access_token", "api_version", "base_url", "user_agent"])
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_a_lone_surrogate_in_a_setting_is_invalid_input_naming_it(
+    emu: Emulator, cls: type, field: str
+) -> None:
+    settings = {"access_token": emu.access_token, "base_url": emu.base_url, field: BAD}
+    token = settings.pop("access_token")
+    e = pytest.raises(InvalidInputError, cls, token, **settings).value
+    assert e.field == field
+
+
+def test_a_token_with_a_lone_surrogate_is_not_shown() -> None:
+    token = "EAAsecret\udc80token"
+    e = pytest.raises(InvalidInputError, Client, token).value
+    assert "secret" not in str(e) and "secret" not in repr(e)
+
+
+def test_a_lone_surrogate_in_a_webhook_secret_or_signature_is_invalid_input_naming_it() -> None:
+    body = b'{"object":"whatsapp_business_account","entry":[]}'
+    e = pytest.raises(InvalidInputError, webhooks.sign, BAD, body).value
+    assert e.field == "app_secret"
+    e = pytest.raises(InvalidInputError, webhooks.verify_signature, BAD, body, "sha256=00").value
+    assert e.field == "app_secret"
+    e = pytest.raises(InvalidInputError, webhooks.verify_signature, "secret", body, "sha256=" + BAD).value
+    assert e.field == "signature"
