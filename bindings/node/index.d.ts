@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'ERR_WA_TRANSPORT'
   | 'ERR_WA_TIMEOUT'
   | 'ERR_WA_DECODE'
+  /** A defect inside wa-groups (a Rust panic), reported instead of aborting the process. */
+  | 'ERR_WA_INTERNAL'
 
 /**
  * An error of a wa-groups call: a real `Error` with a `code` and the Graph
@@ -48,7 +50,7 @@ export interface WaGroupsError extends Error {
   reason?: string
   /** `ERR_WA_TRANSPORT`: `connect`, `tls`, `connection_reset` or `other`. */
   transportKind?: 'connect' | 'tls' | 'connection_reset' | 'other'
-  /** `ERR_WA_TIMEOUT`: the per-attempt timeout that ran out. */
+  /** `ERR_WA_TIMEOUT`: the timeout that ran out (per attempt, or the whole call's `totalTimeoutMs`). */
   timeoutMs?: number
   /** `ERR_WA_DECODE`: the start of the unexpected body. */
   excerpt?: string
@@ -164,6 +166,21 @@ export interface WebhookPayload {
   /** `whatsapp_business_account`. */
   object: string
   entries: Array<{ id: string; changes: Array<GroupChange | OtherChange> }>
+  /**
+   * Every group event of the payload, in order, flattened with where it
+   * came from (not enumerable: the payload stays plain data).
+   */
+  events(): WebhookEvent[]
+}
+
+/** A group event with where it came from, as `WebhookPayload.events()` lists it. */
+export type WebhookEvent = GroupEvent & {
+  /** The WhatsApp Business Account ID (`entry[].id`). */
+  wabaId: string
+  /** The change's field, such as `group_participants_update`. */
+  field: string
+  phoneNumberId: string
+  displayPhoneNumber: string
 }
 
 /** Which Graph API calls a fault applies to. */
@@ -404,6 +421,12 @@ export interface ClientOptions {
   userAgent?: string
   /** Time allowed for one attempt, in milliseconds (default 30000). */
   timeoutMs?: number
+  /**
+   * Time allowed for a whole call, in milliseconds (default none): every
+   * attempt, retry wait and chunk (one page, for `joinRequests`).
+   * Reaching it rejects with `ERR_WA_TIMEOUT` (`timeoutMs` is this).
+   */
+  totalTimeoutMs?: number
   /** Retries after the first attempt (default 3); 0 disables retries. */
   maxRetries?: number
   /**
@@ -580,7 +603,9 @@ export interface ListOptions {
  * Parses a webhook delivery body (the exact bytes received) into a plain
  * object in camelCase: `{ object, entries: [{ id, changes }] }`, each
  * change a `group` change with typed `events` or an `other` change kept
- * as its JSON value.
+ * as its JSON value; its `events()` method lists every group event,
+ * flattened, with `wabaId`, `field`, `phoneNumberId` and
+ * `displayPhoneNumber`.
  *
  * Throws an `ERR_WA_DECODE` error when the body is not a webhook payload
  * (the message names the path of what is missing), and a `TypeError`

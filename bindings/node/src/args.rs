@@ -7,7 +7,7 @@
 //! crate's; nothing here checks them.
 
 use napi::bindgen_prelude::{Array, FromNapiValue, Object, Unknown};
-use napi::{JsValue, ValueType};
+use napi::{JsString, JsValue, ValueType};
 use wa_groups::{Field, InvalidInput};
 
 /// A `napi` failure while reading an argument (a getter that threw, say):
@@ -22,10 +22,38 @@ fn is_absent(value: &Unknown<'_>, field: Field) -> Result<bool, InvalidInput> {
     Ok(matches!(t, ValueType::Undefined | ValueType::Null))
 }
 
+/// A JavaScript string as UTF-8, or `None` when it holds a lone surrogate.
+///
+/// napi's UTF-8 read turns a lone surrogate into U+FFFD, which would send
+/// (or sign) a different value than the caller gave. Only a string that
+/// reads back with a U+FFFD is read again as UTF-16 to tell a real U+FFFD
+/// from a replaced surrogate, so well-formed strings cost one read.
+pub(crate) fn well_formed(value: Unknown<'_>) -> napi::Result<Option<String>> {
+    let utf8 = String::from_unknown(value)?;
+    if !utf8.contains('\u{FFFD}') {
+        return Ok(Some(utf8));
+    }
+    let utf16 = JsString::from_unknown(value)?.into_utf16()?;
+    let lone = char::decode_utf16(utf16.as_slice().iter().copied()).any(|c| c.is_err());
+    Ok((!lone).then_some(utf8))
+}
+
+/// A string argument (its type already checked) for `field`.
+fn string_value(value: Unknown<'_>, field: Field) -> Result<String, InvalidInput> {
+    well_formed(value)
+        .map_err(|e| unreadable(field, &e))?
+        .ok_or_else(|| {
+            InvalidInput::new(
+                field,
+                "must be well-formed Unicode (it holds a lone surrogate)",
+            )
+        })
+}
+
 /// A required string.
 pub(crate) fn string(value: Unknown<'_>, field: Field) -> Result<String, InvalidInput> {
     match value.get_type().map_err(|e| unreadable(field, &e))? {
-        ValueType::String => String::from_unknown(value).map_err(|e| unreadable(field, &e)),
+        ValueType::String => string_value(value, field),
         ValueType::Undefined | ValueType::Null => Err(InvalidInput::new(field, "is required")),
         _ => Err(InvalidInput::new(field, "must be a string")),
     }
@@ -125,7 +153,9 @@ pub(crate) fn prop<'env>(
 }
 
 /// An array of strings (join request IDs). An element of another type is
-/// invalid input located at its index.
+/// invalid input located at its index. The array's `length` is checked
+/// against the protocol's cap before anything is allocated from it (a
+/// sparse array can claim `2**32 - 1`).
 pub(crate) fn string_list(
     value: Unknown<'_>,
     list_field: Field,
@@ -139,15 +169,17 @@ pub(crate) fn string_list(
         return Err(InvalidInput::new(list_field, "must be an array of strings"));
     }
     let array = Array::from_unknown(value).map_err(|e| unreadable(list_field, &e))?;
-    let mut out = Vec::with_capacity(array.len() as usize);
-    for i in 0..array.len() {
+    let len = array.len();
+    wa_groups::protocol::check_id_count(len as usize)?;
+    let mut out = Vec::with_capacity(len as usize);
+    for i in 0..len {
         let item = array
             .get::<Unknown<'_>>(i)
             .map_err(|e| unreadable(item_field, &e))?
             .ok_or_else(|| InvalidInput::new(item_field, "must be a string").at(i as usize))?;
         match item.get_type().map_err(|e| unreadable(item_field, &e))? {
             ValueType::String => {
-                out.push(String::from_unknown(item).map_err(|e| unreadable(item_field, &e))?)
+                out.push(string_value(item, item_field).map_err(|e| e.at(i as usize))?)
             }
             _ => return Err(InvalidInput::new(item_field, "must be a string").at(i as usize)),
         }

@@ -13,6 +13,9 @@
 
 use std::future::Future;
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 use futures_util::future::{AbortHandle, AbortRegistration, Abortable};
 use napi::bindgen_prelude::JsObjectValue as _;
 use napi::bindgen_prelude::{
@@ -55,6 +58,14 @@ pub(crate) fn type_error(env: &Env, message: &str) -> napi::Error {
         Ok(error) => napi::Error::from(error),
         Err(e) => napi::Error::new(Status::InvalidArg, format!("{message} ({})", e.reason)),
     }
+}
+
+/// Runs the synchronous part of a binding entry point, turning a panic
+/// into an `ERR_WA_INTERNAL` error: a panic unwinding into napi's C
+/// callback would abort the Node process.
+pub(crate) fn guard<T>(env: &Env, body: impl FnOnce() -> napi::Result<T>) -> napi::Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|p| Err(Failure::panicked(&*p).into_napi(env, None)))
 }
 
 impl Call {
@@ -104,7 +115,13 @@ impl Call {
             Some(f) if f.get_type()? == ValueType::Function => Some(Function::from_unknown(f)?),
             _ => None,
         };
-        let (Some(add), Some(aborted)) = (add, signal.get::<bool>("aborted")?) else {
+        // `aborted` is read as any value first: a getter returning a
+        // non-boolean must be the `TypeError` below, not napi's own error.
+        let aborted = match signal.get::<Unknown<'_>>("aborted")? {
+            Some(v) if v.get_type()? == ValueType::Boolean => Some(bool::from_unknown(v)?),
+            _ => None,
+        };
+        let (Some(add), Some(aborted)) = (add, aborted) else {
             return Err(type_error(
                 env,
                 "The \"signal\" option must be an AbortSignal",
@@ -163,20 +180,25 @@ impl Call {
             if already_aborted {
                 return Ok(Err(Failure::Aborted));
             }
+            // A panic in the call rejects with `ERR_WA_INTERNAL` (napi's
+            // own catch would reject with an error of no known code).
+            let fut = AssertUnwindSafe(fut).catch_unwind();
             let outcome = match registration {
                 Some(reg) => Abortable::new(fut, reg)
                     .await
-                    .unwrap_or(Err(Failure::Aborted)),
+                    .unwrap_or(Ok(Err(Failure::Aborted))),
                 None => fut.await,
             };
-            Ok::<_, napi::Error>(outcome)
+            Ok::<_, napi::Error>(outcome.unwrap_or_else(|p| Err(Failure::panicked(&*p))))
         };
         env.spawn_future_with_callback(fut, move |env, outcome| {
-            let reason = settle_signal(env, signal, listener);
-            match outcome {
-                Ok(value) => convert(env, value),
-                Err(failure) => Err(failure.into_napi(env, reason?)),
-            }
+            guard(env, || {
+                let reason = settle_signal(env, signal, listener);
+                match outcome {
+                    Ok(value) => convert(env, value),
+                    Err(failure) => Err(failure.into_napi(env, reason?)),
+                }
+            })
         })
     }
 }

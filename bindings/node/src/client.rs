@@ -13,7 +13,7 @@ use napi_derive::napi;
 use wa_groups::{Field, InvalidInput};
 
 use crate::args;
-use crate::call::{Call, type_error};
+use crate::call::{Call, guard, type_error};
 use crate::error::Failure;
 use crate::types::{ApproveOutcome, JoinRequest, JoinRequestPage, JoinRequestStep, RejectOutcome};
 
@@ -78,7 +78,9 @@ impl Client {
     /// request is made until a method is called.
     #[napi(constructor, ts_args_type = "options: ClientOptions")]
     pub fn new(env: Env, options: Unknown<'_>) -> napi::Result<Self> {
-        build(&env, options).map_err(|f| f.into_napi(&env, None))
+        guard(&env, || {
+            build(&env, options).map_err(|f| f.into_napi(&env, None))
+        })
     }
 
     /// One page of the group's pending join requests.
@@ -92,20 +94,22 @@ impl Client {
         group_id: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> napi::Result<PromiseRaw<'env, JoinRequestPage>> {
-        let (call, opts) = match start(env, options) {
-            Ok(started) => started,
-            Err(e) => return rejected(env, e),
-        };
-        let input = list_input(group_id, opts.as_ref());
-        let client = self.inner.clone();
-        call.spawn(
-            env,
-            async move {
-                let (group, list) = input?;
-                Ok(client.list_join_requests(&group, list).await?)
-            },
-            |_, page| Ok(JoinRequestPage::from(page)),
-        )
+        guard(env, || {
+            let (call, opts) = match start(env, options) {
+                Ok(started) => started,
+                Err(e) => return rejected(env, e),
+            };
+            let input = list_input(group_id, opts.as_ref());
+            let client = self.inner.clone();
+            call.spawn(
+                env,
+                async move {
+                    let (group, list) = input?;
+                    Ok(client.list_join_requests(&group, list).await?)
+                },
+                |_, page| Ok(JoinRequestPage::from(page)),
+            )
+        })
     }
 
     /// Every pending join request of the group, page after page, as an
@@ -122,31 +126,33 @@ impl Client {
         group_id: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> napi::Result<JoinRequestIterator> {
-        let (opts, bad_options) = match options_bag(env, options) {
-            Ok(opts) => (opts, None),
-            Err(e) => (None, Some(e)),
-        };
-        let signal = match opts
-            .as_ref()
-            .map(|o| o.get::<Unknown<'_>>("signal"))
-            .transpose()
-        {
-            Ok(signal) => signal.flatten().map(|s| s.create_ref()).transpose()?,
-            Err(e) => return Err(e),
-        };
-        let input = list_input(group_id, opts.as_ref());
-        let stream: PageStream = match input {
-            Ok((group, list)) => Box::pin(self.inner.join_requests_with(&group, list)),
-            // Invalid input is the first `next()`'s rejection, as a bad
-            // setting met by the transport's own stream would be.
-            Err(e) => Box::pin(futures_util::stream::once(async move {
-                Err(wa_groups::Error::from(e))
-            })),
-        };
-        Ok(JoinRequestIterator {
-            stream: Arc::new(Mutex::new(Some(stream))),
-            signal,
-            bad_options,
+        guard(env, || {
+            let (opts, bad_options) = match options_bag(env, options) {
+                Ok(opts) => (opts, None),
+                Err(e) => (None, Some(e)),
+            };
+            let signal = match opts
+                .as_ref()
+                .map(|o| o.get::<Unknown<'_>>("signal"))
+                .transpose()
+            {
+                Ok(signal) => signal.flatten().map(|s| s.create_ref()).transpose()?,
+                Err(e) => return Err(e),
+            };
+            let input = list_input(group_id, opts.as_ref());
+            let stream: PageStream = match input {
+                Ok((group, list)) => Box::pin(self.inner.join_requests_with(&group, list)),
+                // Invalid input is the first `next()`'s rejection, as a bad
+                // setting met by the transport's own stream would be.
+                Err(e) => Box::pin(futures_util::stream::once(async move {
+                    Err(wa_groups::Error::from(e))
+                })),
+            };
+            Ok(JoinRequestIterator {
+                stream: Arc::new(Mutex::new(Some(stream))),
+                signal,
+                bad_options,
+            })
         })
     }
 
@@ -164,20 +170,22 @@ impl Client {
         ids: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> napi::Result<PromiseRaw<'env, ApproveOutcome>> {
-        let (call, _) = match start(env, options) {
-            Ok(started) => started,
-            Err(e) => return rejected(env, e),
-        };
-        let input = group_and_ids(group_id, ids);
-        let client = self.inner.clone();
-        call.spawn(
-            env,
-            async move {
-                let (group, ids) = input?;
-                Ok(client.approve_join_requests(&group, &ids).await?)
-            },
-            |_, o| Ok(ApproveOutcome::from(o)),
-        )
+        guard(env, || {
+            let (call, _) = match start(env, options) {
+                Ok(started) => started,
+                Err(e) => return rejected(env, e),
+            };
+            let input = group_and_ids(group_id, ids);
+            let client = self.inner.clone();
+            call.spawn(
+                env,
+                async move {
+                    let (group, ids) = input?;
+                    Ok(client.approve_join_requests(&group, &ids).await?)
+                },
+                |_, o| Ok(ApproveOutcome::from(o)),
+            )
+        })
     }
 
     /// Rejects `ids` in the group, like `approveJoinRequests`.
@@ -192,20 +200,22 @@ impl Client {
         ids: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> napi::Result<PromiseRaw<'env, RejectOutcome>> {
-        let (call, _) = match start(env, options) {
-            Ok(started) => started,
-            Err(e) => return rejected(env, e),
-        };
-        let input = group_and_ids(group_id, ids);
-        let client = self.inner.clone();
-        call.spawn(
-            env,
-            async move {
-                let (group, ids) = input?;
-                Ok(client.reject_join_requests(&group, &ids).await?)
-            },
-            |_, o| Ok(RejectOutcome::from(o)),
-        )
+        guard(env, || {
+            let (call, _) = match start(env, options) {
+                Ok(started) => started,
+                Err(e) => return rejected(env, e),
+            };
+            let input = group_and_ids(group_id, ids);
+            let client = self.inner.clone();
+            call.spawn(
+                env,
+                async move {
+                    let (group, ids) = input?;
+                    Ok(client.reject_join_requests(&group, &ids).await?)
+                },
+                |_, o| Ok(RejectOutcome::from(o)),
+            )
+        })
     }
 
     /// Approves every join request pending when the call starts: lists
@@ -220,17 +230,19 @@ impl Client {
         group_id: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> napi::Result<PromiseRaw<'env, ApproveOutcome>> {
-        let (call, _) = match start(env, options) {
-            Ok(started) => started,
-            Err(e) => return rejected(env, e),
-        };
-        let group = args::string(group_id, Field::GroupId);
-        let client = self.inner.clone();
-        call.spawn(
-            env,
-            async move { Ok(client.approve_all(&group?).await?) },
-            |_, o| Ok(ApproveOutcome::from(o)),
-        )
+        guard(env, || {
+            let (call, _) = match start(env, options) {
+                Ok(started) => started,
+                Err(e) => return rejected(env, e),
+            };
+            let group = args::string(group_id, Field::GroupId);
+            let client = self.inner.clone();
+            call.spawn(
+                env,
+                async move { Ok(client.approve_all(&group?).await?) },
+                |_, o| Ok(ApproveOutcome::from(o)),
+            )
+        })
     }
 
     /// Rejects every join request pending when the call starts, like
@@ -245,17 +257,19 @@ impl Client {
         group_id: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> napi::Result<PromiseRaw<'env, RejectOutcome>> {
-        let (call, _) = match start(env, options) {
-            Ok(started) => started,
-            Err(e) => return rejected(env, e),
-        };
-        let group = args::string(group_id, Field::GroupId);
-        let client = self.inner.clone();
-        call.spawn(
-            env,
-            async move { Ok(client.reject_all(&group?).await?) },
-            |_, o| Ok(RejectOutcome::from(o)),
-        )
+        guard(env, || {
+            let (call, _) = match start(env, options) {
+                Ok(started) => started,
+                Err(e) => return rejected(env, e),
+            };
+            let group = args::string(group_id, Field::GroupId);
+            let client = self.inner.clone();
+            call.spawn(
+                env,
+                async move { Ok(client.reject_all(&group?).await?) },
+                |_, o| Ok(RejectOutcome::from(o)),
+            )
+        })
     }
 
     /// The user agent the client sends, such as
@@ -334,6 +348,9 @@ fn build(env: &Env, options: Unknown<'_>) -> Result<Client, Failure> {
     if let Some(ms) = number("timeoutMs", Field::Timeout)? {
         builder = builder.timeout_secs(ms / 1000.0);
     }
+    if let Some(ms) = number("totalTimeoutMs", Field::TotalTimeout)? {
+        builder = builder.total_timeout_secs(ms / 1000.0);
+    }
     if let Some(n) = count("maxRetries", Field::MaxRetries)? {
         builder = builder.max_retries(n);
     }
@@ -386,61 +403,63 @@ impl JoinRequestIterator {
     /// The next join request, or `{ done: true }` after the last one.
     #[napi(ts_return_type = "Promise<IteratorResult<JoinRequest, undefined>>")]
     pub fn next<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, JoinRequestStep>> {
-        if let Some(e) = &self.bad_options {
-            return rejected(env, e.try_clone()?);
-        }
-        // A finished iteration stays finished, whatever its signal says now.
-        if self.stream.try_lock().is_some_and(|slot| slot.is_none()) {
-            return Call::unwatched().spawn(env, async { Ok(()) }, |_, ()| {
-                Ok(JoinRequestStep {
-                    done: true,
-                    value: None,
-                })
-            });
-        }
-        let signal = self.signal.as_ref().map(|s| s.get_value(env)).transpose()?;
-        let mut call = match Call::watch(env, signal) {
-            Ok(call) => call,
-            Err(e) => return rejected(env, e),
-        };
-        let registration = call.take_registration();
-        let stream = Arc::clone(&self.stream);
-        call.spawn(
-            env,
-            async move {
-                let mut slot = stream.lock().await;
-                let Some(s) = slot.as_mut() else {
-                    return Ok(None);
-                };
-                let item = match registration {
-                    Some(reg) => Abortable::new(s.next(), reg).await,
-                    None => Ok(s.next().await),
-                };
-                // An abort drops the page being fetched, and the iteration
-                // with it.
-                let Ok(item) = item else {
-                    *slot = None;
-                    return Err(Failure::Aborted);
-                };
-                match item {
-                    Some(Ok(item)) => Ok(Some(item)),
-                    Some(Err(e)) => {
+        guard(env, || {
+            if let Some(e) = &self.bad_options {
+                return rejected(env, e.try_clone()?);
+            }
+            // A finished iteration stays finished, whatever its signal says now.
+            if self.stream.try_lock().is_some_and(|slot| slot.is_none()) {
+                return Call::unwatched().spawn(env, async { Ok(()) }, |_, ()| {
+                    Ok(JoinRequestStep {
+                        done: true,
+                        value: None,
+                    })
+                });
+            }
+            let signal = self.signal.as_ref().map(|s| s.get_value(env)).transpose()?;
+            let mut call = match Call::watch(env, signal) {
+                Ok(call) => call,
+                Err(e) => return rejected(env, e),
+            };
+            let registration = call.take_registration();
+            let stream = Arc::clone(&self.stream);
+            call.spawn(
+                env,
+                async move {
+                    let mut slot = stream.lock().await;
+                    let Some(s) = slot.as_mut() else {
+                        return Ok(None);
+                    };
+                    let item = match registration {
+                        Some(reg) => Abortable::new(s.next(), reg).await,
+                        None => Ok(s.next().await),
+                    };
+                    // An abort drops the page being fetched, and the iteration
+                    // with it.
+                    let Ok(item) = item else {
                         *slot = None;
-                        Err(Failure::from(e))
+                        return Err(Failure::Aborted);
+                    };
+                    match item {
+                        Some(Ok(item)) => Ok(Some(item)),
+                        Some(Err(e)) => {
+                            *slot = None;
+                            Err(Failure::from(e))
+                        }
+                        None => {
+                            *slot = None;
+                            Ok(None)
+                        }
                     }
-                    None => {
-                        *slot = None;
-                        Ok(None)
-                    }
-                }
-            },
-            |_, item| {
-                Ok(JoinRequestStep {
-                    done: item.is_none(),
-                    value: item.map(JoinRequest::from),
-                })
-            },
-        )
+                },
+                |_, item| {
+                    Ok(JoinRequestStep {
+                        done: item.is_none(),
+                        value: item.map(JoinRequest::from),
+                    })
+                },
+            )
+        })
     }
 
     /// Stops the iteration (what `break` in `for await` calls).
@@ -449,20 +468,22 @@ impl JoinRequestIterator {
         ts_return_type = "Promise<IteratorResult<JoinRequest, undefined>>"
     )]
     pub fn finish<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, JoinRequestStep>> {
-        let stream = Arc::clone(&self.stream);
-        Call::unwatched().spawn(
-            env,
-            async move {
-                stream.lock().await.take();
-                Ok(())
-            },
-            |_, ()| {
-                Ok(JoinRequestStep {
-                    done: true,
-                    value: None,
-                })
-            },
-        )
+        guard(env, || {
+            let stream = Arc::clone(&self.stream);
+            Call::unwatched().spawn(
+                env,
+                async move {
+                    stream.lock().await.take();
+                    Ok(())
+                },
+                |_, ()| {
+                    Ok(JoinRequestStep {
+                        done: true,
+                        value: None,
+                    })
+                },
+            )
+        })
     }
 
     /// The iterator itself, so that `for await` takes it.

@@ -29,6 +29,10 @@ pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
 /// The `code` of a failure of the emulator test helper.
 pub(crate) const EMULATOR_CODE: &str = "ERR_WA_EMULATOR";
 
+/// The `code` of a defect inside wa-groups (a Rust panic), reported as an
+/// error instead of aborting the process.
+pub(crate) const INTERNAL_CODE: &str = "ERR_WA_INTERNAL";
+
 /// The `code` of a call cancelled through its `AbortSignal`, as Node's own
 /// APIs use it.
 pub(crate) const ABORT_CODE: &str = "ABORT_ERR";
@@ -42,6 +46,8 @@ pub(crate) enum Failure {
     Aborted,
     /// The emulator test helper refused (unknown group, bad fault...).
     Emulator(String),
+    /// A Rust panic, caught at the binding's boundary: its message.
+    Internal(String),
 }
 
 impl From<Error> for Failure {
@@ -81,6 +87,16 @@ fn millis(d: std::time::Duration) -> f64 {
 }
 
 impl Failure {
+    /// The failure for a caught panic, from its payload.
+    pub(crate) fn panicked(payload: &(dyn std::any::Any + Send)) -> Self {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Self::Internal(format!("internal error in wa-groups: {text}"))
+    }
+
     /// The JavaScript `Error` for this failure. `abort_reason` is the
     /// signal's `reason`, kept as the `cause` of an abort.
     pub(crate) fn to_js<'env>(
@@ -106,6 +122,12 @@ impl Failure {
                 let mut obj =
                     env.create_error(napi::Error::new(Status::GenericFailure, message.clone()))?;
                 obj.set("code", EMULATOR_CODE)?;
+                Ok(obj)
+            }
+            Self::Internal(message) => {
+                let mut obj =
+                    env.create_error(napi::Error::new(Status::GenericFailure, message.clone()))?;
+                obj.set("code", INTERNAL_CODE)?;
                 Ok(obj)
             }
         }

@@ -21,6 +21,10 @@ pub struct ClientOptions {
     pub user_agent: Option<String>,
     /// Time allowed for one attempt, in milliseconds (default 30000).
     pub timeout_ms: Option<f64>,
+    /// Time allowed for a whole call, in milliseconds (default none): every
+    /// attempt, retry wait and chunk (one page, for `joinRequests`).
+    /// Reaching it rejects with `ERR_WA_TIMEOUT` (`timeoutMs` is this).
+    pub total_timeout_ms: Option<f64>,
     /// Retries after the first attempt (default 3); 0 disables retries.
     pub max_retries: Option<u32>,
     /// Join request IDs per approve or reject request (default 100); longer

@@ -32,6 +32,24 @@ describe('parseWebhook', () => {
       // A string body and a Uint8Array give the same.
       assert.deepEqual(wa.parseWebhook(body.toString('utf8')), parsed)
       assert.deepEqual(wa.parseWebhook(new Uint8Array(body)), parsed)
+      // events(): every group event, flattened, with where it came from,
+      // in order (what Python's `payload.events()` gives).
+      const flat = v.expected.entries.flatMap((entry) =>
+        entry.changes
+          .filter((c) => c.kind === 'group')
+          .flatMap((c) =>
+            c.events.map((e) => ({
+              ...e,
+              waba_id: entry.id,
+              field: c.field,
+              phone_number_id: c.phone_number_id,
+              display_phone_number: c.display_phone_number,
+            })),
+          ),
+      )
+      assert.deepEqual(toExpectedShape(parsed.events()), flat)
+      assert.ok(!Object.keys(parsed).includes('events'))
+      assert.deepEqual(JSON.parse(JSON.stringify(parsed)), parsed)
     })
   }
 

@@ -69,6 +69,10 @@ async function main(): Promise<void> {
   const body = Buffer.from('{"object":"whatsapp_business_account","entry":[]}')
   verifySignature('app-secret', body, signWebhook('app-secret', body))
   const payload: WebhookPayload = parseWebhook(body)
+  for (const event of payload.events()) {
+    const where: [string, string, string, string] = [event.wabaId, event.field, event.phoneNumberId, event.groupId]
+    void where
+  }
   for (const entry of payload.entries) {
     for (const change of entry.changes) {
       if (change.kind === 'group') {

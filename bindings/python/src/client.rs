@@ -3,30 +3,30 @@
 //! retries or knows the wire: the builder and the client do.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::{Stream, StreamExt as _};
-use pyo3::exceptions::{PyRuntimeError, PyStopAsyncIteration, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyOverflowError, PyRuntimeError, PyStopAsyncIteration, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use wa_groups::{ClientBuilder, ListOptions};
+use wa_groups::{ClientBuilder, Field, ListOptions};
 
-use crate::errors::to_py_err;
+use crate::errors::{Count, Text, guard, to_py_err, utf8};
 use crate::runtime::{Done, block_on, ready, spawn_for_asyncio};
 use crate::types::{ApproveOutcome, JoinRequest, JoinRequestPage, RejectOutcome, Repr};
 
-/// A Python int as a Rust count: out-of-range values saturate, so that the
-/// builder's own check refuses them with its message (a negative count
-/// becomes 0, which no count setting accepts).
-/// Python ints are unbounded; out-of-range ones saturate, and the builder
-/// refuses them naming the field.
-fn saturate(v: i128) -> i64 {
-    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+/// A page size: out of range maps to 0 or `u32::MAX`, both refused by the
+/// transport naming `limit`.
+fn saturate_u32(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(if v < 0 { 0 } else { u32::MAX })
 }
 
-/// The same for a page size: out of range maps to 0 or `u32::MAX`, both refused.
-fn saturate_u32(v: i128) -> u32 {
-    u32::try_from(v).unwrap_or(if v < 0 { 0 } else { u32::MAX })
+/// What every call on a closed client raises (its iterators included).
+fn closed_err() -> PyErr {
+    PyRuntimeError::new_err("the client is closed")
 }
 
 /// The transport client and what it takes to make it again in a forked
@@ -34,6 +34,9 @@ fn saturate_u32(v: i128) -> u32 {
 struct Shared {
     builder: ClientBuilder,
     current: Mutex<Option<(u32, wa_groups::Client)>>,
+    /// Set by `close()`; the iterators made before it watch it, because
+    /// their page streams hold clients of their own.
+    closed: Arc<AtomicBool>,
     /// For `repr`: the settings as built (never the token).
     repr: String,
     user_agent: String,
@@ -52,9 +55,10 @@ impl Shared {
         base_url: Option<String>,
         user_agent: Option<String>,
         timeout: f64,
-        max_retries: i128,
-        max_ids_per_request: Option<i128>,
-        max_concurrency: Option<i128>,
+        total_timeout: Option<f64>,
+        max_retries: Count,
+        max_ids_per_request: Option<Count>,
+        max_concurrency: Option<Count>,
     ) -> PyResult<Self> {
         let version = py.version_info();
         let mut builder = wa_groups::Client::builder()
@@ -64,7 +68,10 @@ impl Shared {
                 format!("{}.{}.{}", version.major, version.minor, version.patch),
             )
             .timeout_secs(timeout);
-        builder = builder.max_retries(saturate(max_retries));
+        if let Some(secs) = total_timeout {
+            builder = builder.total_timeout_secs(secs);
+        }
+        builder = builder.max_retries(max_retries.0);
         if let Some(v) = api_version {
             builder = builder.api_version(v);
         }
@@ -75,10 +82,10 @@ impl Shared {
             builder = builder.user_agent(v);
         }
         if let Some(n) = max_ids_per_request {
-            builder = builder.max_ids_per_request(saturate(n));
+            builder = builder.max_ids_per_request(n.0);
         }
         if let Some(n) = max_concurrency {
-            builder = builder.max_concurrency(saturate(n));
+            builder = builder.max_concurrency(n.0);
         }
         let client = builder.clone().build().map_err(|e| to_py_err(py, e))?;
         let endpoint = client.endpoint();
@@ -91,6 +98,7 @@ impl Shared {
         Ok(Self {
             builder,
             current: Mutex::new(Some((std::process::id(), client))),
+            closed: Arc::new(AtomicBool::new(false)),
             repr,
             user_agent,
         })
@@ -101,7 +109,7 @@ impl Shared {
         let pid = std::process::id();
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         match &*current {
-            None => Err(PyRuntimeError::new_err("the client is closed")),
+            None => Err(closed_err()),
             Some((owner, client)) if *owner == pid => Ok(client.clone()),
             Some(_) => {
                 let client = self.builder.clone().build().map_err(|e| to_py_err(py, e))?;
@@ -112,6 +120,7 @@ impl Shared {
     }
 
     fn close(&self) {
+        self.closed.store(true, Ordering::Release);
         let old = self
             .current
             .lock()
@@ -123,25 +132,67 @@ impl Shared {
 
 /// Join request IDs from any iterable of `str` (a lone `str` is refused:
 /// it would be read as its characters).
-fn ids_arg(ids: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+///
+/// The length a caller reports is not trusted for allocation: a list
+/// longer than the protocol's cap (`range(10**11)`, an endless generator)
+/// is an `InvalidInputError` naming `join_request_ids`, found before the
+/// reported length is allocated and while the items are read.
+fn ids_arg(py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    use wa_groups::protocol::{MAX_JOIN_REQUEST_IDS, check_id_count};
     if ids.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(
             "ids must be an iterable of str (a list, for one), not a str",
         ));
     }
-    let mut out = Vec::with_capacity(ids.len().unwrap_or(0));
+    let too_long = |py| {
+        let e = check_id_count(MAX_JOIN_REQUEST_IDS + 1).expect_err("over the cap");
+        to_py_err(py, e.into())
+    };
+    let reported = match ids.len() {
+        Ok(n) => n,
+        // `len(range(2**64))` overflows: longer than any cap.
+        Err(e) if e.is_instance_of::<PyOverflowError>(py) => return Err(too_long(py)),
+        // No `__len__` (a generator): counted while reading.
+        Err(_) => 0,
+    };
+    check_id_count(reported).map_err(|e| to_py_err(py, e.into()))?;
+    let mut out = Vec::with_capacity(reported);
     for item in ids.try_iter()? {
-        out.push(item?.extract::<String>()?);
+        if out.len() == MAX_JOIN_REQUEST_IDS {
+            return Err(too_long(py));
+        }
+        let item = item?;
+        let item = item.cast_into::<PyString>().map_err(PyErr::from)?;
+        out.push(utf8(py, &item, Field::JoinRequestId, Some(out.len()))?);
     }
     Ok(out)
 }
 
-fn list_options(limit: Option<i128>, after: Option<String>, before: Option<String>) -> ListOptions {
-    ListOptions {
-        limit: limit.map(saturate_u32),
-        after,
-        before,
-    }
+fn list_options(
+    limit: Option<Count>,
+    after: Option<Text<'_>>,
+    before: Option<Text<'_>>,
+) -> PyResult<ListOptions> {
+    Ok(ListOptions {
+        limit: limit.map(|n| saturate_u32(n.0)),
+        after: Text::opt(after.as_ref(), Field::After)?,
+        before: Text::opt(before.as_ref(), Field::Before)?,
+    })
+}
+
+/// Runs a call to completion with the GIL released and converts its
+/// result (a panic inside it unwinds to the caller's [`guard`]).
+fn wait<T, P>(
+    py: Python<'_>,
+    fut: impl std::future::Future<Output = wa_groups::Result<T>> + Send,
+) -> PyResult<P>
+where
+    T: Send,
+    P: From<T>,
+{
+    block_on(py, fut)?
+        .map(P::from)
+        .map_err(|e| to_py_err(py, e))
 }
 
 type JoinRequestStream =
@@ -149,6 +200,11 @@ type JoinRequestStream =
 
 /// The synchronous client. Each call runs on the package's tokio runtime
 /// with the GIL released.
+///
+/// `timeout` bounds each attempt (seconds); `total_timeout` (seconds,
+/// default none) bounds a whole call: every attempt, retry wait and chunk
+/// (one page, for `iter_join_requests`). Reaching either raises
+/// `RequestTimeoutError`, whose `timeout` is the limit that ran out.
 #[pyclass(frozen, module = "wa_groups")]
 pub(crate) struct Client {
     shared: Shared,
@@ -157,35 +213,39 @@ pub(crate) struct Client {
 #[pymethods]
 impl Client {
     #[new]
-    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, max_retries=3, max_ids_per_request=None, max_concurrency=None))]
+    #[pyo3(signature = (access_token, *, api_version=Text::Default("v23.0"), base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments docs/design.md gives"
     )]
     fn new(
         py: Python<'_>,
-        access_token: String,
-        api_version: &str,
-        base_url: Option<String>,
-        user_agent: Option<String>,
+        access_token: Text<'_>,
+        api_version: Text<'_>,
+        base_url: Option<Text<'_>>,
+        user_agent: Option<Text<'_>>,
         timeout: f64,
-        max_retries: i128,
-        max_ids_per_request: Option<i128>,
-        max_concurrency: Option<i128>,
+        total_timeout: Option<f64>,
+        max_retries: Count,
+        max_ids_per_request: Option<Count>,
+        max_concurrency: Option<Count>,
     ) -> PyResult<Self> {
-        Ok(Self {
-            shared: Shared::new(
-                py,
-                "Client",
-                access_token,
-                Some(api_version.to_owned()),
-                base_url,
-                user_agent,
-                timeout,
-                max_retries,
-                max_ids_per_request,
-                max_concurrency,
-            )?,
+        guard(py, || {
+            Ok(Self {
+                shared: Shared::new(
+                    py,
+                    "Client",
+                    access_token.get(Field::AccessToken)?,
+                    Some(api_version.get(Field::ApiVersion)?),
+                    Text::opt(base_url.as_ref(), Field::BaseUrl)?,
+                    Text::opt(user_agent.as_ref(), Field::UserAgent)?,
+                    timeout,
+                    total_timeout,
+                    max_retries,
+                    max_ids_per_request,
+                    max_concurrency,
+                )?,
+            })
         })
     }
 
@@ -195,74 +255,101 @@ impl Client {
         &self.shared.user_agent
     }
 
+    /// One page of `group_id`'s pending join requests (`limit` per page,
+    /// the API's default if `None`), from the `after` or `before` cursor.
     #[pyo3(signature = (group_id, *, limit=None, after=None, before=None))]
     fn list_join_requests(
         &self,
         py: Python<'_>,
-        group_id: String,
-        limit: Option<i128>,
-        after: Option<String>,
-        before: Option<String>,
+        group_id: Text<'_>,
+        limit: Option<Count>,
+        after: Option<Text<'_>>,
+        before: Option<Text<'_>>,
     ) -> PyResult<JoinRequestPage> {
-        let client = self.shared.client(py)?;
-        let options = list_options(limit, after, before);
-        let page = block_on(py, async move {
-            client.list_join_requests(&group_id, options).await
-        })?;
-        page.map(JoinRequestPage::from)
-            .map_err(|e| to_py_err(py, e))
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let options = list_options(limit, after, before)?;
+            wait(py, async move {
+                client.list_join_requests(&group_id, options).await
+            })
+        })
     }
 
+    /// An iterator over every pending join request of `group_id`, fetching
+    /// the pages (`limit` requests each) as it goes.
     #[pyo3(signature = (group_id, *, limit=None))]
     fn iter_join_requests(
         &self,
         py: Python<'_>,
-        group_id: &str,
-        limit: Option<i128>,
+        group_id: Text<'_>,
+        limit: Option<Count>,
     ) -> PyResult<JoinRequestIterator> {
-        let client = self.shared.client(py)?;
-        let stream = client.join_requests_with(group_id, list_options(limit, None, None));
-        Ok(JoinRequestIterator::new(Box::pin(stream)))
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let stream = client.join_requests_with(&group_id, list_options(limit, None, None)?);
+            Ok(JoinRequestIterator::new(
+                Box::pin(stream),
+                Arc::clone(&self.shared.closed),
+            ))
+        })
     }
 
+    /// Approves the join requests `ids` (any iterable of `str`) of
+    /// `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn approve_join_requests(
         &self,
         py: Python<'_>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'_, PyAny>,
     ) -> PyResult<ApproveOutcome> {
-        let client = self.shared.client(py)?;
-        let ids = ids_arg(ids)?;
-        let out = block_on(py, async move {
-            client.approve_join_requests(&group_id, &ids).await
-        })?;
-        out.map(ApproveOutcome::from).map_err(|e| to_py_err(py, e))
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let ids = ids_arg(py, ids)?;
+            wait(py, async move {
+                client.approve_join_requests(&group_id, &ids).await
+            })
+        })
     }
 
+    /// Rejects the join requests `ids` (any iterable of `str`) of
+    /// `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn reject_join_requests(
         &self,
         py: Python<'_>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'_, PyAny>,
     ) -> PyResult<RejectOutcome> {
-        let client = self.shared.client(py)?;
-        let ids = ids_arg(ids)?;
-        let out = block_on(py, async move {
-            client.reject_join_requests(&group_id, &ids).await
-        })?;
-        out.map(RejectOutcome::from).map_err(|e| to_py_err(py, e))
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let ids = ids_arg(py, ids)?;
+            wait(py, async move {
+                client.reject_join_requests(&group_id, &ids).await
+            })
+        })
     }
 
-    fn approve_all(&self, py: Python<'_>, group_id: String) -> PyResult<ApproveOutcome> {
-        let client = self.shared.client(py)?;
-        let out = block_on(py, async move { client.approve_all(&group_id).await })?;
-        out.map(ApproveOutcome::from).map_err(|e| to_py_err(py, e))
+    /// Approves every pending join request of `group_id`, page by page.
+    fn approve_all(&self, py: Python<'_>, group_id: Text<'_>) -> PyResult<ApproveOutcome> {
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            wait(py, async move { client.approve_all(&group_id).await })
+        })
     }
 
-    fn reject_all(&self, py: Python<'_>, group_id: String) -> PyResult<RejectOutcome> {
-        let client = self.shared.client(py)?;
-        let out = block_on(py, async move { client.reject_all(&group_id).await })?;
-        out.map(RejectOutcome::from).map_err(|e| to_py_err(py, e))
+    /// Rejects every pending join request of `group_id`, page by page.
+    fn reject_all(&self, py: Python<'_>, group_id: Text<'_>) -> PyResult<RejectOutcome> {
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            wait(py, async move { client.reject_all(&group_id).await })
+        })
     }
 
     /// Closes the connection pool; later calls raise `RuntimeError`.
@@ -289,6 +376,8 @@ impl Client {
 #[pyclass(frozen, module = "wa_groups")]
 pub(crate) struct JoinRequestIterator {
     state: Mutex<IterState>,
+    /// The client's `close()` flag: once set, no further page is fetched.
+    closed: Arc<AtomicBool>,
 }
 
 enum IterState {
@@ -300,9 +389,10 @@ enum IterState {
 }
 
 impl JoinRequestIterator {
-    fn new(stream: JoinRequestStream) -> Self {
+    fn new(stream: JoinRequestStream, closed: Arc<AtomicBool>) -> Self {
         Self {
             state: Mutex::new(IterState::Ready(stream)),
+            closed,
         }
     }
 
@@ -318,6 +408,18 @@ impl JoinRequestIterator {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<JoinRequest>> {
+        guard(py, || self.next(py))
+    }
+}
+
+impl JoinRequestIterator {
+    fn next(&self, py: Python<'_>) -> PyResult<Option<JoinRequest>> {
+        // The page stream holds a client of its own: without this check it
+        // would go on sending requests after the client was closed.
+        if self.closed.load(Ordering::Acquire) {
+            self.set(IterState::Done);
+            return Err(closed_err());
+        }
         let taken = std::mem::replace(
             &mut *self.state.lock().unwrap_or_else(PoisonError::into_inner),
             IterState::Busy,
@@ -360,6 +462,7 @@ impl JoinRequestIterator {
 
 /// The asyncio client: every method returns an awaitable; the calls run on
 /// the package's tokio runtime and complete in the caller's event loop.
+/// Its settings are `Client`'s, `timeout` and `total_timeout` included.
 #[pyclass(frozen, module = "wa_groups")]
 pub(crate) struct AsyncClient {
     shared: Shared,
@@ -379,35 +482,39 @@ where
 #[pymethods]
 impl AsyncClient {
     #[new]
-    #[pyo3(signature = (access_token, *, api_version="v23.0", base_url=None, user_agent=None, timeout=30.0, max_retries=3, max_ids_per_request=None, max_concurrency=None))]
+    #[pyo3(signature = (access_token, *, api_version=Text::Default("v23.0"), base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=Count(3), max_ids_per_request=None, max_concurrency=None), text_signature = "(access_token, *, api_version='v23.0', base_url=None, user_agent=None, timeout=30.0, total_timeout=None, max_retries=3, max_ids_per_request=None, max_concurrency=None)")]
     #[allow(
         clippy::too_many_arguments,
         reason = "the keyword arguments docs/design.md gives"
     )]
     fn new(
         py: Python<'_>,
-        access_token: String,
-        api_version: &str,
-        base_url: Option<String>,
-        user_agent: Option<String>,
+        access_token: Text<'_>,
+        api_version: Text<'_>,
+        base_url: Option<Text<'_>>,
+        user_agent: Option<Text<'_>>,
         timeout: f64,
-        max_retries: i128,
-        max_ids_per_request: Option<i128>,
-        max_concurrency: Option<i128>,
+        total_timeout: Option<f64>,
+        max_retries: Count,
+        max_ids_per_request: Option<Count>,
+        max_concurrency: Option<Count>,
     ) -> PyResult<Self> {
-        Ok(Self {
-            shared: Shared::new(
-                py,
-                "AsyncClient",
-                access_token,
-                Some(api_version.to_owned()),
-                base_url,
-                user_agent,
-                timeout,
-                max_retries,
-                max_ids_per_request,
-                max_concurrency,
-            )?,
+        guard(py, || {
+            Ok(Self {
+                shared: Shared::new(
+                    py,
+                    "AsyncClient",
+                    access_token.get(Field::AccessToken)?,
+                    Some(api_version.get(Field::ApiVersion)?),
+                    Text::opt(base_url.as_ref(), Field::BaseUrl)?,
+                    Text::opt(user_agent.as_ref(), Field::UserAgent)?,
+                    timeout,
+                    total_timeout,
+                    max_retries,
+                    max_ids_per_request,
+                    max_concurrency,
+                )?,
+            })
         })
     }
 
@@ -417,84 +524,118 @@ impl AsyncClient {
         &self.shared.user_agent
     }
 
+    /// Awaitable: one page of `group_id`'s pending join requests (`limit`
+    /// per page, the API's default if `None`), from the `after` or `before`
+    /// cursor.
     #[pyo3(signature = (group_id, *, limit=None, after=None, before=None))]
     fn list_join_requests<'py>(
         &self,
         py: Python<'py>,
-        group_id: String,
-        limit: Option<i128>,
-        after: Option<String>,
-        before: Option<String>,
+        group_id: Text<'_>,
+        limit: Option<Count>,
+        after: Option<Text<'_>>,
+        before: Option<Text<'_>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.shared.client(py)?;
-        let options = list_options(limit, after, before);
-        spawn_for_asyncio(
-            py,
-            async move { client.list_join_requests(&group_id, options).await },
-            deliver::<_, JoinRequestPage>,
-        )
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let options = list_options(limit, after, before)?;
+            spawn_for_asyncio(
+                py,
+                async move { client.list_join_requests(&group_id, options).await },
+                deliver::<_, JoinRequestPage>,
+            )
+        })
     }
 
+    /// An async iterator over every pending join request of `group_id`,
+    /// fetching the pages (`limit` requests each) as it goes.
     #[pyo3(signature = (group_id, *, limit=None))]
     fn iter_join_requests(
         &self,
         py: Python<'_>,
-        group_id: &str,
-        limit: Option<i128>,
+        group_id: Text<'_>,
+        limit: Option<Count>,
     ) -> PyResult<AsyncJoinRequestIterator> {
-        let client = self.shared.client(py)?;
-        let stream = client.join_requests_with(group_id, list_options(limit, None, None));
-        Ok(AsyncJoinRequestIterator {
-            stream: Arc::new(tokio::sync::Mutex::new(Box::pin(stream))),
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let stream = client.join_requests_with(&group_id, list_options(limit, None, None)?);
+            Ok(AsyncJoinRequestIterator {
+                stream: Arc::new(tokio::sync::Mutex::new(Box::pin(stream))),
+                closed: Arc::clone(&self.shared.closed),
+            })
         })
     }
 
+    /// Awaitable: approves the join requests `ids` (any iterable of `str`)
+    /// of `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn approve_join_requests<'py>(
         &self,
         py: Python<'py>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.shared.client(py)?;
-        let ids = ids_arg(ids)?;
-        spawn_for_asyncio(
-            py,
-            async move { client.approve_join_requests(&group_id, &ids).await },
-            deliver::<_, ApproveOutcome>,
-        )
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let ids = ids_arg(py, ids)?;
+            spawn_for_asyncio(
+                py,
+                async move { client.approve_join_requests(&group_id, &ids).await },
+                deliver::<_, ApproveOutcome>,
+            )
+        })
     }
 
+    /// Awaitable: rejects the join requests `ids` (any iterable of `str`)
+    /// of `group_id`, in batches the API accepts; per-ID failures are in the
+    /// outcome's `failed`, not raised.
     fn reject_join_requests<'py>(
         &self,
         py: Python<'py>,
-        group_id: String,
+        group_id: Text<'_>,
         ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.shared.client(py)?;
-        let ids = ids_arg(ids)?;
-        spawn_for_asyncio(
-            py,
-            async move { client.reject_join_requests(&group_id, &ids).await },
-            deliver::<_, RejectOutcome>,
-        )
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            let ids = ids_arg(py, ids)?;
+            spawn_for_asyncio(
+                py,
+                async move { client.reject_join_requests(&group_id, &ids).await },
+                deliver::<_, RejectOutcome>,
+            )
+        })
     }
 
-    fn approve_all<'py>(&self, py: Python<'py>, group_id: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.shared.client(py)?;
-        spawn_for_asyncio(
-            py,
-            async move { client.approve_all(&group_id).await },
-            deliver::<_, ApproveOutcome>,
-        )
+    /// Awaitable: approves every pending join request of `group_id`, page
+    /// by page.
+    fn approve_all<'py>(&self, py: Python<'py>, group_id: Text<'_>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            spawn_for_asyncio(
+                py,
+                async move { client.approve_all(&group_id).await },
+                deliver::<_, ApproveOutcome>,
+            )
+        })
     }
 
-    fn reject_all<'py>(&self, py: Python<'py>, group_id: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.shared.client(py)?;
-        spawn_for_asyncio(
-            py,
-            async move { client.reject_all(&group_id).await },
-            deliver::<_, RejectOutcome>,
-        )
+    /// Awaitable: rejects every pending join request of `group_id`, page by
+    /// page.
+    fn reject_all<'py>(&self, py: Python<'py>, group_id: Text<'_>) -> PyResult<Bound<'py, PyAny>> {
+        guard(py, || {
+            let client = self.shared.client(py)?;
+            let group_id = group_id.get(Field::GroupId)?;
+            spawn_for_asyncio(
+                py,
+                async move { client.reject_all(&group_id).await },
+                deliver::<_, RejectOutcome>,
+            )
+        })
     }
 
     /// Closes the connection pool; later calls raise `RuntimeError`. Takes
@@ -528,6 +669,8 @@ impl AsyncClient {
 #[pyclass(frozen, module = "wa_groups")]
 pub(crate) struct AsyncJoinRequestIterator {
     stream: Arc<tokio::sync::Mutex<JoinRequestStream>>,
+    /// The client's `close()` flag: once set, no further page is fetched.
+    closed: Arc<AtomicBool>,
 }
 
 #[pymethods]
@@ -537,6 +680,9 @@ impl AsyncJoinRequestIterator {
     }
 
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed_err());
+        }
         let stream = Arc::clone(&self.stream);
         spawn_for_asyncio(
             py,

@@ -14,11 +14,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
 use tokio::runtime::Runtime;
+
+use crate::errors::panic_err;
 
 /// The runtime of this process, made on first use in each process.
 static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
@@ -163,7 +166,11 @@ impl Bridge {
             if cancelled {
                 continue;
             }
-            let outcome = match deliver(py) {
+            // A panic while building the result is the call's error, not
+            // a `PanicException` out of the event loop's reader callback.
+            let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver(py)))
+                .unwrap_or_else(|payload| Err(panic_err(py, &*payload)));
+            let outcome = match delivered {
                 Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,)),
                 Err(err) => {
                     future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))
@@ -363,10 +370,15 @@ where
     let rt = runtime()?;
     let target = future.clone().unbind();
     let task = rt.spawn(async move {
-        let out = fut.await;
+        // A panic in the call settles its future with `InternalError`;
+        // uncaught, it would end the task and leave the future pending.
+        let out = std::panic::AssertUnwindSafe(fut).catch_unwind().await;
         bridge.complete(Completion {
             future: target,
-            deliver: Box::new(move |py| convert(py, out)),
+            deliver: Box::new(move |py| match out {
+                Ok(out) => convert(py, out),
+                Err(payload) => Err(panic_err(py, &*payload)),
+            }),
         });
     });
     future.call_method1(

@@ -110,9 +110,13 @@ impl Repr {
 #[pyclass(frozen, eq, hash, get_all, from_py_object, module = "wa_groups")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ErrorDetail {
+    /// The API's numeric error code.
     code: i64,
+    /// The error's short title, if the API gave one.
     title: Option<String>,
+    /// The error's message, if the API gave one.
     message: Option<String>,
+    /// The error's details (`error_data.details`), if the API gave them.
     details: Option<String>,
 }
 
@@ -165,15 +169,21 @@ pub(crate) fn error_details(v: Vec<wa_groups::ErrorDetail>) -> Vec<ErrorDetail> 
     v.into_iter().map(ErrorDetail::from).collect()
 }
 
-/// One pending join request.
+/// One pending join request; `creation_timestamp` is Unix seconds.
 #[pyclass(frozen, eq, hash, get_all, from_py_object, module = "wa_groups")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct JoinRequest {
+    /// The join request's ID, to approve or reject it with.
     join_request_id: String,
+    /// The requester's WhatsApp ID (phone number), if the API shows it.
     wa_id: Option<String>,
+    /// When the request was made, in Unix seconds.
     creation_timestamp: i64,
+    /// The requester's business-scoped user ID, if any.
     user_id: Option<String>,
+    /// The requester's parent business-scoped user ID, if any.
     parent_user_id: Option<String>,
+    /// The requester's username, if any.
     username: Option<String>,
 }
 
@@ -241,8 +251,11 @@ impl From<wa_groups::JoinRequest> for JoinRequest {
 #[pyclass(frozen, eq, get_all, module = "wa_groups")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JoinRequestPage {
+    /// The join requests of this page, in the API's order.
     data: Vec<JoinRequest>,
+    /// The cursor of the next page; `None` on the last page.
     after: Option<String>,
+    /// The cursor of the previous page, if any.
     before: Option<String>,
 }
 
@@ -285,7 +298,9 @@ impl From<wa_groups::JoinRequestPage> for JoinRequestPage {
 #[pyclass(frozen, eq, get_all, from_py_object, module = "wa_groups")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FailedJoinRequest {
+    /// The join request's ID, as sent.
     join_request_id: String,
+    /// Why the API refused it.
     errors: Vec<ErrorDetail>,
 }
 
@@ -331,14 +346,19 @@ macro_rules! outcome {
     ($name:ident, $succeeded:ident, $doc:literal) => {
         #[doc = $doc]
         ///
-        /// Compared by `succeeded`, `failed` and `errors`; `request_id` (one
-        /// per API request, random) is informative and left out.
+        /// Compared by the accepted IDs, `failed` and `errors`; `request_id`
+        /// (one per API request, random) is informative and left out.
         #[pyclass(frozen, eq, get_all, module = "wa_groups")]
         #[derive(Debug, Clone)]
         pub(crate) struct $name {
+            /// The IDs the API accepted, in input order.
             $succeeded: Vec<String>,
+            /// The IDs the API refused, in input order, with their errors.
             failed: Vec<FailedJoinRequest>,
+            /// Call-level errors (a batch that failed as a whole).
             errors: Vec<ErrorDetail>,
+            /// The API's request ID of the last call, for support; `None` if
+            /// none was sent.
             request_id: Option<String>,
         }
 

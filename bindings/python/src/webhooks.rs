@@ -2,18 +2,19 @@
 //! check, with its types as Python classes.
 //!
 //! Each class keeps the Rust value it was made from; attributes are read
-//! from it, and two objects are equal when their canonical JSON (the
-//! protocol crate's encoding) and their place (WABA, field, phone number)
-//! are.
+//! from it, and two objects are equal when those values are (the protocol
+//! types' `PartialEq`) and so is their place (WABA, field, phone number).
+//! `WebhookPayload.events()` is the protocol crate's `payload.events()`.
 
 use std::sync::Arc;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
+use wa_groups::Field;
 use wa_groups::webhook as wh;
 
-use crate::errors::to_py_err;
+use crate::errors::{Text, guard, to_py_err, utf8};
 use crate::types::{ErrorDetail, Repr, error_details};
 
 /// A JSON value as plain Python objects (dict, list, str, int, float, bool, None).
@@ -70,9 +71,10 @@ fn raw_map_to_py(
     Ok(dict.into_any().unbind())
 }
 
-/// Bytes of a body given as `bytes`, `bytearray`, `memoryview` or `str`
-/// (UTF-8).
-fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// Bytes of a body or secret given as `bytes`, `bytearray`, `memoryview`
+/// or `str` (UTF-8; with `field`, a `str` holding a lone surrogate is an
+/// `InvalidInputError` naming it).
+fn body_bytes(body: &Bound<'_, PyAny>, field: Option<Field>) -> PyResult<Vec<u8>> {
     if let Ok(b) = body.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
@@ -80,7 +82,10 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Ok(b.to_vec());
     }
     if let Ok(s) = body.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
+        return match field {
+            Some(field) => Ok(utf8(body.py(), s, field, None)?.into_bytes()),
+            None => Ok(s.to_cow()?.as_bytes().to_vec()),
+        };
     }
     if let Ok(b) = body.call_method0("tobytes")
         && let Ok(b) = b.cast::<PyBytes>()
@@ -93,7 +98,7 @@ fn body_bytes(body: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Where an event or change came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Place {
     waba_id: String,
     field: String,
@@ -105,10 +110,15 @@ struct Place {
 #[pyclass(frozen, eq, hash, get_all, module = "wa_groups.webhooks")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct GroupParticipant {
+    /// The phone number or ID as the business gave it, if present.
     input: Option<String>,
+    /// The participant's WhatsApp ID, if the delivery shows it.
     wa_id: Option<String>,
+    /// The participant's business-scoped user ID, if any.
     user_id: Option<String>,
+    /// The participant's parent business-scoped user ID, if any.
     parent_user_id: Option<String>,
+    /// The participant's username, if any.
     username: Option<String>,
 }
 
@@ -147,7 +157,9 @@ fn participants(v: &[wh::GroupParticipant]) -> Vec<GroupParticipant> {
 #[pyclass(frozen, eq, hash, get_all, module = "wa_groups.webhooks")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ProfilePicture {
+    /// The picture's MIME type, if given.
     mime_type: Option<String>,
+    /// The picture's SHA-256 hash, if given.
     sha256: Option<String>,
 }
 
@@ -167,24 +179,11 @@ impl ProfilePicture {
 pub(crate) struct GroupEvent {
     place: Arc<Place>,
     event: wh::GroupEvent,
-    canonical: String,
 }
 
 impl GroupEvent {
     fn new(place: Arc<Place>, event: wh::GroupEvent) -> Self {
-        let canonical = format!(
-            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
-            place.waba_id,
-            place.field,
-            place.display_phone_number,
-            place.phone_number_id,
-            event.to_json_string()
-        );
-        Self {
-            place,
-            event,
-            canonical,
-        }
+        Self { place, event }
     }
 
     fn repr(&self, name: &str) -> Repr {
@@ -216,21 +215,25 @@ impl GroupEvent {
         self.event.event_type()
     }
 
+    /// When the event happened, in Unix seconds.
     #[getter]
     fn timestamp(&self) -> i64 {
         self.event.timestamp
     }
 
+    /// The group the event is about.
     #[getter]
     fn group_id(&self) -> &str {
         &self.event.group_id
     }
 
+    /// The API request that caused the event, if the delivery names one.
     #[getter]
     fn request_id(&self) -> Option<&str> {
         self.event.request_id.as_deref()
     }
 
+    /// Errors the event reports (a failed group operation); empty otherwise.
     #[getter]
     fn errors(&self) -> Vec<ErrorDetail> {
         error_details(self.event.errors.clone())
@@ -248,11 +251,13 @@ impl GroupEvent {
         &self.place.field
     }
 
+    /// The business phone number ID the delivery is for.
     #[getter]
     fn phone_number_id(&self) -> &str {
         &self.place.phone_number_id
     }
 
+    /// The business phone number, as displayed.
     #[getter]
     fn display_phone_number(&self) -> &str {
         &self.place.display_phone_number
@@ -267,7 +272,8 @@ impl GroupEvent {
         let Ok(other) = other.cast::<GroupEvent>() else {
             return false;
         };
-        slf.get_type().is(other.get_type()) && slf.get().canonical == other.get().canonical
+        let (a, b) = (slf.get(), other.get());
+        slf.get_type().is(other.get_type()) && a.place == b.place && a.event == b.event
     }
 
     fn __repr__(&self) -> String {
@@ -290,26 +296,32 @@ macro_rules! join_request_event {
 
         #[pymethods]
         impl $name {
+            /// The join request's ID.
             #[getter]
             fn join_request_id(&self) -> &str {
                 &self.inner.join_request_id
             }
+            /// The requester's WhatsApp ID, if the delivery shows it.
             #[getter]
             fn wa_id(&self) -> Option<&str> {
                 self.inner.wa_id.as_deref()
             }
+            /// The requester's business-scoped user ID, if any.
             #[getter]
             fn user_id(&self) -> Option<&str> {
                 self.inner.user_id.as_deref()
             }
+            /// The requester's parent business-scoped user ID, if any.
             #[getter]
             fn parent_user_id(&self) -> Option<&str> {
                 self.inner.parent_user_id.as_deref()
             }
+            /// The requester's username, if any.
             #[getter]
             fn username(&self) -> Option<&str> {
                 self.inner.username.as_deref()
             }
+            /// Why it happened, as the delivery states it, if it does.
             #[getter]
             fn reason(&self) -> Option<&str> {
                 self.inner.reason.as_deref()
@@ -353,6 +365,7 @@ pub(crate) struct ParticipantsAdded {
 
 #[pymethods]
 impl ParticipantsAdded {
+    /// Why it happened, as the delivery states it, if it does.
     #[getter]
     fn reason(&self) -> Option<&str> {
         self.inner.reason.as_deref()
@@ -362,6 +375,7 @@ impl ParticipantsAdded {
     fn join_request_id(&self) -> Option<&str> {
         self.inner.join_request_id.as_deref()
     }
+    /// The participants concerned.
     #[getter]
     fn participants(&self) -> Vec<GroupParticipant> {
         participants(&self.inner.participants)
@@ -389,10 +403,12 @@ pub(crate) struct ParticipantsRemoved {
 
 #[pymethods]
 impl ParticipantsRemoved {
+    /// Who removed them (such as `participant` or `business`), if stated.
     #[getter]
     fn initiated_by(&self) -> Option<&str> {
         self.inner.initiated_by.as_deref()
     }
+    /// The participants concerned.
     #[getter]
     fn participants(&self) -> Vec<GroupParticipant> {
         participants(&self.inner.participants)
@@ -419,22 +435,27 @@ pub(crate) struct GroupCreated {
 
 #[pymethods]
 impl GroupCreated {
+    /// The group's subject, if present.
     #[getter]
     fn subject(&self) -> Option<&str> {
         self.inner.subject.as_deref()
     }
+    /// The group's description, if present.
     #[getter]
     fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
     }
+    /// The group's invite link, if present.
     #[getter]
     fn invite_link(&self) -> Option<&str> {
         self.inner.invite_link.as_deref()
     }
+    /// The group's join approval mode (such as `approval_required`), if present.
     #[getter]
     fn join_approval_mode(&self) -> Option<&str> {
         self.inner.join_approval_mode.as_deref()
     }
+    /// The participants concerned.
     #[getter]
     fn participants(&self) -> Vec<GroupParticipant> {
         participants(&self.inner.participants)
@@ -457,14 +478,17 @@ pub(crate) struct SettingsUpdated {
 
 #[pymethods]
 impl SettingsUpdated {
+    /// The group's subject, if present.
     #[getter]
     fn subject(&self) -> Option<&str> {
         self.inner.subject.as_deref()
     }
+    /// The group's description, if present.
     #[getter]
     fn description(&self) -> Option<&str> {
         self.inner.description.as_deref()
     }
+    /// The group's new profile picture, if it changed.
     #[getter]
     fn profile_picture(&self) -> Option<ProfilePicture> {
         self.inner.profile_picture.as_ref().map(|p| ProfilePicture {
@@ -594,31 +618,36 @@ fn event_object(py: Python<'_>, place: &Arc<Place>, event: &wh::GroupEvent) -> P
 pub(crate) struct GroupChange {
     place: Arc<Place>,
     events: Vec<Py<PyAny>>,
-    canonical: String,
+    inner: wh::GroupChange,
 }
 
 #[pymethods]
 impl GroupChange {
+    /// The change's `field`, such as `group_participants_update`.
     #[getter]
     fn field(&self) -> &str {
         &self.place.field
     }
+    /// The business phone number, as displayed.
     #[getter]
     fn display_phone_number(&self) -> &str {
         &self.place.display_phone_number
     }
+    /// The business phone number ID the delivery is for.
     #[getter]
     fn phone_number_id(&self) -> &str {
         &self.place.phone_number_id
     }
+    /// The events of this change, each an instance of a `GroupEvent` subclass.
     #[getter]
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.events.iter().map(|e| e.bind(py)))
     }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .cast::<GroupChange>()
-            .is_ok_and(|o| o.get().canonical == self.canonical)
+        other.cast::<GroupChange>().is_ok_and(|o| {
+            let o = o.get();
+            o.place.waba_id == self.place.waba_id && o.inner == self.inner
+        })
     }
     fn __repr__(&self) -> String {
         Repr::new("GroupChange")
@@ -639,6 +668,7 @@ pub(crate) struct OtherChange {
 
 #[pymethods]
 impl OtherChange {
+    /// The change's `field`, such as `messages`.
     #[getter]
     fn field(&self) -> &str {
         &self.inner.field
@@ -669,9 +699,8 @@ impl OtherChange {
 /// One `entry`: the changes of one WhatsApp Business Account.
 #[pyclass(frozen, module = "wa_groups.webhooks")]
 pub(crate) struct Entry {
-    id: String,
     changes: Vec<Py<PyAny>>,
-    canonical: String,
+    inner: wh::Entry,
 }
 
 #[pymethods]
@@ -679,8 +708,9 @@ impl Entry {
     /// The WhatsApp Business Account ID.
     #[getter]
     fn id(&self) -> &str {
-        &self.id
+        &self.inner.id
     }
+    /// The changes of this entry: `GroupChange` or `OtherChange` objects.
     #[getter]
     fn changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.changes.iter().map(|e| e.bind(py)))
@@ -688,11 +718,11 @@ impl Entry {
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<Entry>()
-            .is_ok_and(|o| o.get().canonical == self.canonical)
+            .is_ok_and(|o| o.get().inner == self.inner)
     }
     fn __repr__(&self) -> String {
         Repr::new("Entry")
-            .str("id", Some(&self.id))
+            .str("id", Some(&self.inner.id))
             .raw("changes", &format!("<{} changes>", self.changes.len()))
             .finish()
     }
@@ -701,11 +731,9 @@ impl Entry {
 /// A whole delivery, as [`parse`] returns it.
 #[pyclass(frozen, module = "wa_groups.webhooks")]
 pub(crate) struct WebhookPayload {
-    object: String,
     entries: Vec<Py<PyAny>>,
-    events: Vec<Py<PyAny>>,
     others: Vec<Py<PyAny>>,
-    json: String,
+    inner: wh::WebhookPayload,
 }
 
 #[pymethods]
@@ -713,15 +741,21 @@ impl WebhookPayload {
     /// The `object`; `whatsapp_business_account` for WhatsApp.
     #[getter]
     fn object(&self) -> &str {
-        &self.object
+        &self.inner.object
     }
+    /// The entries of the delivery.
     #[getter]
     fn entries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.entries.iter().map(|e| e.bind(py)))
     }
     /// Every group event of every entry and change, in order.
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.events.iter().map(|e| e.bind(py)))
+        let events = self
+            .inner
+            .events()
+            .map(|e| event_object(py, &Arc::new(Place::of(&e)), e.event))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, events)
     }
     /// Every change that is not a group change, in order.
     fn other_changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -729,34 +763,41 @@ impl WebhookPayload {
     }
     /// The payload as compact JSON, as Meta would send it; `parse` of it
     /// gives an equal payload.
-    fn to_json(&self) -> &str {
-        &self.json
+    fn to_json(&self) -> String {
+        self.inner.to_json_string()
     }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
             .cast::<WebhookPayload>()
-            .is_ok_and(|o| o.get().json == self.json)
+            .is_ok_and(|o| o.get().inner == self.inner)
     }
     fn __repr__(&self) -> String {
         Repr::new("WebhookPayload")
-            .str("object", Some(&self.object))
+            .str("object", Some(&self.inner.object))
             .raw("entries", &format!("<{} entries>", self.entries.len()))
-            .raw("events", &format!("<{} group events>", self.events.len()))
+            .raw(
+                "events",
+                &format!("<{} group events>", self.inner.events().count()),
+            )
             .finish()
     }
 }
 
-fn one_entry_json(id: &str, change: Option<wh::Change>) -> String {
-    wh::WebhookPayload::new(vec![wh::Entry {
-        id: id.to_owned(),
-        changes: change.into_iter().collect(),
-    }])
-    .to_json_string()
+impl Place {
+    fn of(e: &wh::GroupEventRef<'_>) -> Self {
+        Self {
+            waba_id: e.waba_id.to_owned(),
+            field: e.field.as_str().to_owned(),
+            display_phone_number: e.metadata.display_phone_number.clone(),
+            phone_number_id: e.metadata.phone_number_id.clone(),
+        }
+    }
 }
 
-fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<WebhookPayload> {
+/// The Python objects of `payload`: its entries and their changes (the
+/// events of `events()` are made from the protocol crate's walk).
+fn payload_object(py: Python<'_>, payload: wh::WebhookPayload) -> PyResult<WebhookPayload> {
     let mut entries = Vec::with_capacity(payload.entries.len());
-    let mut events = Vec::new();
     let mut others = Vec::new();
     for entry in &payload.entries {
         let mut changes = Vec::with_capacity(entry.changes.len());
@@ -769,16 +810,15 @@ fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<Webh
                         display_phone_number: g.metadata.display_phone_number.clone(),
                         phone_number_id: g.metadata.phone_number_id.clone(),
                     });
-                    let mut group_events = Vec::with_capacity(g.events.len());
-                    for e in &g.events {
-                        let obj = event_object(py, &place, e)?;
-                        events.push(obj.clone_ref(py));
-                        group_events.push(obj);
-                    }
+                    let events = g
+                        .events
+                        .iter()
+                        .map(|e| event_object(py, &place, e))
+                        .collect::<PyResult<Vec<_>>>()?;
                     let obj = GroupChange {
                         place,
-                        events: group_events,
-                        canonical: one_entry_json(&entry.id, Some(change.clone())),
+                        events,
+                        inner: g.clone(),
                     };
                     changes.push(Py::new(py, obj)?.into_any());
                 }
@@ -798,25 +838,16 @@ fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<Webh
                 _ => {}
             }
         }
-        let canonical = wh::WebhookPayload::new(vec![entry.clone()]).to_json_string();
-        entries.push(
-            Py::new(
-                py,
-                Entry {
-                    id: entry.id.clone(),
-                    changes,
-                    canonical,
-                },
-            )?
-            .into_any(),
-        );
+        let obj = Entry {
+            changes,
+            inner: entry.clone(),
+        };
+        entries.push(Py::new(py, obj)?.into_any());
     }
     Ok(WebhookPayload {
-        object: payload.object.clone(),
         entries,
-        events,
         others,
-        json: payload.to_json_string(),
+        inner: payload,
     })
 }
 
@@ -824,11 +855,13 @@ fn payload_object(py: Python<'_>, payload: &wh::WebhookPayload) -> PyResult<Webh
 /// `DecodeError` for a body that is not a webhook payload.
 #[pyfunction]
 pub(crate) fn parse(py: Python<'_>, raw_body: &Bound<'_, PyAny>) -> PyResult<WebhookPayload> {
-    let body = body_bytes(raw_body)?;
-    let payload = py
-        .detach(|| wh::parse(&body))
-        .map_err(|e| to_py_err(py, e))?;
-    payload_object(py, &payload)
+    guard(py, || {
+        let body = body_bytes(raw_body, None)?;
+        let payload = py
+            .detach(|| wh::parse(&body))
+            .map_err(|e| to_py_err(py, e))?;
+        payload_object(py, payload)
+    })
 }
 
 /// Checks `X-Hub-Signature-256` against the body. Returns `None` when it
@@ -841,17 +874,27 @@ pub(crate) fn verify_signature(
     py: Python<'_>,
     app_secret: &Bound<'_, PyAny>,
     raw_body: &Bound<'_, PyAny>,
-    header: Option<&str>,
+    header: Option<Text<'_>>,
 ) -> PyResult<()> {
-    let secret = body_bytes(app_secret)?;
-    let body = body_bytes(raw_body)?;
-    wh::verify_signature(&secret, &body, header.unwrap_or("")).map_err(|e| to_py_err(py, e.into()))
+    guard(py, || {
+        let secret = body_bytes(app_secret, Some(Field::AppSecret))?;
+        let body = body_bytes(raw_body, None)?;
+        let header = Text::opt(header.as_ref(), Field::Signature)?;
+        wh::verify_signature(&secret, &body, header.as_deref().unwrap_or(""))
+            .map_err(|e| to_py_err(py, e.into()))
+    })
 }
 
 /// The `X-Hub-Signature-256` value Meta would send with `raw_body`.
 #[pyfunction]
-pub(crate) fn sign(app_secret: &Bound<'_, PyAny>, raw_body: &Bound<'_, PyAny>) -> PyResult<String> {
-    let secret = body_bytes(app_secret)?;
-    let body = body_bytes(raw_body)?;
-    Ok(wh::sign(&secret, &body))
+pub(crate) fn sign(
+    py: Python<'_>,
+    app_secret: &Bound<'_, PyAny>,
+    raw_body: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    guard(py, || {
+        let secret = body_bytes(app_secret, Some(Field::AppSecret))?;
+        let body = body_bytes(raw_body, None)?;
+        Ok(wh::sign(&secret, &body))
+    })
 }

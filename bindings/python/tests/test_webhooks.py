@@ -226,3 +226,23 @@ def test_sign_and_verify_roundtrip() -> None:
     webhooks.verify_signature("s3cret", body, header)
     with pytest.raises(InvalidInputError):
         webhooks.verify_signature("s3cret", body + b" ", header)
+
+
+def test_equality_is_the_rust_values() -> None:
+    # Equal when the Rust values are (key order and number-vs-string
+    # spellings aside); a field changed anywhere makes every level differ.
+    v = VECTORS["join_request_created.json"]["payload"]
+    payload = webhooks.parse(json.dumps(v).encode())
+    reordered = webhooks.parse(json.dumps(v, sort_keys=True, indent=2).encode())
+    assert reordered == payload and reordered.events() == payload.events()
+    changed = json.loads(json.dumps(v))
+    changed["entry"][0]["changes"][0]["value"]["groups"][0]["wa_id"] = "10000000000"
+    other = webhooks.parse(json.dumps(changed).encode())
+    assert other != payload
+    assert other.entries != payload.entries
+    assert other.entries[0].changes != payload.entries[0].changes
+    assert other.events() != payload.events()
+    # The same event under another WABA is another event.
+    moved = json.loads(json.dumps(v))
+    moved["entry"][0]["id"] = "999"
+    assert webhooks.parse(json.dumps(moved).encode()).events() != payload.events()

@@ -223,7 +223,26 @@ impl Cursor {
     }
 }
 
-/// A list of join request IDs for one approve or reject call: never empty.
+/// The most join request IDs one approve or reject call takes: far above
+/// any real backlog, low enough that a list's reported length can be
+/// trusted for pre-allocation once it has passed [`check_id_count`].
+pub const MAX_JOIN_REQUEST_IDS: usize = 1_000_000;
+
+/// Refuses a list of `len` join request IDs longer than
+/// [`MAX_JOIN_REQUEST_IDS`], naming `join_request_ids`. The bindings call
+/// it with the length a caller reports, before reading the list.
+pub fn check_id_count(len: usize) -> Result<(), InvalidInput> {
+    if len > MAX_JOIN_REQUEST_IDS {
+        return Err(InvalidInput::new(
+            Field::JoinRequestIds,
+            format!("must hold at most {MAX_JOIN_REQUEST_IDS} join request IDs"),
+        ));
+    }
+    Ok(())
+}
+
+/// A list of join request IDs for one approve or reject call: never empty,
+/// at most [`MAX_JOIN_REQUEST_IDS`] long.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinRequestIds(Vec<JoinRequestId>);
 
@@ -246,8 +265,9 @@ impl JoinRequestIds {
         Self::from_ids(ids)
     }
 
-    /// Wraps already validated IDs; refuses an empty list.
+    /// Wraps already validated IDs; refuses an empty or too long list.
     pub fn from_ids(ids: Vec<JoinRequestId>) -> Result<Self, InvalidInput> {
+        check_id_count(ids.len())?;
         if ids.is_empty() {
             return Err(InvalidInput::new(
                 Field::JoinRequestIds,

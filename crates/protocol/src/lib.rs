@@ -61,8 +61,8 @@ pub use error::{
     TransportError, TransportErrorKind,
 };
 pub use ids::{
-    AccessToken, ApiVersion, BaseUrl, Cursor, GroupId, JoinRequestId, JoinRequestIds, UserAgent,
-    matches_spec_pattern,
+    AccessToken, ApiVersion, BaseUrl, Cursor, GroupId, JoinRequestId, JoinRequestIds,
+    MAX_JOIN_REQUEST_IDS, UserAgent, check_id_count, matches_spec_pattern,
 };
 pub use model::{
     Action, ApproveOutcome, Cursors, DecisionOutcome, ErrorDetail, FailedJoinRequest, GroupInfo,

@@ -11,6 +11,7 @@ from ._errors import (
     ApiError,
     AuthError,
     DecodeError,
+    InternalError,
     InvalidInputError,
     NotFoundError,
     RateLimitedError,
@@ -57,4 +58,5 @@ __all__ = [
     "TransportError",
     "RequestTimeoutError",
     "DecodeError",
+    "InternalError",
 ]

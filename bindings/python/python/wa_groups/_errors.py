@@ -19,6 +19,7 @@ __all__ = [
     "TransportError",
     "RequestTimeoutError",
     "DecodeError",
+    "InternalError",
 ]
 
 
@@ -164,7 +165,8 @@ class TransportError(WaGroupsError):
 
 
 class RequestTimeoutError(TransportError):
-    """An attempt took longer than the client's ``timeout`` (in seconds)."""
+    """An attempt took longer than the client's ``timeout``, or a call longer
+    than its ``total_timeout``; ``timeout`` is the limit that ran out (seconds)."""
 
     kind = "timeout"
 
@@ -198,6 +200,14 @@ class DecodeError(WaGroupsError):
         self.excerpt = excerpt
 
 
+class InternalError(WaGroupsError):
+    """A defect inside wa-groups (a Rust panic), caught at the binding's
+    boundary so that it is an ordinary exception: the process goes on and
+    nothing was sent after it. Please report it with the message."""
+
+    kind = "internal"
+
+
 for _cls in (
     WaGroupsError,
     InvalidInputError,
@@ -208,7 +218,9 @@ for _cls in (
     TransportError,
     RequestTimeoutError,
     DecodeError,
+    InternalError,
 ):
     # Shown as `wa_groups.ApiError` in tracebacks, where users import it from.
     _cls.__module__ = "wa_groups"
 del _cls
+
