@@ -12,6 +12,7 @@ use wa_groups_moderation::policy::{RuleAction, VerdictAction};
 use wa_groups_moderation::store::Change;
 use wa_groups_moderation::{Decision, ModerationRequest, Moderator, Policy, Store};
 
+use crate::cli::parse_duration;
 use crate::run::TOKEN_VAR;
 use crate::{Fatal, Outcome};
 
@@ -138,24 +139,6 @@ pub(crate) struct CheckArgs {
     /// print which rule decides it.
     #[arg(long, value_name = "REQUEST_JSON")]
     explain: Option<String>,
-}
-
-/// `500ms`, `30s`, `10m`, `2h`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 500ms, 30s or 10m"))?;
-    let d = match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        "h" => Duration::from_secs(n.saturating_mul(3600)),
-        _ => return Err(format!("{s:?} needs a unit: ms, s, m or h")),
-    };
-    Ok(d)
 }
 
 fn secret(var: &str) -> Result<String, Fatal> {
@@ -361,19 +344,4 @@ fn check(a: CheckArgs) -> Result<Outcome, Fatal> {
         ),
     }
     Ok(Outcome::Success)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-        assert!(parse_duration("10").is_err());
-        assert!(parse_duration("m").is_err());
-    }
 }

@@ -47,3 +47,10 @@ pub use moderator::{
 pub use policy::{ModerationRequest, Policy, PolicyError};
 pub use store::{Status, Store, StoreError};
 pub use workers::CALLBACK_RULE;
+
+/// The README's Rust examples, compiled as doc tests so they stay true.
+/// They live here, in the crate that depends on every other one the
+/// examples use (the client and the moderation engine).
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
