@@ -67,17 +67,33 @@ test('approve and reject take a frozen (readonly) list of IDs', async () => {
   assert.deepEqual((await client.rejectJoinRequests(group, Object.freeze([ids[1]]))).rejected, [ids[1]])
 })
 
-test("the README's Node example is types/readme.mts's, which tsc -p types compiles", () => {
-  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('\n## Node\n'))
-  const example = /```js\n([\s\S]*?)```/.exec(section)?.[1]
-  assert.ok(example, 'no ```js block under ## Node')
-  const checked = readFileSync(path.join(packageDir, 'types', 'readme.mts'), 'utf8')
+/** The part of `file` (in types/) between the README markers. */
+function checkedExample(file) {
+  const checked = readFileSync(path.join(packageDir, 'types', file), 'utf8')
   const begin = '// README example begin\n'
-  const inFile = checked.slice(checked.indexOf(begin) + begin.length, checked.indexOf('// README example end\n'))
-  assert.equal(inFile, example)
+  const start = checked.indexOf(begin)
+  const end = checked.indexOf('// README example end\n')
+  assert.ok(start >= 0 && end > start, `${file} has no README markers`)
+  return checked.slice(start + begin.length, end)
+}
+
+/** The first ```js block of `markdown` after `heading` (or from the top). */
+function jsBlock(markdown, heading) {
+  const from = heading ? markdown.indexOf(heading) : 0
+  assert.ok(from >= 0, `no ${heading}`)
+  const block = /```js\n([\s\S]*?)```/.exec(markdown.slice(from))?.[1]
+  assert.ok(block, `no js block after ${heading ?? 'the top'}`)
+  return block
+}
+
+test("the READMEs' Node examples are the ones tsc -p types compiles under strict", () => {
+  const root = readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
+  assert.equal(checkedExample('readme.mts'), jsBlock(root, '\n## Node\n'))
+  const own = readFileSync(path.join(packageDir, 'README.md'), 'utf8')
+  assert.equal(checkedExample('package-readme.mts'), jsBlock(own))
   const tsconfig = JSON.parse(readFileSync(path.join(packageDir, 'types', 'tsconfig.json'), 'utf8'))
   assert.ok(tsconfig.files.includes('readme.mts'))
+  assert.ok(tsconfig.files.includes('package-readme.mts'))
   assert.equal(tsconfig.compilerOptions.strict, true)
 })
 
@@ -114,4 +130,16 @@ test('the joinRequests iterator has next, return and Symbol.asyncIterator only',
   assert.deepEqual(await it.next(), { done: true })
   assert.doesNotMatch(dts, /JoinRequestStep/)
   assert.match(dts, /\[Symbol\.asyncIterator\]\(\): this/)
+})
+
+test('every package npm ci installs accepts this Node (no EBADENGINE warning)', async () => {
+  // semver is in the tree already (a dependency of @napi-rs/cli).
+  const { default: semver } = await import('semver')
+  const lock = JSON.parse(readFileSync(path.join(packageDir, 'package-lock.json'), 'utf8'))
+  const refused = Object.entries(lock.packages)
+    .filter(([, p]) => p.engines?.node && !semver.satisfies(process.versions.node, p.engines.node))
+    .map(([name, p]) => `${name}@${p.version} wants node ${p.engines.node}`)
+  assert.deepEqual(refused, [])
+  // The lock names versions and integrity only, never a registry URL.
+  assert.ok(!Object.values(lock.packages).some((p) => 'resolved' in p))
 })
