@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'ERR_WA_DECODE'
   /** A defect inside wa-groups (a Rust panic), reported instead of aborting the process. */
   | 'ERR_WA_INTERNAL'
+  /** A failure of the `Emulator` test helper (not running, unknown group...). */
+  | 'ERR_WA_EMULATOR'
 
 /**
  * An error of a wa-groups call: a real `Error` with a `code` and the Graph

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'ERR_WA_DECODE'
   /** A defect inside wa-groups (a Rust panic), reported instead of aborting the process. */
   | 'ERR_WA_INTERNAL'
+  /** A failure of the `Emulator` test helper (not running, unknown group...). */
+  | 'ERR_WA_EMULATOR'
 
 /**
  * An error of a wa-groups call: a real `Error` with a `code` and the Graph
@@ -243,9 +245,9 @@ export declare class Client {
    * `maxConcurrency` at a time, merged in input order; duplicates are
    * sent once. Partial failure is a result (`failed`), not a rejection.
    */
-  approveJoinRequests(groupId: string, ids: string[], options?: CallOptions): Promise<ApproveOutcome>
+  approveJoinRequests(groupId: string, ids: readonly string[], options?: CallOptions): Promise<ApproveOutcome>
   /** Rejects `ids` in the group, like `approveJoinRequests`. */
-  rejectJoinRequests(groupId: string, ids: string[], options?: CallOptions): Promise<RejectOutcome>
+  rejectJoinRequests(groupId: string, ids: readonly string[], options?: CallOptions): Promise<RejectOutcome>
   /**
    * Approves every join request pending when the call starts: lists
    * every page first, then approves in chunks.
@@ -261,6 +263,10 @@ export declare class Client {
    * `wa-groups/0.1.0;node=20.20.2 myapp/1.2.3`.
    */
   get userAgent(): string
+  /** The API's base URL, such as `https://graph.facebook.com`. */
+  get baseUrl(): string
+  /** The Graph API version, such as `v23.0`. */
+  get apiVersion(): string
 }
 
 /**
@@ -362,7 +368,7 @@ export declare class JoinRequestIterator {
   /** Stops the iteration (what `break` in `for await` calls). */
   return(): Promise<IteratorResult<JoinRequest, undefined>>
   /** The iterator itself, so that `for await` takes it. */
-  iterator(): this
+  [Symbol.asyncIterator](): this
 }
 
 /** Options of `Emulator.addJoinRequests`. */
@@ -548,8 +554,8 @@ export interface GroupSettings {
 }
 
 /**
- * Whether `value` is an error of this package: an `Error` whose `code`
- * starts with `ERR_WA_`.
+ * Whether `value` is an error of this package: an object whose `code` is
+ * one of `ErrorCode`.
  */
 export declare function isWaGroupsError(value: unknown): value is WaGroupsError
 
@@ -577,14 +583,6 @@ export interface JoinRequestPage {
   after: string | null
   /** The cursor of the previous page, when the API gave one. */
   before: string | null
-}
-
-/** One step of `joinRequests`: the iterator protocol's result. */
-export interface JoinRequestStep {
-  /** Whether the iteration is over. */
-  done: boolean
-  /** The next join request; absent when `done`. */
-  value?: JoinRequest
 }
 
 /** Options of `listJoinRequests`. */

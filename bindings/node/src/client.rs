@@ -15,7 +15,9 @@ use wa_groups::{Field, InvalidInput};
 use crate::args;
 use crate::call::{Call, guard, type_error};
 use crate::error::Failure;
-use crate::types::{ApproveOutcome, JoinRequest, JoinRequestPage, JoinRequestStep, RejectOutcome};
+use crate::types::{
+    ApproveOutcome, JoinRequestPage, JoinRequestStep, RejectOutcome, join_request_step,
+};
 
 /// The Node version, for the user agent's runtime segment.
 fn node_version(env: &Env) -> napi::Result<String> {
@@ -160,7 +162,7 @@ impl Client {
     /// `maxConcurrency` at a time, merged in input order; duplicates are
     /// sent once. Partial failure is a result (`failed`), not a rejection.
     #[napi(
-        ts_args_type = "groupId: string, ids: string[], options?: CallOptions",
+        ts_args_type = "groupId: string, ids: readonly string[], options?: CallOptions",
         ts_return_type = "Promise<ApproveOutcome>"
     )]
     pub fn approve_join_requests<'env>(
@@ -190,7 +192,7 @@ impl Client {
 
     /// Rejects `ids` in the group, like `approveJoinRequests`.
     #[napi(
-        ts_args_type = "groupId: string, ids: string[], options?: CallOptions",
+        ts_args_type = "groupId: string, ids: readonly string[], options?: CallOptions",
         ts_return_type = "Promise<RejectOutcome>"
     )]
     pub fn reject_join_requests<'env>(
@@ -277,6 +279,32 @@ impl Client {
     #[napi(getter)]
     pub fn user_agent(&self) -> String {
         self.inner.endpoint().user_agent().to_string()
+    }
+
+    /// The API's base URL, such as `https://graph.facebook.com`.
+    #[napi(getter)]
+    pub fn base_url(&self) -> String {
+        self.inner.endpoint().base_url().as_str().to_owned()
+    }
+
+    /// The Graph API version, such as `v23.0`.
+    #[napi(getter)]
+    pub fn api_version(&self) -> String {
+        self.inner.endpoint().api_version().as_str().to_owned()
+    }
+
+    /// What `console.log` and `util.inspect` show: the settings that say
+    /// where calls go, never the token. Moved to
+    /// `Symbol.for('nodejs.util.inspect.custom')` by [`install_symbols`].
+    #[napi(js_name = "__inspect", skip_typescript)]
+    pub fn inspect(&self) -> String {
+        let endpoint = self.inner.endpoint();
+        format!(
+            "Client {{ baseUrl: {:?}, apiVersion: {:?}, userAgent: {:?} }}",
+            endpoint.base_url().as_str(),
+            endpoint.api_version().as_str(),
+            endpoint.user_agent().to_string(),
+        )
     }
 }
 
@@ -409,12 +437,8 @@ impl JoinRequestIterator {
             }
             // A finished iteration stays finished, whatever its signal says now.
             if self.stream.try_lock().is_some_and(|slot| slot.is_none()) {
-                return Call::unwatched().spawn(env, async { Ok(()) }, |_, ()| {
-                    Ok(JoinRequestStep {
-                        done: true,
-                        value: None,
-                    })
-                });
+                return Call::unwatched()
+                    .spawn(env, async { Ok(()) }, |_, ()| Ok(join_request_step(None)));
             }
             let signal = self.signal.as_ref().map(|s| s.get_value(env)).transpose()?;
             let mut call = match Call::watch(env, signal) {
@@ -452,12 +476,7 @@ impl JoinRequestIterator {
                         }
                     }
                 },
-                |_, item| {
-                    Ok(JoinRequestStep {
-                        done: item.is_none(),
-                        value: item.map(JoinRequest::from),
-                    })
-                },
+                |_, item| Ok(join_request_step(item)),
             )
         })
     }
@@ -476,33 +495,51 @@ impl JoinRequestIterator {
                     stream.lock().await.take();
                     Ok(())
                 },
-                |_, ()| {
-                    Ok(JoinRequestStep {
-                        done: true,
-                        value: None,
-                    })
-                },
+                |_, ()| Ok(join_request_step(None)),
             )
         })
     }
 
     /// The iterator itself, so that `for await` takes it.
-    #[napi(ts_return_type = "this")]
-    pub fn iterator<'env>(&self, this: This<'env>) -> This<'env> {
+    // Defined under this string name (which the generated declaration
+    // prints as the computed key it is in TypeScript), then moved to the
+    // `Symbol.asyncIterator` key by `install_symbols`.
+    #[napi(js_name = "[Symbol.asyncIterator]", ts_return_type = "this")]
+    pub fn async_iterator<'env>(&self, this: This<'env>) -> This<'env> {
         this
     }
 }
 
-/// Makes `JoinRequestIterator` async iterable: `[Symbol.asyncIterator]`
-/// on its prototype, pointing at its `iterator` method.
-pub(crate) fn install_async_iterator(env: &Env, exports: &Object<'_>) -> napi::Result<()> {
-    let class: Function<'_, (), ()> = exports.get_named_property("JoinRequestIterator")?;
-    let proto: Object<'_> = class.get_named_property("prototype")?;
-    let method: Unknown<'_> = proto.get_named_property("iterator")?;
+/// Moves the methods `#[napi]` can only name by a string to their symbol
+/// keys: `JoinRequestIterator`'s `[Symbol.asyncIterator]` (so `for await`
+/// takes it) and `Client`'s `util.inspect.custom`. The string-named
+/// properties are deleted, so only the Node-convention names remain.
+pub(crate) fn install_symbols(env: &Env, exports: &Object<'_>) -> napi::Result<()> {
     let symbol_ctor: Function<'_, (), ()> = env.get_global()?.get_named_property("Symbol")?;
-    let key: Unknown<'_> = symbol_ctor.get_named_property("asyncIterator")?;
-    let mut proto = proto;
-    proto.set_property(key, method)
+    let async_iterator: Unknown<'_> = symbol_ctor.get_named_property("asyncIterator")?;
+    move_to_symbol(
+        exports,
+        "JoinRequestIterator",
+        "[Symbol.asyncIterator]",
+        async_iterator,
+    )?;
+    let symbol_for: Function<'_, String, Unknown<'_>> = symbol_ctor.get_named_property("for")?;
+    let inspect = symbol_for.call("nodejs.util.inspect.custom".to_owned())?;
+    move_to_symbol(exports, "Client", "__inspect", inspect)
+}
+
+fn move_to_symbol(
+    exports: &Object<'_>,
+    class: &str,
+    name: &str,
+    symbol: Unknown<'_>,
+) -> napi::Result<()> {
+    let class: Function<'_, (), ()> = exports.get_named_property(class)?;
+    let mut proto: Object<'_> = class.get_named_property("prototype")?;
+    let method: Unknown<'_> = proto.get_named_property(name)?;
+    proto.set_property(symbol, method)?;
+    proto.delete_named_property(name)?;
+    Ok(())
 }
 
 use napi::bindgen_prelude::FromNapiValue as _;

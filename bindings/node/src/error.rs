@@ -33,6 +33,22 @@ pub(crate) const EMULATOR_CODE: &str = "ERR_WA_EMULATOR";
 /// error instead of aborting the process.
 pub(crate) const INTERNAL_CODE: &str = "ERR_WA_INTERNAL";
 
+/// Every `code` a wa-groups error can have: what `isWaGroupsError` accepts
+/// and what the `ErrorCode` type of `dts-header.d.ts` lists (a node test
+/// checks the two agree).
+pub(crate) const CODES: [&str; 10] = [
+    "ERR_WA_INVALID_INPUT",
+    "ERR_WA_AUTH",
+    "ERR_WA_RATE_LIMITED",
+    "ERR_WA_NOT_FOUND",
+    "ERR_WA_API",
+    "ERR_WA_TRANSPORT",
+    "ERR_WA_TIMEOUT",
+    "ERR_WA_DECODE",
+    INTERNAL_CODE,
+    EMULATOR_CODE,
+];
+
 /// The `code` of a call cancelled through its `AbortSignal`, as Node's own
 /// APIs use it.
 pub(crate) const ABORT_CODE: &str = "ABORT_ERR";

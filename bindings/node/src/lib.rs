@@ -38,8 +38,8 @@ use napi_derive::napi;
 #[napi]
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Whether `value` is an error of this package: an `Error` whose `code`
-/// starts with `ERR_WA_`.
+/// Whether `value` is an error of this package: an object whose `code` is
+/// one of `ErrorCode`.
 #[napi(
     ts_args_type = "value: unknown",
     ts_return_type = "value is WaGroupsError"
@@ -53,14 +53,15 @@ pub fn is_wa_groups_error(value: Unknown<'_>) -> bool {
     };
     matches!(obj.get::<Unknown<'_>>("code"), Ok(Some(code))
         if code.get_type().ok() == Some(ValueType::String)
-            && String::from_unknown(code).is_ok_and(|c| c.starts_with("ERR_WA_")))
+            && String::from_unknown(code).is_ok_and(|c| error::CODES.contains(&c.as_str())))
 }
 
-/// Adds what `#[napi]` cannot declare: `Symbol.asyncIterator` on the
-/// `joinRequests` iterator.
+/// Adds what `#[napi]` cannot declare: the symbol-keyed methods
+/// (`Symbol.asyncIterator` on the `joinRequests` iterator,
+/// `util.inspect.custom` on `Client`).
 #[napi(module_exports)]
 pub fn init(exports: Object<'_>, env: Env) -> napi::Result<()> {
-    client::install_async_iterator(&env, &exports)
+    client::install_symbols(&env, &exports)
 }
 
 use napi::bindgen_prelude::FromNapiValue as _;

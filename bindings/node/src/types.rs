@@ -1,6 +1,7 @@
 //! Results as plain JavaScript objects in camelCase, and the option bags
 //! as TypeScript sees them.
 
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 
 /// Settings of a `Client`, all validated when it is
@@ -197,11 +198,18 @@ impl From<wa_groups::RejectOutcome> for RejectOutcome {
     }
 }
 
-/// One step of `joinRequests`: the iterator protocol's result.
-#[napi(object)]
-pub struct JoinRequestStep {
-    /// Whether the iteration is over.
-    pub done: bool,
-    /// The next join request; absent when `done`.
-    pub value: Option<JoinRequest>,
+/// One step of `joinRequests`: the iterator protocol's result,
+/// `{ done, value? }`. A map, not a `#[napi(object)]`, because such an
+/// object would be declared in `index.d.ts` where `next()` is typed with
+/// TypeScript's own `IteratorResult`.
+pub type JoinRequestStep = std::collections::HashMap<&'static str, Either<bool, JoinRequest>>;
+
+/// The step for `item`: `{ done: false, value }`, or `{ done: true }`.
+pub fn join_request_step(item: Option<wa_groups::JoinRequest>) -> JoinRequestStep {
+    let mut step = JoinRequestStep::new();
+    step.insert("done", Either::A(item.is_none()));
+    if let Some(item) = item {
+        step.insert("value", Either::B(JoinRequest::from(item)));
+    }
+    step
 }

@@ -91,3 +91,20 @@ async function main(): Promise<void> {
 }
 
 void main()
+
+// Issue 15's Node types: a readonly list of IDs is accepted; every code
+// `isWaGroupsError` accepts is an `ErrorCode`; the iterator is an
+// `AsyncIterableIterator` by its `Symbol.asyncIterator` method; the client
+// shows where it sends calls; `JoinRequestStep` is not exported.
+export async function issue15(client: Client, group: string, emu: Emulator): Promise<void> {
+  const ids: readonly string[] = Object.freeze(['JR1', 'JR2'])
+  const a: ApproveOutcome = await client.approveJoinRequests(group, ids)
+  const r: RejectOutcome = await client.rejectJoinRequests(group, ids)
+  const codes: ErrorCode[] = ['ERR_WA_EMULATOR', 'ERR_WA_INTERNAL']
+  const it: AsyncIterableIterator<JoinRequest> = client.joinRequests(group)[Symbol.asyncIterator]()
+  const where: [string, string, string] = [client.baseUrl, client.apiVersion, client.userAgent]
+  void [a, r, codes, it, where, emu]
+}
+
+// @ts-expect-error: the iterator's step is TypeScript's own IteratorResult.
+import type { JoinRequestStep } from 'wa-groups'
