@@ -55,16 +55,15 @@ fn row_to_record(row: &Row<'_>) -> rusqlite::Result<Record> {
 }
 
 fn load(conn: &Connection, group_id: &str, jr: &str) -> rusqlite::Result<Option<Record>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM records WHERE group_id = ?1 AND join_request_id = ?2"),
-        params![group_id, jr],
-        row_to_record,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM records WHERE group_id = ?1 AND join_request_id = ?2"
+    ))?
+    .query_row(params![group_id, jr], row_to_record)
     .optional()
 }
 
 fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
            state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
@@ -75,25 +74,25 @@ fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()>
            attempts = excluded.attempts, updated_at = excluded.updated_at, \
            not_before = excluded.not_before, \
            lease_until = CASE WHEN ?16 THEN lease_until ELSE 0 END",
-        params![
-            r.group_id,
-            r.join_request_id,
-            r.requester.wa_id,
-            r.requester.user_id,
-            r.requester.username,
-            r.created_at,
-            r.state.as_str(),
-            r.decision.map(Decision::as_str),
-            r.rule,
-            r.reason,
-            r.code,
-            r.attempts,
-            r.first_seen_at,
-            r.updated_at,
-            r.not_before,
-            keep_lease,
-        ],
-    )?;
+    )?
+    .execute(params![
+        r.group_id,
+        r.join_request_id,
+        r.requester.wa_id,
+        r.requester.user_id,
+        r.requester.username,
+        r.created_at,
+        r.state.as_str(),
+        r.decision.map(Decision::as_str),
+        r.rule,
+        r.reason,
+        r.code,
+        r.attempts,
+        r.first_seen_at,
+        r.updated_at,
+        r.not_before,
+        keep_lease,
+    ])?;
     Ok(())
 }
 
@@ -190,25 +189,26 @@ impl Backend for SqliteBackend {
                 }
                 save(&tx, &t.record, matches!(c.event, ledger::Event::Sending))?;
                 if t.state_changed() {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![
-                            now,
-                            t.record.group_id,
-                            t.record.join_request_id,
-                            t.from.map(State::as_str),
-                            t.record.state.as_str(),
-                            c.event.name(),
-                            t.record.rule,
-                            t.record.reason,
-                        ],
-                    )?;
+                    )?
+                    .execute(params![
+                        now,
+                        t.record.group_id,
+                        t.record.join_request_id,
+                        t.from.map(State::as_str),
+                        t.record.state.as_str(),
+                        c.event.name(),
+                        t.record.rule,
+                        t.record.reason,
+                    ])?;
                 }
                 out.push(t);
             }
             for g in groups {
-                tx.execute("INSERT OR IGNORE INTO groups (group_id) VALUES (?1)", [g])?;
+                tx.prepare_cached("INSERT OR IGNORE INTO groups (group_id) VALUES (?1)")?
+                    .execute([g])?;
             }
             tx.commit()?;
             Ok(out)
