@@ -98,7 +98,7 @@ fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()>
 
 impl SqliteBackend {
     pub(super) async fn open(path: PathBuf) -> StoreResult<Self> {
-        let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+        let (conn, checkpoints) = tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Connection)> {
             let mut conn = Connection::open(&path).map_err(|e| {
                 StoreError::new(format!("cannot open sqlite:{}: {e}", path.display()))
             })?;
@@ -132,13 +132,21 @@ impl SqliteBackend {
                 tx.commit().map_err(db_err)?;
             }
             clear_leases(&conn).map_err(db_err)?;
-            Ok(conn)
+            // Checkpoints (and their fsync) run on a thread of their own, not
+            // inside a commit that a webhook acknowledgement waits for.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(db_err)?;
+            let checkpoints = Connection::open(&path).map_err(db_err)?;
+            checkpoints
+                .busy_timeout(std::time::Duration::from_secs(1))
+                .map_err(db_err)?;
+            Ok((conn, checkpoints))
         })
         .await
         .map_err(db_err)??;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        let conn = Arc::new(Mutex::new(conn));
+        spawn_checkpointer(checkpoints, Arc::downgrade(&conn));
+        Ok(Self { conn })
     }
 
     /// Runs `f` on the connection in the blocking pool.
@@ -366,4 +374,19 @@ fn clear_leases(conn: &Connection) -> rusqlite::Result<usize> {
         "UPDATE records SET lease_until = 0 WHERE lease_until <> 0",
         [],
     )
+}
+
+/// Checkpoints the WAL every second on its own connection (PASSIVE: it
+/// never blocks writers), until the backend is dropped.
+fn spawn_checkpointer(cp: Connection, owner: std::sync::Weak<Mutex<Connection>>) {
+    let _ = std::thread::Builder::new()
+        .name("wa-groups-sqlite-checkpoint".into())
+        .spawn(move || {
+            while owner.strong_count() > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if let Err(e) = cp.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "sqlite checkpoint failed; retrying");
+                }
+            }
+        });
 }
