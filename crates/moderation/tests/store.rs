@@ -103,3 +103,29 @@ async fn bad_urls_are_refused_by_name() {
         .unwrap_err();
     assert!(e.to_string().contains("/nonexistent-dir/x/m.db"), "{e}");
 }
+
+/// Autocheckpoints are off (their fsync would stall a commit a webhook
+/// waits for); a thread of the store checkpoints the WAL into the database
+/// file instead.
+#[tokio::test]
+async fn the_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let store = Store::open(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    let before = std::fs::metadata(&db).unwrap().len();
+    let changes = (0..200)
+        .map(|i| Change::new("G", format!("J{i}"), created("1")))
+        .collect();
+    store.apply(changes, 1).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&db).unwrap().len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL was never checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.status().await.unwrap().requests.len(), 200);
+}

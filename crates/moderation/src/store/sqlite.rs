@@ -55,16 +55,15 @@ fn row_to_record(row: &Row<'_>) -> rusqlite::Result<Record> {
 }
 
 fn load(conn: &Connection, group_id: &str, jr: &str) -> rusqlite::Result<Option<Record>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM records WHERE group_id = ?1 AND join_request_id = ?2"),
-        params![group_id, jr],
-        row_to_record,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM records WHERE group_id = ?1 AND join_request_id = ?2"
+    ))?
+    .query_row(params![group_id, jr], row_to_record)
     .optional()
 }
 
 fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
            state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
@@ -75,31 +74,31 @@ fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()>
            attempts = excluded.attempts, updated_at = excluded.updated_at, \
            not_before = excluded.not_before, \
            lease_until = CASE WHEN ?16 THEN lease_until ELSE 0 END",
-        params![
-            r.group_id,
-            r.join_request_id,
-            r.requester.wa_id,
-            r.requester.user_id,
-            r.requester.username,
-            r.created_at,
-            r.state.as_str(),
-            r.decision.map(Decision::as_str),
-            r.rule,
-            r.reason,
-            r.code,
-            r.attempts,
-            r.first_seen_at,
-            r.updated_at,
-            r.not_before,
-            keep_lease,
-        ],
-    )?;
+    )?
+    .execute(params![
+        r.group_id,
+        r.join_request_id,
+        r.requester.wa_id,
+        r.requester.user_id,
+        r.requester.username,
+        r.created_at,
+        r.state.as_str(),
+        r.decision.map(Decision::as_str),
+        r.rule,
+        r.reason,
+        r.code,
+        r.attempts,
+        r.first_seen_at,
+        r.updated_at,
+        r.not_before,
+        keep_lease,
+    ])?;
     Ok(())
 }
 
 impl SqliteBackend {
     pub(super) async fn open(path: PathBuf) -> StoreResult<Self> {
-        let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+        let (conn, checkpoints) = tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Connection)> {
             let mut conn = Connection::open(&path).map_err(|e| {
                 StoreError::new(format!("cannot open sqlite:{}: {e}", path.display()))
             })?;
@@ -133,13 +132,21 @@ impl SqliteBackend {
                 tx.commit().map_err(db_err)?;
             }
             clear_leases(&conn).map_err(db_err)?;
-            Ok(conn)
+            // Checkpoints (and their fsync) run on a thread of their own, not
+            // inside a commit that a webhook acknowledgement waits for.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(db_err)?;
+            let checkpoints = Connection::open(&path).map_err(db_err)?;
+            checkpoints
+                .busy_timeout(std::time::Duration::from_secs(1))
+                .map_err(db_err)?;
+            Ok((conn, checkpoints))
         })
         .await
         .map_err(db_err)??;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        let conn = Arc::new(Mutex::new(conn));
+        spawn_checkpointer(checkpoints, Arc::downgrade(&conn));
+        Ok(Self { conn })
     }
 
     /// Runs `f` on the connection in the blocking pool.
@@ -190,25 +197,26 @@ impl Backend for SqliteBackend {
                 }
                 save(&tx, &t.record, matches!(c.event, ledger::Event::Sending))?;
                 if t.state_changed() {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![
-                            now,
-                            t.record.group_id,
-                            t.record.join_request_id,
-                            t.from.map(State::as_str),
-                            t.record.state.as_str(),
-                            c.event.name(),
-                            t.record.rule,
-                            t.record.reason,
-                        ],
-                    )?;
+                    )?
+                    .execute(params![
+                        now,
+                        t.record.group_id,
+                        t.record.join_request_id,
+                        t.from.map(State::as_str),
+                        t.record.state.as_str(),
+                        c.event.name(),
+                        t.record.rule,
+                        t.record.reason,
+                    ])?;
                 }
                 out.push(t);
             }
             for g in groups {
-                tx.execute("INSERT OR IGNORE INTO groups (group_id) VALUES (?1)", [g])?;
+                tx.prepare_cached("INSERT OR IGNORE INTO groups (group_id) VALUES (?1)")?
+                    .execute([g])?;
             }
             tx.commit()?;
             Ok(out)
@@ -366,4 +374,19 @@ fn clear_leases(conn: &Connection) -> rusqlite::Result<usize> {
         "UPDATE records SET lease_until = 0 WHERE lease_until <> 0",
         [],
     )
+}
+
+/// Checkpoints the WAL every second on its own connection (PASSIVE: it
+/// never blocks writers), until the backend is dropped.
+fn spawn_checkpointer(cp: Connection, owner: std::sync::Weak<Mutex<Connection>>) {
+    let _ = std::thread::Builder::new()
+        .name("wa-groups-sqlite-checkpoint".into())
+        .spawn(move || {
+            while owner.strong_count() > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if let Err(e) = cp.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "sqlite checkpoint failed; retrying");
+                }
+            }
+        });
 }
