@@ -34,6 +34,9 @@ pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// The default path of the webhook endpoint in [`Moderator::serve`].
 pub const DEFAULT_WEBHOOK_PATH: &str = "/webhook";
 
+/// How long a user's decider callback may take for one request by default.
+pub const DEFAULT_DECIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What can stop a moderator from being built or served.
 #[non_exhaustive]
 #[derive(Debug)]
@@ -116,6 +119,7 @@ pub(crate) struct Config {
     pub(crate) webhook_path: String,
     pub(crate) concurrency: usize,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) decider_timeout: Duration,
 }
 
 pub(crate) struct Inner {
@@ -191,6 +195,7 @@ impl Moderator {
                 webhook_path: DEFAULT_WEBHOOK_PATH.to_owned(),
                 concurrency: wa_groups::DEFAULT_MAX_CONCURRENCY,
                 shutdown_grace: Duration::from_secs(10),
+                decider_timeout: DEFAULT_DECIDER_TIMEOUT,
             },
         }
     }
@@ -590,6 +595,14 @@ impl ModeratorBuilder {
         self
     }
 
+    /// How long a user's [`decide`](Self::decide) callback may take for one
+    /// request (default 10 s). One that takes longer, or panics, leaves
+    /// the request held with rule `decider_timeout` / `decider_panicked`.
+    pub fn decider_timeout(mut self, timeout: Duration) -> Self {
+        self.config.decider_timeout = timeout;
+        self
+    }
+
     /// Checks the settings and builds the moderator.
     ///
     /// # Errors
@@ -618,6 +631,9 @@ impl ModeratorBuilder {
         }
         if self.config.reconcile_every.is_zero() {
             return Err(Error::Config("reconcile_every must be more than 0".into()));
+        }
+        if self.config.decider_timeout.is_zero() {
+            return Err(Error::Config("decider_timeout must be more than 0".into()));
         }
         if self.config.batch_window > Duration::from_secs(60) {
             return Err(Error::Config("batch_window must be at most 60 s".into()));
