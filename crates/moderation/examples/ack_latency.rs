@@ -66,7 +66,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         m.serve_until(listener, async move {
             let _ = stop_rx.await;
         })
-        .await;
+        .await
+        .expect("the engine starts");
     });
 
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())

@@ -45,5 +45,5 @@ pub use moderator::{
     Decider, Error, MAX_BODY_BYTES, Moderator, ModeratorBuilder,
 };
 pub use policy::{ModerationRequest, Policy, PolicyError};
-pub use store::{Status, Store, StoreError};
+pub use store::{EngineGuard, Status, Store, StoreError};
 pub use workers::{CALLBACK_RULE, DECIDER_PANICKED_RULE, DECIDER_TIMEOUT_RULE};

@@ -322,7 +322,16 @@ impl Moderator {
 
     /// Runs the decider, applier and reconciler until `shutdown` resolves;
     /// then lets in-flight calls finish and their outcomes be recorded.
-    pub async fn run_workers(&self, shutdown: impl Future<Output = ()> + Send) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the engine cannot start on the store (another
+    /// engine runs on the same SQLite file).
+    pub async fn run_workers(
+        &self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let _engine = self.inner.store.backend().start_engine(now_ms()).await?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let tasks = workers::spawn(self.clone(), stop_rx);
         shutdown.await;
@@ -330,6 +339,7 @@ impl Moderator {
         for t in tasks {
             let _ = t.await;
         }
+        Ok(())
     }
 
     /// Serves `listener` (the webhook path, `GET /healthz`, `GET /metrics`)
@@ -338,19 +348,25 @@ impl Moderator {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the signal handlers cannot be installed.
+    /// [`Error::Io`] when the signal handlers cannot be installed;
+    /// [`Error::Store`] as for [`serve_until`](Self::serve_until).
     pub async fn serve(&self, listener: TcpListener) -> Result<(), Error> {
         let signal = shutdown_signal().map_err(Error::Io)?;
-        self.serve_until(listener, signal).await;
-        Ok(())
+        self.serve_until(listener, signal).await
     }
 
     /// [`serve`](Self::serve) until `shutdown` resolves instead of a signal.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the engine cannot start on the store (another
+    /// engine runs on the same SQLite file); nothing is served then.
     pub async fn serve_until(
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
-    ) {
+    ) -> Result<(), Error> {
+        let _engine = self.inner.store.backend().start_engine(now_ms()).await?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let tasks = workers::spawn(self.clone(), stop_rx);
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -394,6 +410,7 @@ impl Moderator {
             let _ = t.await;
         }
         tracing::info!("stopped");
+        Ok(())
     }
 
     async fn route(

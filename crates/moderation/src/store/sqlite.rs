@@ -18,6 +18,7 @@ const COLUMNS: &str = "group_id, join_request_id, wa_id, user_id, username, crea
 
 pub(super) struct SqliteBackend {
     conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {
@@ -98,6 +99,7 @@ fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()>
 
 impl SqliteBackend {
     pub(super) async fn open(path: PathBuf) -> StoreResult<Self> {
+        let db_path = path.clone();
         let (conn, checkpoints) = tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Connection)> {
             let mut conn = Connection::open(&path).map_err(|e| {
                 StoreError::new(format!("cannot open sqlite:{}: {e}", path.display()))
@@ -131,7 +133,6 @@ impl SqliteBackend {
                     .map_err(db_err)?;
                 tx.commit().map_err(db_err)?;
             }
-            clear_leases(&conn).map_err(db_err)?;
             // Checkpoints (and their fsync) run on a thread of their own, not
             // inside a commit that a webhook acknowledgement waits for.
             conn.pragma_update(None, "wal_autocheckpoint", 0)
@@ -146,7 +147,10 @@ impl SqliteBackend {
         .map_err(db_err)??;
         let conn = Arc::new(Mutex::new(conn));
         spawn_checkpointer(checkpoints, Arc::downgrade(&conn));
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            path: db_path,
+        })
     }
 
     /// Runs `f` on the connection in the blocking pool.
@@ -262,6 +266,23 @@ impl Backend for SqliteBackend {
         })
     }
 
+    fn start_engine(&self, _now: i64) -> BoxFuture<'_, StoreResult<super::EngineGuard>> {
+        let lock_path = engine_lock_path(&self.path);
+        let shown = self.path.display().to_string();
+        Box::pin(async move {
+            let lock = tokio::task::spawn_blocking(move || lock_engine(&lock_path, &shown))
+                .await
+                .map_err(db_err)??;
+            // With the engine lock held no other engine uses the file, so
+            // every lease left is a dead engine's.
+            let taken = self.run(take_back_leases).await?;
+            if taken > 0 {
+                tracing::info!(leases = taken, "took back the leases a stopped engine left");
+            }
+            Ok(super::EngineGuard::new(Mutex::new(lock)))
+        })
+    }
+
     fn release(&self, keys: Vec<(String, String)>) -> BoxFuture<'_, StoreResult<()>> {
         self.run(move |conn| {
             let tx = conn.transaction()?;
@@ -366,10 +387,40 @@ impl Backend for SqliteBackend {
     }
 }
 
-/// Leases belong to the one engine that uses an SQLite store, whose applier
-/// claims one round at a time: opening the store (a restart after a crash,
-/// or `moderate status` beside it) takes stale leases back.
-fn clear_leases(conn: &Connection) -> rusqlite::Result<usize> {
+/// The side file whose SQLite lock marks the one engine on a store.
+fn engine_lock_path(db: &std::path::Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".engine-lock");
+    PathBuf::from(name)
+}
+
+/// Takes the engine lock: an exclusive-mode SQLite connection on the side
+/// file, kept open while the engine runs. The OS drops the lock when the
+/// process dies (even by SIGKILL), so a restart always gets it.
+fn lock_engine(lock_path: &std::path::Path, shown: &str) -> StoreResult<Connection> {
+    let conn = Connection::open(lock_path).map_err(db_err)?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .map_err(db_err)?;
+    let taken = conn
+        .execute_batch("BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS engine (pid INTEGER); COMMIT;");
+    match taken {
+        Ok(()) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Err(StoreError::new(format!(
+                "sqlite:{shown} is in use by another running engine (moderate serve); \
+                 one engine per SQLite file"
+            )))
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// Leases belong to the one engine that uses an SQLite store: when an
+/// engine starts, with the engine lock held, any lease left is a dead
+/// engine's and is taken back.
+fn take_back_leases(conn: &mut Connection) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE records SET lease_until = 0 WHERE lease_until <> 0",
         [],
