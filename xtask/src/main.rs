@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "moderation") => bench_moderation(),
         Some("bench") => bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("conformance") => conformance::conformance(),
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
   test    cargo fmt --check, actionlint, clippy -D warnings, and every test suite
   bench   benchmarks, reported as ratios against same-run baselines
+          (`bench moderation`: only the moderation rows)
   fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
   conformance  requests (Rust, Python, Node) and responses against Meta's spec: Prism, schemathesis
   dist    release packages in dist/: [python|node|crates] (default all): the
@@ -279,6 +281,7 @@ fn bench() -> Result<(), String> {
             "256",
         ],
     )?;
+    moderation_bench()?;
     std::fs::write(
         dir.join("python.tsv"),
         python::bench()?.iter().map(Row::to_tsv).collect::<String>(),
@@ -290,6 +293,43 @@ fn bench() -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     report(&dir)
+}
+
+/// The moderation rows: webhook acknowledgement latency at 500
+/// deliveries/s on SQLite and the time from a delivery to its approval
+/// (the example writes `moderation-ack.tsv` itself).
+fn moderation_bench() -> Result<(), String> {
+    run(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "wa-groups-moderation",
+            "--example",
+            "ack_latency",
+            "--",
+            "500",
+            "2000",
+        ],
+    )
+}
+
+/// `cargo xtask bench moderation`: only the moderation rows, printed (the
+/// whole-bench table in bench/results.md is left as it is).
+fn bench_moderation() -> Result<(), String> {
+    let dir = results_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    moderation_bench()?;
+    let text =
+        std::fs::read_to_string(dir.join("moderation-ack.tsv")).map_err(|e| e.to_string())?;
+    for row in text.lines().filter_map(Row::from_tsv) {
+        eprintln!(
+            "| {} | {} | {} | {} | {:.2}× | {} | {} |",
+            row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
+        );
+    }
+    Ok(())
 }
 
 /// Release packages in `dist/`.

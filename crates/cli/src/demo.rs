@@ -235,11 +235,241 @@ pub(crate) async fn run() -> Result<Outcome, Fatal> {
         "\n   {} HTTP requests to the API, {} answered with an injected fault, all retried to success.",
         stats.requests, stats.faults_applied
     );
+
+    moderation_act(&emu, client).await?;
+
     println!(
-        "\nNext: `wa-groups emulator` runs the emulator for your own code; `wa-groups --help` lists the commands."
+        "\nNext: `wa-groups emulator` runs the emulator for your own code; `wa-groups moderate serve` runs the moderator; `wa-groups --help` lists the commands."
     );
     emu.shutdown().await;
     Ok(Outcome::Success)
+}
+
+/// The app secret the emulator signs webhooks with and the moderator checks.
+const DEMO_APP_SECRET: &str = "demo-app-secret";
+
+/// A scratch folder for the moderator's policy, list and SQLite ledger,
+/// removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Act two: the emulator delivers signed webhooks to an in-process
+/// moderator that decides by a policy, applies its decisions in batches,
+/// and catches a lost delivery by listing the groups.
+async fn moderation_act(
+    emu: &wa_groups_emulator::EmulatorHandle,
+    client: Client,
+) -> Result<(), Fatal> {
+    use wa_groups_emulator::{Requester, WebhookFaults};
+    use wa_groups_moderation::{Moderator, Policy, State, Store};
+
+    let c = emu.controller();
+    let before = c.stats();
+    step(
+        8,
+        "An automatic moderator: signed webhooks, a policy, a durable ledger",
+    );
+    let lounge = c
+        .create_group(
+            GroupOptions::new()
+                .subject("Customer lounge")
+                .participant_cap(20),
+        )
+        .map_err(fail)?;
+    let vip = c
+        .create_group(GroupOptions::new().subject("VIP circle"))
+        .map_err(fail)?;
+    let dir = std::env::temp_dir().join(format!("wa-groups-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(fail)?;
+    let scratch = Scratch(dir);
+    std::fs::write(
+        scratch.0.join("customers.txt"),
+        "# our customers\n15550100001\n15550100002\n15550100003\n15550100004\n",
+    )
+    .map_err(fail)?;
+    let policy_text = format!(
+        r#"default = "hold"
+
+[[rules]]
+name = "vip-group"
+action = "hold"
+groups = ["{vip}"]
+
+[[rules]]
+name = "customers"
+action = "approve"
+requester_in = "customers.txt"
+
+[[rules]]
+name = "blocked-countries"
+action = "reject"
+wa_id_prefix = ["7", "86"]
+"#
+    );
+    let policy_path = scratch.0.join("policy.toml");
+    std::fs::write(&policy_path, &policy_text).map_err(fail)?;
+    println!("   policy (first matching rule wins):");
+    println!("     vip-group          hold    every request to \"VIP circle\" (a person decides)");
+    println!("     customers          approve requesters in customers.txt");
+    println!("     blocked-countries  reject  wa_id starting 7 or 86");
+    println!("     default            hold");
+    let db = scratch.0.join("moderation.db");
+    let store = Store::open(&format!("sqlite:{}", db.display()))
+        .await
+        .map_err(fail)?;
+    let moderator = Moderator::builder()
+        .client(client)
+        .store(store)
+        .policy(Policy::from_file(&policy_path).map_err(fail)?)
+        .app_secret(DEMO_APP_SECRET)
+        .verify_token("demo-verify-token")
+        .groups([lounge.clone(), vip.clone()])
+        .reconcile_every(std::time::Duration::from_secs(1))
+        .build()
+        .map_err(fail)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(fail)?;
+    let url = format!("http://{}/webhook", listener.local_addr().map_err(fail)?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let served = {
+        let m = moderator.clone();
+        tokio::spawn(async move {
+            m.serve_until(listener, async move {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    };
+    c.set_webhook(&url, DEMO_APP_SECRET).map_err(fail)?;
+    println!("   moderator listening at {url} (ledger: a temporary SQLite file)");
+
+    let arriving = [
+        (&lounge, "15550100001"),
+        (&lounge, "15550100002"),
+        (&lounge, "79990000001"),
+        (&lounge, "8613800000001"),
+        (&lounge, "4420000000001"),
+        (&vip, "15550100003"),
+    ];
+    for (group, wa_id) in arriving {
+        c.add_join_requests_from(group, [Requester::WaId(wa_id.to_owned())])
+            .map_err(fail)?;
+        let name = if *group == vip {
+            "VIP circle"
+        } else {
+            "Customer lounge"
+        };
+        println!("   request arrives: {wa_id} asks to join \"{name}\" (signed webhook delivered)");
+    }
+    settle(&moderator, 6).await?;
+
+    // One delivery is lost on the way: only listing the group finds it.
+    c.inject_fault(
+        Fault::Webhook(WebhookFaults {
+            drop: 1.0,
+            deliveries: Some(1),
+            ..WebhookFaults::default()
+        }),
+        FaultMatch::any(),
+    )
+    .map_err(fail)?;
+    let lost = c
+        .add_join_requests_from(&lounge, [Requester::WaId("15550100004".to_owned())])
+        .map_err(fail)?;
+    println!(
+        "   request arrives: 15550100004 asks to join \"Customer lounge\", but the webhook is lost (drop fault)"
+    );
+    settle(&moderator, 7).await?;
+    let found = moderator
+        .store()
+        .get(&lounge, &lost[0])
+        .await
+        .map_err(fail)?
+        .map(|r| r.state);
+    let listed = moderator
+        .store()
+        .audit(Some(&lounge))
+        .await
+        .map_err(fail)?
+        .iter()
+        .any(|a| a.join_request_id == lost[0] && a.event == "listed");
+    match found {
+        Some(state) if listed => println!(
+            "   reconciliation: listing the groups found the lost request; it is now {state}"
+        ),
+        _ => println!("   reconciliation has not found the lost request"),
+    }
+
+    let status = moderator.status().await.map_err(fail)?;
+    println!("   decisions:");
+    let mut table = Table::new(["GROUP", "WA_ID", "RULE", "DECISION", "STATE"]);
+    for r in &status.requests {
+        table.row(vec![
+            if r.group_id == vip {
+                "VIP circle"
+            } else {
+                "Customer lounge"
+            }
+            .to_owned(),
+            r.requester.wa_id.clone().unwrap_or_default(),
+            r.rule.clone().unwrap_or_default(),
+            r.decision.map(|d| d.to_string()).unwrap_or_default(),
+            r.state.to_string(),
+        ]);
+    }
+    print_indented(&table.render());
+    let stats = c.stats();
+    println!(
+        "   calls applied: {} approve and {} reject call(s), batched per group ({} approved, {} rejected)",
+        stats.endpoints.approve - before.endpoints.approve,
+        stats.endpoints.reject - before.endpoints.reject,
+        stats.join_requests_approved - before.join_requests_approved,
+        stats.join_requests_rejected - before.join_requests_rejected,
+    );
+    println!("   moderation summary by state:");
+    let mut table = Table::new(["STATE", "REQUESTS"]);
+    for s in State::ALL {
+        let n = status.total.get(s);
+        if n > 0 {
+            table.row(vec![s.to_string(), n.to_string()]);
+        }
+    }
+    print_indented(&table.render());
+    let _ = stop_tx.send(());
+    served.await.map_err(fail)?.map_err(fail)?;
+    c.clear_webhook();
+    drop(scratch);
+    Ok(())
+}
+
+/// Waits (at most 20 s) until the moderator knows `records` requests and
+/// none is still waiting for a decision or a call.
+async fn settle(moderator: &wa_groups_moderation::Moderator, records: usize) -> Result<(), Fatal> {
+    use wa_groups_moderation::State;
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = moderator.status().await.map_err(fail)?;
+        let busy = [State::Pending, State::Approving, State::Rejecting]
+            .iter()
+            .map(|s| status.total.get(*s))
+            .sum::<u64>();
+        if status.requests.len() >= records && busy == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(fail(format!(
+                "the moderator did not settle: {} of {records} requests known, {busy} in progress",
+                status.requests.len()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// An error item in a few words: its code and title (or message).

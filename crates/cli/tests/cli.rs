@@ -291,6 +291,45 @@ fn demo_runs_to_the_end() {
     for part in ["Summary", "131204", "131213", "429", "approve_all"] {
         assert!(text.contains(part), "demo output lacks {part}:\n{text}");
     }
+    // The moderation act: each rule's decision, the applied calls, the
+    // lost delivery caught by reconciliation, the summary by state.
+    for part in [
+        "An automatic moderator",
+        "moderator listening at http://127.0.0.1:",
+        "request arrives: 15550100001",
+        "the webhook is lost (drop fault)",
+        "reconciliation: listing the groups found the lost request; it is now approved",
+        "calls applied: ",
+        "moderation summary by state:",
+    ] {
+        assert!(text.contains(part), "demo output lacks {part}:\n{text}");
+    }
+    let row = |wa_id: &str| {
+        text.lines()
+            .find(|l| l.contains(wa_id) && !l.contains("request arrives"))
+            .map(|l| l.split_whitespace().rev().take(3).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(row("15550100001"), ["approved", "approve", "customers"]);
+    assert_eq!(
+        row("79990000001"),
+        ["rejected", "reject", "blocked-countries"]
+    );
+    assert_eq!(row("4420000000001"), ["held", "hold", "default"]);
+    assert_eq!(row("15550100003"), ["held", "hold", "vip-group"]);
+    assert_eq!(row("15550100004"), ["approved", "approve", "customers"]);
+    let state = |s: &str| {
+        text.lines()
+            .skip_while(|l| !l.contains("moderation summary by state:"))
+            .find(|l| l.trim_start().starts_with(s))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        (state("approved"), state("rejected"), state("held")),
+        ("3".to_owned(), "2".to_owned(), "2".to_owned())
+    );
 }
 
 #[test]

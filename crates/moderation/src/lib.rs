@@ -41,12 +41,12 @@ mod workers;
 
 pub use ledger::{Decision, Record, Requester, State};
 pub use moderator::{
-    DEFAULT_BATCH_WINDOW, DEFAULT_RECONCILE_EVERY, DEFAULT_WEBHOOK_PATH, Decider, Error,
-    MAX_BODY_BYTES, Moderator, ModeratorBuilder,
+    DEFAULT_BATCH_WINDOW, DEFAULT_DECIDER_TIMEOUT, DEFAULT_RECONCILE_EVERY, DEFAULT_WEBHOOK_PATH,
+    Decider, Error, MAX_BODY_BYTES, Moderator, ModeratorBuilder,
 };
 pub use policy::{ModerationRequest, Policy, PolicyError};
-pub use store::{Status, Store, StoreError};
-pub use workers::CALLBACK_RULE;
+pub use store::{EngineGuard, Status, Store, StoreError};
+pub use workers::{CALLBACK_RULE, DECIDER_PANICKED_RULE, DECIDER_TIMEOUT_RULE};
 
 /// The README's Rust examples, compiled as doc tests so they stay true.
 /// They live here, in the crate that depends on every other one the

@@ -34,6 +34,9 @@ pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// The default path of the webhook endpoint in [`Moderator::serve`].
 pub const DEFAULT_WEBHOOK_PATH: &str = "/webhook";
 
+/// How long a user's decider callback may take for one request by default.
+pub const DEFAULT_DECIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What can stop a moderator from being built or served.
 #[non_exhaustive]
 #[derive(Debug)]
@@ -116,6 +119,7 @@ pub(crate) struct Config {
     pub(crate) webhook_path: String,
     pub(crate) concurrency: usize,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) decider_timeout: Duration,
 }
 
 pub(crate) struct Inner {
@@ -191,6 +195,7 @@ impl Moderator {
                 webhook_path: DEFAULT_WEBHOOK_PATH.to_owned(),
                 concurrency: wa_groups::DEFAULT_MAX_CONCURRENCY,
                 shutdown_grace: Duration::from_secs(10),
+                decider_timeout: DEFAULT_DECIDER_TIMEOUT,
             },
         }
     }
@@ -317,7 +322,16 @@ impl Moderator {
 
     /// Runs the decider, applier and reconciler until `shutdown` resolves;
     /// then lets in-flight calls finish and their outcomes be recorded.
-    pub async fn run_workers(&self, shutdown: impl Future<Output = ()> + Send) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the engine cannot start on the store (another
+    /// engine runs on the same SQLite file).
+    pub async fn run_workers(
+        &self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let _engine = self.inner.store.backend().start_engine(now_ms()).await?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let tasks = workers::spawn(self.clone(), stop_rx);
         shutdown.await;
@@ -325,6 +339,7 @@ impl Moderator {
         for t in tasks {
             let _ = t.await;
         }
+        Ok(())
     }
 
     /// Serves `listener` (the webhook path, `GET /healthz`, `GET /metrics`)
@@ -333,19 +348,25 @@ impl Moderator {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the signal handlers cannot be installed.
+    /// [`Error::Io`] when the signal handlers cannot be installed;
+    /// [`Error::Store`] as for [`serve_until`](Self::serve_until).
     pub async fn serve(&self, listener: TcpListener) -> Result<(), Error> {
         let signal = shutdown_signal().map_err(Error::Io)?;
-        self.serve_until(listener, signal).await;
-        Ok(())
+        self.serve_until(listener, signal).await
     }
 
     /// [`serve`](Self::serve) until `shutdown` resolves instead of a signal.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the engine cannot start on the store (another
+    /// engine runs on the same SQLite file); nothing is served then.
     pub async fn serve_until(
         &self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
-    ) {
+    ) -> Result<(), Error> {
+        let _engine = self.inner.store.backend().start_engine(now_ms()).await?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let tasks = workers::spawn(self.clone(), stop_rx);
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -389,6 +410,7 @@ impl Moderator {
             let _ = t.await;
         }
         tracing::info!("stopped");
+        Ok(())
     }
 
     async fn route(
@@ -590,6 +612,14 @@ impl ModeratorBuilder {
         self
     }
 
+    /// How long a user's [`decide`](Self::decide) callback may take for one
+    /// request (default 10 s). One that takes longer, or panics, leaves
+    /// the request held with rule `decider_timeout` / `decider_panicked`.
+    pub fn decider_timeout(mut self, timeout: Duration) -> Self {
+        self.config.decider_timeout = timeout;
+        self
+    }
+
     /// Checks the settings and builds the moderator.
     ///
     /// # Errors
@@ -618,6 +648,9 @@ impl ModeratorBuilder {
         }
         if self.config.reconcile_every.is_zero() {
             return Err(Error::Config("reconcile_every must be more than 0".into()));
+        }
+        if self.config.decider_timeout.is_zero() {
+            return Err(Error::Config("decider_timeout must be more than 0".into()));
         }
         if self.config.batch_window > Duration::from_secs(60) {
             return Err(Error::Config("batch_window must be at most 60 s".into()));

@@ -199,6 +199,20 @@ pub trait Backend: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'_, StoreResult<Vec<Record>>>;
 
+    /// Called once as an engine (the workers of `moderate serve`) starts,
+    /// before any claim: takes back the leases a dead engine left, and
+    /// returns a guard the engine keeps while it runs. Only an engine does
+    /// this; opening a store (`moderate status`, `decide`, `log` beside a
+    /// running serve) leaves every lease alone.
+    ///
+    /// SQLite allows one engine per file: the guard holds the file's engine
+    /// lock (a second engine gets an error naming the file), so any lease
+    /// found at start-up is a dead engine's and all are taken back. A
+    /// shared-database backend with replicas must instead take back only
+    /// leases that have expired (`lease_until <= now`): the others are live
+    /// replicas'.
+    fn start_engine(&self, now: i64) -> BoxFuture<'_, StoreResult<EngineGuard>>;
+
     /// Releases the leases of these records (shutdown).
     fn release(&self, keys: Vec<(String, String)>) -> BoxFuture<'_, StoreResult<()>>;
 
@@ -230,6 +244,28 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The audit trail (of one group, or all), oldest first.
     fn audit(&self, group_id: Option<String>) -> BoxFuture<'_, StoreResult<Vec<AuditRow>>>;
+}
+
+/// Held by a running engine (see [`Backend::start_engine`]); dropping it
+/// lets another engine start on the store.
+pub struct EngineGuard {
+    _held: Box<dyn Send + Sync>,
+}
+
+impl EngineGuard {
+    /// Wraps whatever the backend must keep while the engine runs (a lock,
+    /// a connection).
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        Self {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl fmt::Debug for EngineGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineGuard").finish_non_exhaustive()
+    }
 }
 
 /// The ledger's storage: a cheap, cloneable handle on a [`Backend`].

@@ -35,6 +35,14 @@ const DECIDE_CONCURRENCY: usize = 16;
 /// The rule recorded for a user's decider callback.
 pub const CALLBACK_RULE: &str = "callback";
 
+/// The rule recorded when a user's decider callback panicked (the request
+/// is held).
+pub const DECIDER_PANICKED_RULE: &str = "decider_panicked";
+
+/// The rule recorded when a user's decider callback did not answer within
+/// the decider timeout (the request is held).
+pub const DECIDER_TIMEOUT_RULE: &str = "decider_timeout";
+
 pub(crate) fn spawn(m: Moderator, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(decider(m.clone(), stop.clone())),
@@ -134,7 +142,7 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
 /// `ask`) or the user's callback.
 pub(crate) async fn decide_one(m: &Moderator, req: &ModerationRequest) -> (Decision, String) {
     match &m.inner.decide {
-        DecideWith::Callback(f) => (f.decide(req).await, CALLBACK_RULE.to_owned()),
+        DecideWith::Callback(f) => callback(m, f.as_ref(), req).await,
         DecideWith::Policy(p) => {
             let (rule, hook) = {
                 let policy = p.lock().await;
@@ -145,6 +153,36 @@ pub(crate) async fn decide_one(m: &Moderator, req: &ModerationRequest) -> (Decis
                 }
             };
             (ask(&hook, req).await, rule)
+        }
+    }
+}
+
+/// Runs a user's callback so that its faults stay its own: a panic or an
+/// answer slower than the decider timeout holds this one request (and is
+/// logged) instead of ending the decider task or stalling its round.
+async fn callback(
+    m: &Moderator,
+    f: &dyn crate::moderator::Decider,
+    req: &ModerationRequest,
+) -> (Decision, String) {
+    use futures_util::FutureExt as _;
+    // The call itself sits inside the future, so a panic before the
+    // callback's first await is caught too.
+    let run = std::panic::AssertUnwindSafe(async { f.decide(req).await }).catch_unwind();
+    match tokio::time::timeout(m.inner.config.decider_timeout, run).await {
+        Ok(Ok(d)) => (d, CALLBACK_RULE.to_owned()),
+        Ok(Err(panic)) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(group_id = %req.group_id, join_request_id = %req.join_request_id, panic = %message, "decider callback panicked; request held");
+            (Decision::Hold, DECIDER_PANICKED_RULE.to_owned())
+        }
+        Err(_) => {
+            tracing::error!(group_id = %req.group_id, join_request_id = %req.join_request_id, timeout = ?m.inner.config.decider_timeout, "decider callback timed out; request held");
+            (Decision::Hold, DECIDER_TIMEOUT_RULE.to_owned())
         }
     }
 }

@@ -9,7 +9,9 @@ use bytes::Bytes;
 use http::Method;
 use wa_groups::protocol::{DecisionOutcome, ErrorDetail, FailedJoinRequest, JoinRequestId};
 use wa_groups_emulator::{Emulator, Fault, FaultMatch, GroupOptions, Requester as EmuRequester};
-use wa_groups_moderation::{Decision, ModerationRequest, Policy, State, ledger};
+use wa_groups_moderation::{
+    DECIDER_PANICKED_RULE, DECIDER_TIMEOUT_RULE, Decision, ModerationRequest, Policy, State, ledger,
+};
 
 use support::*;
 
@@ -560,4 +562,58 @@ async fn transient_failures_back_off_the_record_then_apply() {
     assert_eq!(r.attempts, 2);
     let stats = env.emu.stats();
     assert_eq!((stats.faults_applied, stats.join_requests_approved), (3, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on() {
+    let env = Env::start().await;
+    let group = env.emu.create_group(GroupOptions::default()).unwrap();
+    let ids = env.emu.add_join_requests(&group, 4).unwrap();
+    let (panics, hangs) = (ids[0].clone(), ids[1].clone());
+    let m = env
+        .builder()
+        .await
+        .decide(move |req: &ModerationRequest| {
+            let jr = req.join_request_id.clone();
+            let (panics, hangs) = (panics.clone(), hangs.clone());
+            async move {
+                if jr == panics {
+                    panic!("the user's decider failed on {jr}");
+                }
+                if jr == hangs {
+                    std::future::pending::<()>().await;
+                }
+                Decision::Approve
+            }
+        })
+        .decider_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    let first = payload(
+        &group,
+        vec![
+            created(&ids[0], "15550001"),
+            created(&ids[1], "15550002"),
+            created(&ids[2], "15550003"),
+        ],
+    );
+    assert_eq!(
+        deliver(&served.webhook_url(), &first, APP_SECRET).await,
+        200
+    );
+    let held = record_in(m.store(), &group, &ids[0], State::Held).await;
+    assert_eq!(held.rule.as_deref(), Some(DECIDER_PANICKED_RULE));
+    let held = record_in(m.store(), &group, &ids[1], State::Held).await;
+    assert_eq!(held.rule.as_deref(), Some(DECIDER_TIMEOUT_RULE));
+    record_in(m.store(), &group, &ids[2], State::Approved).await;
+    // The decider task outlived both faults: a later delivery is decided.
+    let later = payload(&group, vec![created(&ids[3], "15550004")]);
+    assert_eq!(
+        deliver(&served.webhook_url(), &later, APP_SECRET).await,
+        200
+    );
+    record_in(m.store(), &group, &ids[3], State::Approved).await;
+    served.stop().await;
+    assert_eq!(env.emu.stats().join_requests_approved, 2);
 }

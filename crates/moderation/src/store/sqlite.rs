@@ -18,6 +18,7 @@ const COLUMNS: &str = "group_id, join_request_id, wa_id, user_id, username, crea
 
 pub(super) struct SqliteBackend {
     conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {
@@ -55,16 +56,15 @@ fn row_to_record(row: &Row<'_>) -> rusqlite::Result<Record> {
 }
 
 fn load(conn: &Connection, group_id: &str, jr: &str) -> rusqlite::Result<Option<Record>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM records WHERE group_id = ?1 AND join_request_id = ?2"),
-        params![group_id, jr],
-        row_to_record,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM records WHERE group_id = ?1 AND join_request_id = ?2"
+    ))?
+    .query_row(params![group_id, jr], row_to_record)
     .optional()
 }
 
 fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
            state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
@@ -75,31 +75,32 @@ fn save(conn: &Connection, r: &Record, keep_lease: bool) -> rusqlite::Result<()>
            attempts = excluded.attempts, updated_at = excluded.updated_at, \
            not_before = excluded.not_before, \
            lease_until = CASE WHEN ?16 THEN lease_until ELSE 0 END",
-        params![
-            r.group_id,
-            r.join_request_id,
-            r.requester.wa_id,
-            r.requester.user_id,
-            r.requester.username,
-            r.created_at,
-            r.state.as_str(),
-            r.decision.map(Decision::as_str),
-            r.rule,
-            r.reason,
-            r.code,
-            r.attempts,
-            r.first_seen_at,
-            r.updated_at,
-            r.not_before,
-            keep_lease,
-        ],
-    )?;
+    )?
+    .execute(params![
+        r.group_id,
+        r.join_request_id,
+        r.requester.wa_id,
+        r.requester.user_id,
+        r.requester.username,
+        r.created_at,
+        r.state.as_str(),
+        r.decision.map(Decision::as_str),
+        r.rule,
+        r.reason,
+        r.code,
+        r.attempts,
+        r.first_seen_at,
+        r.updated_at,
+        r.not_before,
+        keep_lease,
+    ])?;
     Ok(())
 }
 
 impl SqliteBackend {
     pub(super) async fn open(path: PathBuf) -> StoreResult<Self> {
-        let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+        let db_path = path.clone();
+        let (conn, checkpoints) = tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Connection)> {
             let mut conn = Connection::open(&path).map_err(|e| {
                 StoreError::new(format!("cannot open sqlite:{}: {e}", path.display()))
             })?;
@@ -132,13 +133,23 @@ impl SqliteBackend {
                     .map_err(db_err)?;
                 tx.commit().map_err(db_err)?;
             }
-            clear_leases(&conn).map_err(db_err)?;
-            Ok(conn)
+            // Checkpoints (and their fsync) run on a thread of their own, not
+            // inside a commit that a webhook acknowledgement waits for.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(db_err)?;
+            let checkpoints = Connection::open(&path).map_err(db_err)?;
+            checkpoints
+                .busy_timeout(std::time::Duration::from_secs(1))
+                .map_err(db_err)?;
+            Ok((conn, checkpoints))
         })
         .await
         .map_err(db_err)??;
+        let conn = Arc::new(Mutex::new(conn));
+        spawn_checkpointer(checkpoints, Arc::downgrade(&conn));
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn,
+            path: db_path,
         })
     }
 
@@ -190,25 +201,26 @@ impl Backend for SqliteBackend {
                 }
                 save(&tx, &t.record, matches!(c.event, ledger::Event::Sending))?;
                 if t.state_changed() {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![
-                            now,
-                            t.record.group_id,
-                            t.record.join_request_id,
-                            t.from.map(State::as_str),
-                            t.record.state.as_str(),
-                            c.event.name(),
-                            t.record.rule,
-                            t.record.reason,
-                        ],
-                    )?;
+                    )?
+                    .execute(params![
+                        now,
+                        t.record.group_id,
+                        t.record.join_request_id,
+                        t.from.map(State::as_str),
+                        t.record.state.as_str(),
+                        c.event.name(),
+                        t.record.rule,
+                        t.record.reason,
+                    ])?;
                 }
                 out.push(t);
             }
             for g in groups {
-                tx.execute("INSERT OR IGNORE INTO groups (group_id) VALUES (?1)", [g])?;
+                tx.prepare_cached("INSERT OR IGNORE INTO groups (group_id) VALUES (?1)")?
+                    .execute([g])?;
             }
             tx.commit()?;
             Ok(out)
@@ -251,6 +263,23 @@ impl Backend for SqliteBackend {
             }
             tx.commit()?;
             Ok(records)
+        })
+    }
+
+    fn start_engine(&self, _now: i64) -> BoxFuture<'_, StoreResult<super::EngineGuard>> {
+        let lock_path = engine_lock_path(&self.path);
+        let shown = self.path.display().to_string();
+        Box::pin(async move {
+            let lock = tokio::task::spawn_blocking(move || lock_engine(&lock_path, &shown))
+                .await
+                .map_err(db_err)??;
+            // With the engine lock held no other engine uses the file, so
+            // every lease left is a dead engine's.
+            let taken = self.run(take_back_leases).await?;
+            if taken > 0 {
+                tracing::info!(leases = taken, "took back the leases a stopped engine left");
+            }
+            Ok(super::EngineGuard::new(Mutex::new(lock)))
         })
     }
 
@@ -358,12 +387,57 @@ impl Backend for SqliteBackend {
     }
 }
 
-/// Leases belong to the one engine that uses an SQLite store, whose applier
-/// claims one round at a time: opening the store (a restart after a crash,
-/// or `moderate status` beside it) takes stale leases back.
-fn clear_leases(conn: &Connection) -> rusqlite::Result<usize> {
+/// The side file whose SQLite lock marks the one engine on a store.
+fn engine_lock_path(db: &std::path::Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".engine-lock");
+    PathBuf::from(name)
+}
+
+/// Takes the engine lock: an exclusive-mode SQLite connection on the side
+/// file, kept open while the engine runs. The OS drops the lock when the
+/// process dies (even by SIGKILL), so a restart always gets it.
+fn lock_engine(lock_path: &std::path::Path, shown: &str) -> StoreResult<Connection> {
+    let conn = Connection::open(lock_path).map_err(db_err)?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .map_err(db_err)?;
+    let taken = conn
+        .execute_batch("BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS engine (pid INTEGER); COMMIT;");
+    match taken {
+        Ok(()) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Err(StoreError::new(format!(
+                "sqlite:{shown} is in use by another running engine (moderate serve); \
+                 one engine per SQLite file"
+            )))
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// Leases belong to the one engine that uses an SQLite store: when an
+/// engine starts, with the engine lock held, any lease left is a dead
+/// engine's and is taken back.
+fn take_back_leases(conn: &mut Connection) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE records SET lease_until = 0 WHERE lease_until <> 0",
         [],
     )
+}
+
+/// Checkpoints the WAL every second on its own connection (PASSIVE: it
+/// never blocks writers), until the backend is dropped.
+fn spawn_checkpointer(cp: Connection, owner: std::sync::Weak<Mutex<Connection>>) {
+    let _ = std::thread::Builder::new()
+        .name("wa-groups-sqlite-checkpoint".into())
+        .spawn(move || {
+            while owner.strong_count() > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if let Err(e) = cp.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "sqlite checkpoint failed; retrying");
+                }
+            }
+        });
 }

@@ -96,7 +96,8 @@ impl Served {
             m.serve_until(listener, async move {
                 let _ = rx.await;
             })
-            .await;
+            .await
+            .expect("the engine starts");
         });
         Self {
             moderator,
