@@ -141,7 +141,7 @@ pub use builder::{
     DEFAULT_MAX_IDS_PER_REQUEST, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
     MAX_RETRIES_LIMIT,
 };
-pub use client::{Client, EXPIRED_CURSOR_CODE, MAX_LISTING_RESTARTS};
+pub use client::{Client, EXPIRED_CURSOR_CODE, MAX_LISTING_RESTARTS, RetryEvent};
 pub use options::ListOptions;
 
 /// The sans-IO protocol crate this client runs: wire types, request
