@@ -285,6 +285,11 @@ pub use types::{
 /// The access token the emulator accepts unless told otherwise.
 pub const DEFAULT_ACCESS_TOKEN: &str = "wa-groups-emulator-token";
 
+/// Where the emulator's documentation lives (the route table of the
+/// control API, fault kinds, seed format, examples): its README's path in
+/// the repository, given as `docs` by `GET /_emulator`.
+pub const DOCS: &str = "crates/emulator/README.md";
+
 /// The default page size of list calls.
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 
