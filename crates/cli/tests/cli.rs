@@ -402,7 +402,7 @@ fn emulator_help_describes_the_seed_file() {
     // The example in the help is a seed the emulator takes.
     let start = text.find("{\"groups\"").unwrap();
     let end = text[start..].find("]}").unwrap() + start + 2;
-    wa_groups_emulator::Seed::from_json(text[start..end].as_bytes()).unwrap();
+    wa_groups_emulator::Seed::from_json(&text.as_bytes()[start..end]).unwrap();
 }
 
 #[test]

@@ -106,7 +106,7 @@
 //!
 //! | method and path | body | answer | Rust |
 //! |---|---|---|---|
-//! | `GET /_emulator` | | `{emulator, version, base_url, now}` | |
+//! | `GET /_emulator` | | `{emulator, version, base_url, now, docs}` (`docs`: [`DOCS`], the path of this crate's README, which has these tables too) | |
 //! | `GET /_emulator/health` | | `{"status":"ok"}` | |
 //! | `POST /_emulator/groups` | [`GroupOptions`]: `{participant_cap?, join_approval_mode?, subject?, description?, group_id?}` (or empty) | 201 `{"group_id"}` | [`create_group`](Controller::create_group) |
 //! | `GET /_emulator/groups` | | `{"data": [summary]}` | [`groups`](Controller::groups) |
