@@ -337,10 +337,9 @@ pub(crate) fn retry_line(e: &wa_groups::RetryEvent<'_>) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
     terminal_safe(&format!(
-        "retry: {} attempt {} failed ({}: {}); retry {} of {} in {:.1}s",
+        "retry: {} attempt {} failed ({}); retry {} of {} in {:.1}s",
         utc(now),
         e.attempt,
-        e.error.kind().as_str(),
         e.error,
         e.attempt,
         e.max_retries,

@@ -633,7 +633,8 @@ fn retries_are_reported_on_stderr() {
     let retries: Vec<&str> = err.lines().filter(|l| l.starts_with("retry: ")).collect();
     assert_eq!(retries.len(), 2, "{err}");
     assert!(
-        retries[0].contains(" UTC attempt 1 failed (rate_limited"),
+        retries[0]
+            .contains(" UTC attempt 1 failed (rate limited: Graph API error 131208 (HTTP 429)"),
         "{err}"
     );
     assert!(retries[0].ends_with("retry 1 of 3 in 0.0s"), "{err}");
