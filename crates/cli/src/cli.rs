@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 The access token is read from WHATSAPP_ACCESS_TOKEN and never printed.
@@ -11,13 +11,61 @@ The access token is read from WHATSAPP_ACCESS_TOKEN and never printed.
 Exit codes: 0 all succeeded, 1 some join requests failed, 2 usage or input
 error, 3 API or transport error.
 
+Output (--format): `table` for people (the default on a terminal); `tsv`
+(the default when stdout is not a terminal) has no header and one row per
+join request: join request ID, group ID, requester, creation time (Unix
+seconds) for `list`; join request ID, group ID, status (approved, rejected,
+failed, error), error code, reason for the others; the summary line goes to
+stderr. `ids` prints only join request IDs, one a line (listed ones, or
+those approved or rejected). `json` (or --json) prints one document:
+  command   list, approve, reject, approve-all or reject-all
+  groups[]  per group: group_id; join_requests (list) or approved/rejected,
+            failed[] (join_request_id and its errors[]), unexpected[]
+            (IDs the API reported without being sent them);
+            error: null, or the group's call failed as a whole
+            ({kind, message, status, code, subcode, fbtrace_id});
+            errors[]: the API's top-level errors in an otherwise answered
+            call ({code, title, message, details}), errors_omitted counting
+            those beyond the ones kept
+  summary   groups, approved/rejected, failed, group_errors (not for list)
+
+Retries (rate limits, 5xx, timeouts) are reported on stderr, one line each
+(time, attempt, reason, wait), when stderr is a terminal; -v reports
+them always, -q never.
+
 Examples:
   wa-groups demo
   wa-groups emulator --port 8089
   WHATSAPP_ACCESS_TOKEN=... wa-groups list --group GROUP_ID
   WHATSAPP_ACCESS_TOKEN=... wa-groups approve --group GROUP_ID JR_ID_1 JR_ID_2
-  cut -f1 ids.txt | wa-groups reject --group GROUP_ID -
+  wa-groups list --group GROUP_ID | cut -f1 | wa-groups reject --group GROUP_ID -
+  wa-groups list --group GROUP_ID --format ids | wa-groups approve --group GROUP_ID -
   WHATSAPP_ACCESS_TOKEN=... wa-groups approve-all --groups-file groups.txt --json";
+
+const EMULATOR_HELP: &str = "\
+On start it prints `export WA_GROUPS_BASE_URL=...` and
+`export WHATSAPP_ACCESS_TOKEN=...` lines to paste into another shell, so
+that `wa-groups list ...` (or your code) talks to it.
+
+The seed file (--seed) is one JSON object with `groups`, created in order;
+every field of an entry is optional, unknown fields are an error:
+  subject, description            the group's texts
+  group_id                        a fixed group ID (only with count 1)
+  join_approval_mode              approval_required (default) or auto_approve
+  participant_cap                 default 8
+  participants                    participants already in (default 0)
+  join_requests                   pending requests from WhatsApp users
+  business_scoped_join_requests   pending requests from business-scoped users
+  count                           how many such groups (default 1)
+Example:
+  {\"groups\": [
+    {\"subject\": \"Book club\", \"join_requests\": 5},
+    {\"subject\": \"Small\", \"participant_cap\": 3, \"participants\": 2},
+    {\"count\": 100, \"join_requests\": 2}
+  ]}
+
+The control API (/_emulator/: groups, faults, rate limits, webhooks, stats,
+clock) is described in crates/emulator/README.md of the repository.";
 
 /// Moderate WhatsApp group join requests through the WhatsApp Business
 /// Cloud API: list them, approve them, reject them.
@@ -41,6 +89,7 @@ pub(crate) enum Command {
     /// Reject every pending join request of one or more groups.
     RejectAll(AllArgs),
     /// Run the local emulator of the Graph API in the foreground.
+    #[command(after_help = EMULATOR_HELP)]
     Emulator(EmulatorArgs),
     /// Show wa-groups at work against an embedded emulator; needs no account.
     Demo,
@@ -79,9 +128,49 @@ pub(crate) struct Connection {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) concurrency: u32,
 
-    /// Print one JSON document instead of tables.
-    #[arg(long)]
+    /// Output format: table, tsv, json or ids (default: table on a
+    /// terminal, tsv otherwise); see OUTPUT below.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<Format>,
+
+    /// Print one JSON document: the same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     pub(crate) json: bool,
+
+    /// Report every retry on stderr, even when stderr is not a terminal.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
+
+    /// Report no retries and show no progress bar.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+/// The forms of output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns with a header and a summary line, for people.
+    Table,
+    /// Tab-separated rows without a header, for `cut`, `awk` and friends.
+    Tsv,
+    /// One JSON document with stable field names.
+    Json,
+    /// Join request IDs only, one a line, for piping into `approve -` or
+    /// `reject -`.
+    Ids,
+}
+
+impl Connection {
+    /// The format asked for, or the default for where stdout goes.
+    pub(crate) fn format(&self) -> Format {
+        use std::io::IsTerminal as _;
+        match (self.json, self.format) {
+            (true, _) => Format::Json,
+            (false, Some(f)) => f,
+            (false, None) if std::io::stdout().is_terminal() => Format::Table,
+            (false, None) => Format::Tsv,
+        }
+    }
 }
 
 /// Which groups to work on.

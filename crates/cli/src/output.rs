@@ -7,6 +7,7 @@ use wa_groups::{
 };
 
 use crate::Outcome;
+use crate::cli::Format;
 
 /// One group's listing.
 pub(crate) struct Listed {
@@ -234,8 +235,8 @@ fn print_json(v: &Value) {
     ));
 }
 
-pub(crate) fn listed(listed: &[Listed], as_json: bool) {
-    if as_json {
+pub(crate) fn listed(listed: &[Listed], format: Format) {
+    if format == Format::Json {
         let groups: Vec<Value> = listed
             .iter()
             .map(|l| match &l.result {
@@ -253,6 +254,7 @@ pub(crate) fn listed(listed: &[Listed], as_json: bool) {
         return;
     }
     let mut table = Table::new(["GROUP", "JOIN REQUEST", "REQUESTER", "REQUESTED AT"]);
+    let mut out = String::new();
     let mut errors = Vec::new();
     let mut total = 0;
     for l in listed {
@@ -260,33 +262,90 @@ pub(crate) fn listed(listed: &[Listed], as_json: bool) {
             Ok(list) => {
                 total += list.len();
                 for jr in list {
-                    table.row(vec![
-                        l.group_id.clone(),
-                        jr.join_request_id.to_string(),
-                        requester(jr),
-                        utc(jr.creation_timestamp),
-                    ]);
+                    let id = jr.join_request_id.to_string();
+                    match format {
+                        Format::Table | Format::Json => table.row(vec![
+                            l.group_id.clone(),
+                            id,
+                            requester(jr),
+                            utc(jr.creation_timestamp),
+                        ]),
+                        Format::Tsv => out.push_str(&tsv_line(&[
+                            &id,
+                            &l.group_id,
+                            &requester(jr),
+                            &jr.creation_timestamp.to_string(),
+                        ])),
+                        Format::Ids => out.push_str(&tsv_line(&[&id])),
+                    }
                 }
             }
             Err(e) => errors.push(format!("{}: {e}", l.group_id)),
         }
     }
-    if !table.is_empty() {
-        print(&table.render());
-    }
-    print(&format!(
-        "{total} pending join request{} in {} group{}\n",
-        if total == 1 { "" } else { "s" },
-        listed.len() - errors.len(),
-        if listed.len() - errors.len() == 1 {
-            ""
-        } else {
-            "s"
+    let summary = list_summary(total, listed.len(), errors.len());
+    if format == Format::Table {
+        if !table.is_empty() {
+            print(&table.render());
         }
-    ));
+        print(&format!("{summary}\n"));
+    } else {
+        print(&out);
+        // Off the data stream, so that a pipe gets only rows.
+        eprintln!("{summary}");
+    }
     for e in errors {
         eprintln!("error: {}", terminal_safe(&e));
     }
+}
+
+/// The last line of a listing: what was found, where, and which groups
+/// could not be listed, so a failure never reads as "nothing pending".
+pub(crate) fn list_summary(total: usize, groups: usize, failed: usize) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let listed = groups - failed;
+    let mut text = format!(
+        "{total} pending join request{} in {listed} group{}",
+        plural(total),
+        plural(listed)
+    );
+    if failed > 0 {
+        text.push_str(&format!(
+            "; {failed} of {groups} group{} could not be listed",
+            plural(groups)
+        ));
+    }
+    text
+}
+
+/// One tab-separated row; tabs and newlines inside a cell become spaces
+/// and controls are escaped, so every row stays one row of fixed width.
+fn tsv_line(cells: &[&str]) -> String {
+    let mut line = cells
+        .iter()
+        .map(|c| terminal_safe(&c.replace(['\t', '\n', '\r'], " ")).into_owned())
+        .collect::<Vec<_>>()
+        .join("\t");
+    line.push('\n');
+    line
+}
+
+/// One stderr line for a retry: when, which attempt failed and why, and
+/// how long the client waits before trying again.
+pub(crate) fn retry_line(e: &wa_groups::RetryEvent<'_>) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    terminal_safe(&format!(
+        "retry: {} attempt {} failed ({}); retry {} of {} in {:.1}s",
+        utc(now),
+        e.attempt,
+        e.error,
+        e.attempt,
+        e.max_retries,
+        e.delay.as_secs_f64()
+    ))
+    .into_owned()
 }
 
 pub(crate) fn list_outcome(listed: &[Listed]) -> Outcome {
@@ -298,16 +357,23 @@ pub(crate) fn list_outcome(listed: &[Listed]) -> Outcome {
         .unwrap_or(Outcome::Success)
 }
 
+/// Prints approve/reject results; `command` names the subcommand in JSON
+/// (`approve`, `approve-all`, ...).
 pub(crate) fn decided(
+    command: &str,
     action: Action,
     rows: &[(String, wa_groups::Result<Decided>)],
-    as_json: bool,
+    format: Format,
 ) {
     let (key, verb) = match action {
         Action::Approve => ("approved", "approved"),
         Action::Reject => ("rejected", "rejected"),
     };
-    if as_json {
+    if matches!(format, Format::Tsv | Format::Ids) {
+        decided_rows(verb, rows, format);
+        return;
+    }
+    if format == Format::Json {
         let mut succeeded = 0;
         let mut failed = 0;
         let mut group_errors = 0;
@@ -335,7 +401,7 @@ pub(crate) fn decided(
             })
             .collect();
         print_json(&json!({
-            "command": action.as_str(),
+            "command": command,
             "groups": groups,
             "summary": {"groups": rows.len(), key: succeeded, "failed": failed, "group_errors": group_errors},
         }));
@@ -418,6 +484,58 @@ pub(crate) fn decided(
     }
 }
 
+/// `tsv`: one row per join request (ID, group, status, code, reason), and
+/// one per call-level error; `ids`: the IDs that were decided.
+fn decided_rows(verb: &str, rows: &[(String, wa_groups::Result<Decided>)], format: Format) {
+    let mut out = String::new();
+    for (group_id, r) in rows {
+        match r {
+            Ok(d) => {
+                for id in &d.succeeded {
+                    out.push_str(&match format {
+                        Format::Ids => tsv_line(&[id]),
+                        _ => tsv_line(&[id, group_id, verb, "", ""]),
+                    });
+                }
+                // With `ids`, what was not decided is still said, on stderr.
+                let mut rest = String::new();
+                for f in &d.failed {
+                    let first = f.errors.first();
+                    rest.push_str(&tsv_line(&[
+                        f.join_request_id.as_str(),
+                        group_id,
+                        "failed",
+                        &first.map_or_else(String::new, |e| e.code.to_string()),
+                        &first.map_or_else(String::new, reason),
+                    ]));
+                }
+                for e in &d.errors {
+                    rest.push_str(&tsv_line(&[
+                        "",
+                        group_id,
+                        "error",
+                        &e.code.to_string(),
+                        &reason(e),
+                    ]));
+                }
+                if format == Format::Ids {
+                    eprint!("{rest}");
+                } else {
+                    out.push_str(&rest);
+                }
+            }
+            Err(e) if format == Format::Tsv => {
+                let code = e
+                    .api_error()
+                    .map_or_else(String::new, |a| a.code.to_string());
+                out.push_str(&tsv_line(&["", group_id, "error", &code, &e.to_string()]));
+            }
+            Err(e) => eprintln!("error: {}", terminal_safe(&format!("{group_id}: {e}"))),
+        }
+    }
+    print(&out);
+}
+
 /// The reason of an error item in one line: title, then message, then details.
 pub(crate) fn reason(e: &ErrorDetail) -> String {
     let mut parts: Vec<&str> = Vec::new();
@@ -485,6 +603,24 @@ mod tests {
         assert_eq!(utc(1_755_548_877), "2025-08-18 20:27:57 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc(-1), "1969-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn the_summary_counts_failed_groups() {
+        assert_eq!(
+            list_summary(0, 1, 1),
+            "0 pending join requests in 0 groups; 1 of 1 group could not be listed"
+        );
+        assert_eq!(list_summary(1, 1, 0), "1 pending join request in 1 group");
+        assert_eq!(
+            list_summary(3, 3, 1),
+            "3 pending join requests in 2 groups; 1 of 3 groups could not be listed"
+        );
+    }
+
+    #[test]
+    fn tsv_rows_keep_their_shape() {
+        assert_eq!(tsv_line(&["a\tb", "c\nd", "e"]), "a b\tc d\te\n");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use indicatif::{ProgressBar, ProgressStyle};
 use wa_groups::{Action, Client, JoinRequest, ListOptions};
 
-use crate::cli::{AllArgs, Connection, DecideArgs, EmulatorArgs, Groups, ListArgs};
+use crate::cli::{AllArgs, Connection, DecideArgs, EmulatorArgs, Format, Groups, ListArgs};
 use crate::output::{self, Decided, Listed};
 use crate::{Fatal, Outcome};
 
@@ -32,7 +32,16 @@ fn client(conn: &Connection) -> Result<Client, Fatal> {
     if let Some(total) = conn.total_timeout {
         builder = builder.total_timeout(total);
     }
+    if report_retries(conn) {
+        builder = builder.on_retry(|e| eprintln!("{}", output::retry_line(e)));
+    }
     Ok(builder.build()?)
+}
+
+/// Whether retries are reported on stderr: with `-v`, or by default
+/// when a person is watching stderr; never with `-q`.
+fn report_retries(conn: &Connection) -> bool {
+    !conn.quiet && (conn.verbose || std::io::stderr().is_terminal())
 }
 
 /// Lines of a file or of standard input (`-`), trimmed, without blanks and
@@ -66,7 +75,19 @@ fn groups(g: &Groups) -> Result<Vec<String>, Fatal> {
             "name at least one group with --group or --groups-file",
         ));
     }
+    for g in &all {
+        group_id(g)?;
+    }
     Ok(all)
+}
+
+/// Checked before anything is sent: an empty group ID would otherwise
+/// fail as that group's call and read like an API error.
+fn group_id(g: &str) -> Result<(), Fatal> {
+    if g.trim().is_empty() {
+        return Err(Fatal::usage("--group: a group ID must not be empty"));
+    }
+    Ok(())
 }
 
 fn ids(args: &DecideArgs) -> Result<Vec<String>, Fatal> {
@@ -90,9 +111,11 @@ fn ids(args: &DecideArgs) -> Result<Vec<String>, Fatal> {
 }
 
 /// A progress bar on stderr for work over several groups, when a person
-/// is watching: none for one group, with `--json`, or off a terminal.
+/// is watching: none for one group, with JSON output or `-q`, or off a
+/// terminal.
 fn progress(groups: usize, conn: &Connection, what: &str) -> ProgressBar {
-    if groups < 2 || conn.json || !std::io::stderr().is_terminal() {
+    if groups < 2 || conn.quiet || conn.format() == Format::Json || !std::io::stderr().is_terminal()
+    {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(groups as u64);
@@ -135,9 +158,15 @@ where
 }
 
 pub(crate) async fn list(args: ListArgs) -> Result<Outcome, Fatal> {
+    let limit = args.limit;
+    if limit.is_some_and(|l| l == 0 || l > wa_groups::protocol::MAX_LIMIT) {
+        return Err(Fatal::usage(format!(
+            "--limit must be between 1 and {} (the page size of each list request)",
+            wa_groups::protocol::MAX_LIMIT
+        )));
+    }
     let client = client(&args.connection)?;
     let groups = groups(&args.groups)?;
-    let limit = args.limit;
     let listed: Vec<Listed> = over_groups(groups, &args.connection, "listing", |g| {
         let client = client.clone();
         async move {
@@ -155,11 +184,12 @@ pub(crate) async fn list(args: ListArgs) -> Result<Outcome, Fatal> {
     .into_iter()
     .map(|(group_id, result)| Listed { group_id, result })
     .collect();
-    output::listed(&listed, args.connection.json);
+    output::listed(&listed, args.connection.format());
     Ok(output::list_outcome(&listed))
 }
 
 pub(crate) async fn decide(action: Action, args: DecideArgs) -> Result<Outcome, Fatal> {
+    group_id(&args.group)?;
     let client = client(&args.connection)?;
     let ids = ids(&args)?;
     let result = match action {
@@ -177,7 +207,7 @@ pub(crate) async fn decide(action: Action, args: DecideArgs) -> Result<Outcome, 
         return Err(Fatal::from(e.clone()));
     }
     let rows = vec![(args.group, result)];
-    output::decided(action, &rows, args.connection.json);
+    output::decided(action.as_str(), action, &rows, args.connection.format());
     Ok(output::decide_outcome(&rows))
 }
 
@@ -198,7 +228,11 @@ pub(crate) async fn decide_all(action: Action, args: AllArgs) -> Result<Outcome,
         }
     })
     .await;
-    output::decided(action, &rows, args.connection.json);
+    let command = match action {
+        Action::Approve => "approve-all",
+        Action::Reject => "reject-all",
+    };
+    output::decided(command, action, &rows, args.connection.format());
     Ok(output::decide_outcome(&rows))
 }
 
@@ -235,11 +269,7 @@ pub(crate) async fn emulator(args: EmulatorArgs) -> Result<Outcome, Fatal> {
             );
         }
     }
-    println!("wa-groups emulator listening on {}", emu.base_url());
-    println!("  base URL:     {}", emu.base_url());
-    // The emulator's token is a local test credential, printed so clients can use it.
-    println!("  access token: {}", emu.access_token());
-    println!("  control API:  {}/_emulator/", emu.base_url());
+    print!("{}", banner(emu.base_url(), emu.access_token()));
     println!("Press Ctrl-C to stop.");
     let _ = std::io::Write::flush(&mut std::io::stdout());
     tokio::signal::ctrl_c().await.map_err(|e| Fatal {
@@ -248,4 +278,22 @@ pub(crate) async fn emulator(args: EmulatorArgs) -> Result<Outcome, Fatal> {
     })?;
     emu.shutdown().await;
     Ok(Outcome::Success)
+}
+
+/// What `wa-groups emulator` prints once it listens: where, and the lines
+/// to paste into another shell (the variables the CLI reads for
+/// `--base-url` and the token).
+fn banner(base_url: &str, token: &str) -> String {
+    // The emulator's token is a local test credential, printed so clients
+    // can use it; the banner says so, lest anyone take it for a real one.
+    format!(
+        "wa-groups emulator listening on {base_url}\n\
+         \x20 control API:  {base_url}/_emulator/  (docs: {docs})\n\
+         Point the wa-groups CLI (or your code) at it, in another shell:\n\
+         \x20 export WA_GROUPS_BASE_URL={base_url}\n\
+         \x20 export WHATSAPP_ACCESS_TOKEN={token}\n\
+         (This token is the emulator's local test credential, not a secret; never\n\
+         put a real token here.)\n",
+        docs = wa_groups_emulator::DOCS,
+    )
 }

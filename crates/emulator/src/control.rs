@@ -158,6 +158,7 @@ fn dispatch(c: &Controller, method: &Method, segs: &[&str], body: &[u8]) -> Resu
             "version": env!("CARGO_PKG_VERSION"),
             "base_url": c.base_url(),
             "now": c.now(),
+            "docs": crate::DOCS,
         })),
         ("GET", ["health"]) => ok(&json!({"status": "ok"})),
         ("GET", ["groups"]) => {

@@ -106,7 +106,7 @@
 //!
 //! | method and path | body | answer | Rust |
 //! |---|---|---|---|
-//! | `GET /_emulator` | | `{emulator, version, base_url, now}` | |
+//! | `GET /_emulator` | | `{emulator, version, base_url, now, docs}` (`docs`: [`DOCS`], the path of this crate's README, which has these tables too) | |
 //! | `GET /_emulator/health` | | `{"status":"ok"}` | |
 //! | `POST /_emulator/groups` | [`GroupOptions`]: `{participant_cap?, join_approval_mode?, subject?, description?, group_id?}` (or empty) | 201 `{"group_id"}` | [`create_group`](Controller::create_group) |
 //! | `GET /_emulator/groups` | | `{"data": [summary]}` | [`groups`](Controller::groups) |
@@ -284,6 +284,11 @@ pub use types::{
 
 /// The access token the emulator accepts unless told otherwise.
 pub const DEFAULT_ACCESS_TOKEN: &str = "wa-groups-emulator-token";
+
+/// Where the emulator's documentation lives (the route table of the
+/// control API, fault kinds, seed format, examples): its README's path in
+/// the repository, given as `docs` by `GET /_emulator`.
+pub const DOCS: &str = "crates/emulator/README.md";
 
 /// The default page size of list calls.
 pub const DEFAULT_PAGE_SIZE: u32 = 25;

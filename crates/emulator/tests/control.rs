@@ -19,6 +19,25 @@ async fn every_control_endpoint() {
 
     let a = send(&c, call(Method::GET, "/_emulator", None)).await;
     assert_eq!(a.json()["base_url"], emu.base_url());
+    // Issue 15: the discovery document points at the README, which exists.
+    assert_eq!(a.json()["docs"], wa_groups_emulator::DOCS);
+    let readme = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(wa_groups_emulator::DOCS);
+    let text = std::fs::read_to_string(&readme).unwrap();
+    for part in [
+        "/_emulator/faults",
+        "`webhook`",
+        "RequesterPool",
+        "--seed",
+        "curl",
+    ] {
+        assert!(
+            text.contains(part),
+            "{part} missing from {}",
+            readme.display()
+        );
+    }
     assert_eq!(
         send(&c, call(Method::GET, "/_emulator/health", None))
             .await

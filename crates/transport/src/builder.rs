@@ -15,7 +15,7 @@ use wa_groups_protocol::{
     AccessToken, ApiVersion, BaseUrl, Endpoint, Field, InvalidInput, RetryPolicy, UserAgent,
 };
 
-use crate::client::{Client, Settings};
+use crate::client::{Client, RetryEvent, Settings};
 use crate::connect;
 use crate::{Error, Result};
 
@@ -98,6 +98,7 @@ pub struct ClientBuilder {
     max_connections: i64,
     max_response_bytes: i64,
     root_certificates: Vec<Vec<u8>>,
+    on_retry: Option<crate::client::RetryHook>,
 }
 
 impl Default for ClientBuilder {
@@ -118,6 +119,7 @@ impl Default for ClientBuilder {
             max_connections: count(DEFAULT_MAX_CONNECTIONS),
             max_response_bytes: count(DEFAULT_MAX_RESPONSE_BYTES),
             root_certificates: Vec::new(),
+            on_retry: None,
         }
     }
 }
@@ -143,6 +145,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_connections", &self.max_connections)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("root_certificates", &self.root_certificates.len())
+            .field("on_retry", &self.on_retry.is_some())
             .finish()
     }
 }
@@ -227,6 +230,16 @@ impl ClientBuilder {
     /// [`connect_timeout`](Self::connect_timeout) in seconds, for bindings.
     pub fn connect_timeout_secs(mut self, secs: f64) -> Self {
         self.connect_timeout = RawDuration::Secs(secs);
+        self
+    }
+
+    /// Calls `hook` before each retry, with the failed attempt, its error
+    /// (scrubbed of the token) and the wait before the next attempt, so a
+    /// caller can tell people why a call is slow (the CLI prints one line
+    /// per retry). The hook runs on the calling task and should return
+    /// quickly; none is set by default.
+    pub fn on_retry(mut self, hook: impl Fn(&RetryEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(Arc::new(hook));
         self
     }
 
@@ -369,6 +382,7 @@ impl ClientBuilder {
             max_connections,
             max_response_bytes,
             in_flight: Arc::new(tokio::sync::Semaphore::new(max_connections)),
+            on_retry: self.on_retry,
         }))
     }
 }

@@ -42,6 +42,28 @@ pub(crate) struct Settings {
     pub(crate) max_connections: usize,
     pub(crate) max_response_bytes: usize,
     pub(crate) in_flight: Arc<Semaphore>,
+    pub(crate) on_retry: Option<RetryHook>,
+}
+
+/// The callback of [`ClientBuilder::on_retry`], shared by the client's clones.
+pub(crate) type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
+
+/// A retry about to happen, as [`ClientBuilder::on_retry`] reports it:
+/// after a failed attempt and before the client sleeps `delay` and tries
+/// again. The error is already scrubbed of the access token.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RetryEvent<'a> {
+    /// The attempt that failed (1 for the first).
+    pub attempt: u32,
+    /// Retries the client makes at most (`max_retries`), so the retry now
+    /// starting is `attempt` of `max_retries`.
+    pub max_retries: u32,
+    /// How long the client waits before the next attempt (the server's
+    /// `Retry-After` when it sent one, else the jittered backoff).
+    pub delay: Duration,
+    /// Why the attempt failed.
+    pub error: &'a Error,
 }
 
 /// The client of the group join request API.
@@ -151,6 +173,14 @@ impl Client {
                 };
                 match s.policy.decide(attempts, &error, fastrand::f64()) {
                     RetryDecision::RetryAfter(delay) => {
+                        if let Some(hook) = &s.on_retry {
+                            hook(&RetryEvent {
+                                attempt: attempts,
+                                max_retries: s.policy.max_retries,
+                                delay,
+                                error: &error,
+                            });
+                        }
                         debug!(
                             attempt = attempts,
                             error.kind = %error.kind(),

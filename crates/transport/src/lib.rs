@@ -67,7 +67,9 @@
 //! 8 s and full jitter; a `Retry-After` header is honoured up to 60 s.
 //! Auth errors, invalid input and not-found are never retried, whatever the
 //! status or `is_transient` say, and neither is a 2xx body that does not
-//! parse. A retry re-sends the same bytes.
+//! parse. A retry re-sends the same bytes. Retries are silent unless
+//! [`ClientBuilder::on_retry`] sets a callback, which gets a [`RetryEvent`]
+//! (the failed attempt, its scrubbed error, the wait) before each one.
 //!
 //! The `timeout` (default 30 s) bounds each attempt, from sending the
 //! request to the last byte of the response body; an attempt that runs out
@@ -141,7 +143,7 @@ pub use builder::{
     DEFAULT_MAX_IDS_PER_REQUEST, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
     MAX_RETRIES_LIMIT,
 };
-pub use client::{Client, EXPIRED_CURSOR_CODE, MAX_LISTING_RESTARTS};
+pub use client::{Client, EXPIRED_CURSOR_CODE, MAX_LISTING_RESTARTS, RetryEvent};
 pub use options::ListOptions;
 
 /// The sans-IO protocol crate this client runs: wire types, request

@@ -325,3 +325,39 @@ async fn a_refused_connection_is_a_connect_error() {
     })
     .await;
 }
+
+/// Issue 15: retries are observable. The hook sees each retry once, in
+/// order, with the failed attempt's error and the wait (the server's
+/// `Retry-After` here), and never on the final success.
+#[tokio::test]
+async fn on_retry_reports_each_retry_with_its_reason_and_wait() {
+    within(20, async {
+        let server = Server::queue(vec![
+            Reply::graph_error(429, 131_208, "too many", false).with_header("retry-after", "0"),
+            Reply::graph_error(503, 2, "unavailable", true),
+            ok_page(),
+        ])
+        .await;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let client = client(&server)
+            .max_retries(4)
+            .on_retry(move |e| {
+                sink.lock()
+                    .unwrap()
+                    .push((e.attempt, e.max_retries, e.error.kind(), e.delay));
+            })
+            .build()
+            .unwrap();
+        list(&client).await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(
+            (seen[0].0, seen[0].1, seen[0].2, seen[0].3),
+            (1, 4, ErrorKind::RateLimited, Duration::ZERO)
+        );
+        assert_eq!((seen[1].0, seen[1].1), (2, 4));
+        assert_ne!(seen[1].2, ErrorKind::RateLimited);
+    })
+    .await;
+}
