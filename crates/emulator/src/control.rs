@@ -51,7 +51,7 @@ fn error(e: &Error) -> Resp {
         Error::UnknownJoinRequest(id) => {
             let mut a = ApiError::new(
                 404,
-                131_213,
+                wa_groups_protocol::codes::JOIN_REQUEST_NOT_FOUND,
                 format!("(#131213) Join request {id} is not pending in this group"),
             );
             a.error_type = Some("OAuthException".to_owned());

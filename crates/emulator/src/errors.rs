@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wa_groups_protocol::{ApiError, ErrorDetail};
+use wa_groups_protocol::{ApiError, ErrorDetail, codes};
 
 fn oauth(mut e: ApiError, title: &str) -> ApiError {
     e.error_type = Some("OAuthException".to_owned());
@@ -18,7 +18,7 @@ pub(crate) fn invalid_token(missing: bool) -> ApiError {
         "Invalid OAuth access token - Cannot parse access token"
     };
     oauth(
-        ApiError::new(401, 190, message),
+        ApiError::new(401, codes::ACCESS_TOKEN, message),
         "Invalid OAuth access token",
     )
 }
@@ -26,7 +26,7 @@ pub(crate) fn invalid_token(missing: bool) -> ApiError {
 /// 131041, HTTP 400: the group does not exist (or not for this number).
 pub(crate) fn unknown_group(group_id: &str) -> ApiError {
     let mut e = oauth(
-        ApiError::new(400, 131_041, "(#131041) Group not found"),
+        ApiError::new(400, codes::GROUP_NOT_FOUND, "(#131041) Group not found"),
         "Group not found",
     );
     e.details = Some(format!(
@@ -40,7 +40,7 @@ pub(crate) fn stale_cursor(why: &str) -> ApiError {
     let mut e = oauth(
         ApiError::new(
             400,
-            131_059,
+            codes::EXPIRED_CURSOR,
             "(#131059) The paging cursor is invalid or expired",
         ),
         "Invalid cursor",
@@ -79,7 +79,7 @@ pub(crate) fn server_error(status: u16, code: i64, is_transient: bool) -> ApiErr
 /// Per-item 131213: the join request does not exist or was already handled.
 pub(crate) fn item_not_found() -> ErrorDetail {
     let mut d = ErrorDetail::new(
-        131_213,
+        codes::JOIN_REQUEST_NOT_FOUND,
         Some("Join request not found"),
         "(#131213) The join request does not exist or was already handled",
     );
@@ -90,7 +90,7 @@ pub(crate) fn item_not_found() -> ErrorDetail {
 /// Per-item 131204: the group is at its participant cap.
 pub(crate) fn item_group_full(cap: u32) -> ErrorDetail {
     let mut d = ErrorDetail::new(
-        131_204,
+        codes::GROUP_FULL,
         Some("Group is full"),
         "(#131204) The group has reached its participant limit",
     );

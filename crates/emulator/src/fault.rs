@@ -297,7 +297,9 @@ impl FaultJson {
                 is_transient: self.is_transient.unwrap_or(false),
             },
             "rate_limited" => Fault::RateLimited {
-                code: self.code.unwrap_or(131_208),
+                code: self
+                    .code
+                    .unwrap_or(wa_groups_protocol::codes::JOIN_REQUEST_RATE_LIMIT),
                 retry_after: self.retry_after,
             },
             "connection_reset" => Fault::ConnectionReset,

@@ -149,7 +149,7 @@ pub(crate) async fn graph_api(
         }
     };
     Ok(result.unwrap_or_else(|e| {
-        if e.code == 131_041 {
+        if e.code == wa_groups_protocol::codes::GROUP_NOT_FOUND {
             bump(&counters.unknown_group);
         }
         api_error(e)

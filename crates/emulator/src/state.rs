@@ -357,7 +357,7 @@ impl State {
             };
             bucket.take(limit, self.rate_epoch, now).map_err(|wait| {
                 graph::rate_limited(
-                    131_208,
+                    wa_groups_protocol::codes::JOIN_REQUEST_RATE_LIMIT,
                     Some(Duration::from_secs(
                         wait.as_secs()
                             .saturating_add(u64::from(wait.subsec_nanos() > 0))

@@ -11,6 +11,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use http_body_util::{BodyExt as _, Full};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use wa_groups::protocol::codes;
 use wa_groups::{Action, ErrorKind};
 
 use crate::ledger::{Decision, Event, Record, Requester, State};
@@ -322,9 +323,9 @@ fn backoff_until(attempts: u32) -> i64 {
 
 fn classify(code: i64) -> &'static str {
     match code {
-        131_204 => "group_full",
-        131_213 => "not_found",
-        1 | 2 => "transient",
+        codes::GROUP_FULL => "group_full",
+        codes::JOIN_REQUEST_NOT_FOUND => "not_found",
+        codes::API_UNKNOWN | codes::API_SERVICE => "transient",
         c if ErrorKind::for_graph_code(c) == ErrorKind::RateLimited => "rate_limited",
         _ => "failed",
     }
@@ -400,13 +401,14 @@ async fn send(m: &Moderator, group: String, action: Action, records: Vec<Record>
         }
         Err(e) => {
             let code = e.api_error().map(|a| a.code);
-            let permanent = matches!(e.kind(), ErrorKind::InvalidInput) || code == Some(131_041);
+            let permanent =
+                matches!(e.kind(), ErrorKind::InvalidInput) || code == Some(codes::GROUP_NOT_FOUND);
             tracing::warn!(group_id = %group, action = action.as_str(), error = %e, permanent, "call failed");
             let outcome = e.kind().as_str();
             for r in &records {
                 let event = if permanent {
                     Event::Failed {
-                        code: code.unwrap_or(100),
+                        code: code.unwrap_or(codes::INVALID_PARAMETER),
                         reason: e.kind().as_str().to_owned(),
                     }
                 } else {

@@ -31,6 +31,8 @@ pub const PAIR_RATE_LIMIT: i64 = 131_056;
 pub const GROUP_NOT_FOUND: i64 = 131_041;
 /// An expired or invalid paging cursor.
 pub const EXPIRED_CURSOR: i64 = 131_059;
+/// The group is at its participant limit (a per-item approve failure).
+pub const GROUP_FULL: i64 = 131_204;
 /// Group join request rate limit.
 pub const JOIN_REQUEST_RATE_LIMIT: i64 = 131_208;
 /// The join request does not exist (or was already handled).
