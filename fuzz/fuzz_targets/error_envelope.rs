@@ -31,7 +31,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use wa_groups_fuzz::{Reader, check_error, check_excerpt, endpoint};
 use wa_groups_protocol::{
-    ApiError, ErrorKind, GroupId, ListJoinRequests, ListOptions, RetryDecision, RetryPolicy,
+    ApiError, ErrorKind, GroupId, ListJoinRequests, ListQuery, RetryDecision, RetryPolicy,
     is_retryable, kind_is_retried, parse_error_response, retry_after,
 };
 
@@ -98,7 +98,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // Through the endpoint: same error, token scrubbed.
-    let op = ListJoinRequests::new(GroupId::new("g").unwrap(), ListOptions::default()).unwrap();
+    let op = ListJoinRequests::new(GroupId::new("g").unwrap(), ListQuery::default()).unwrap();
     let via = endpoint()
         .parse_response(&op, status, &headers, body)
         .unwrap_err();

@@ -19,7 +19,7 @@ use http::{HeaderMap, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use wa_groups_fuzz::{Reader, check_error, endpoint};
 use wa_groups_protocol::{
-    Cursors, ErrorKind, GroupId, JoinRequestPage, ListJoinRequests, ListOptions, ListResponse,
+    Cursors, ErrorKind, GroupId, JoinRequestPage, ListJoinRequests, ListQuery, ListResponse,
     Paging,
 };
 
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let status = StatusCode::from_u16(status).unwrap();
 
     let endpoint = endpoint();
-    let op = ListJoinRequests::new(GroupId::new("g").unwrap(), ListOptions::default()).unwrap();
+    let op = ListJoinRequests::new(GroupId::new("g").unwrap(), ListQuery::default()).unwrap();
     let result = endpoint.parse_response(&op, status, &HeaderMap::new(), body);
     let wire = serde_json::from_slice::<ListResponse>(body);
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use http::Method;
 use wa_groups_protocol::{
-    Action, ApiError, DecisionOutcome, GroupInfo, JoinRequest, JoinRequestIds, ListOptions,
+    Action, ApiError, DecisionOutcome, GroupInfo, JoinRequest, JoinRequestIds, ListQuery,
     ListResponse,
 };
 
@@ -295,7 +295,7 @@ impl Core {
     pub(crate) fn list(
         &self,
         group_id: &str,
-        options: &ListOptions,
+        options: &ListQuery,
         version: &str,
     ) -> Result<ListResponse, ApiError> {
         let ctx = ListCtx {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use wa_groups_protocol::{
     Action, ApiError, Cursor, Cursors, DecisionOutcome, FailedJoinRequest, GroupInfo, JoinRequest,
-    JoinRequestId, JoinRequestIds, ListOptions, ListResponse, Paging, server::bad_request,
+    JoinRequestId, JoinRequestIds, ListQuery, ListResponse, Paging, server::bad_request,
 };
 
 use crate::codec::{self, CursorData};
@@ -372,7 +372,7 @@ impl State {
     pub(crate) fn list(
         &mut self,
         group_id: &str,
-        opts: &ListOptions,
+        opts: &ListQuery,
         ctx: &ListCtx<'_>,
         now: Instant,
     ) -> Result<ListResponse, ApiError> {

@@ -10,7 +10,7 @@ use http::{Method, StatusCode};
 use wa_groups_emulator::{Emulator, GroupOptions, JoinApprovalMode};
 use wa_groups_protocol::{
     Action, BodyEncoding, Boundary, Cursor, DecideJoinRequests, DecisionOutcome, GetGroupInfo,
-    GroupId, GroupInfo, JoinRequestIds, ListJoinRequests, ListOptions, ListResponse,
+    GroupId, GroupInfo, JoinRequestIds, ListJoinRequests, ListQuery, ListResponse,
 };
 
 fn gid(s: &str) -> GroupId {
@@ -47,7 +47,7 @@ async fn list_approve_reject_round_trip_in_all_encodings() {
     let ids = emu.controller().add_join_requests(&g, 6).unwrap();
     assert_eq!(ids.len(), 6);
 
-    let op = ListJoinRequests::new(gid(&g), ListOptions::default()).unwrap();
+    let op = ListJoinRequests::new(gid(&g), ListQuery::default()).unwrap();
     let a = send(&c, endpoint(&emu).request(&op)).await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(
@@ -212,7 +212,7 @@ async fn participant_cap_gives_131204_per_item() {
 async fn unknown_group_is_131041() {
     let emu = Emulator::start().await.unwrap();
     let c = client();
-    let op = ListJoinRequests::new(gid("Y2FwaV9ncm91cDpub3Bl"), ListOptions::default()).unwrap();
+    let op = ListJoinRequests::new(gid("Y2FwaV9ncm91cDpub3Bl"), ListQuery::default()).unwrap();
     let a = send(&c, endpoint(&emu).request(&op)).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(a.code(), 131_041);
@@ -349,9 +349,9 @@ async fn paging_collects_every_id_exactly_once_both_ways() {
     let last_body = loop {
         let op = ListJoinRequests::new(
             gid(&g),
-            ListOptions {
+            ListQuery {
                 after: after.clone(),
-                ..ListOptions::default()
+                ..ListQuery::default()
             },
         )
         .unwrap();
@@ -398,10 +398,10 @@ async fn paging_collects_every_id_exactly_once_both_ways() {
     while let Some(b) = before.take() {
         let op = ListJoinRequests::new(
             gid(&g),
-            ListOptions {
+            ListQuery {
                 before: Some(b),
                 limit: Some(20),
-                ..ListOptions::default()
+                ..ListQuery::default()
             },
         )
         .unwrap();
@@ -428,9 +428,9 @@ async fn paging_collects_every_id_exactly_once_both_ways() {
     // limit up to 1000 is honoured.
     let op = ListJoinRequests::new(
         gid(&g),
-        ListOptions {
+        ListQuery {
             limit: Some(1000),
-            ..ListOptions::default()
+            ..ListQuery::default()
         },
     )
     .unwrap();
@@ -457,9 +457,9 @@ async fn stale_cursors_are_131059() {
     let first = |limit| {
         ListJoinRequests::new(
             gid(&g),
-            ListOptions {
+            ListQuery {
                 limit: Some(limit),
-                ..ListOptions::default()
+                ..ListQuery::default()
             },
         )
         .unwrap()
@@ -473,9 +473,9 @@ async fn stale_cursors_are_131059() {
     let next = |after: Cursor| {
         ListJoinRequests::new(
             gid(&g),
-            ListOptions {
+            ListQuery {
                 after: Some(after),
-                ..ListOptions::default()
+                ..ListQuery::default()
             },
         )
         .unwrap()
@@ -518,9 +518,9 @@ async fn stale_cursors_are_131059() {
     emu.controller().add_join_requests(&other, 3).unwrap();
     let op = ListJoinRequests::new(
         gid(&other),
-        ListOptions {
+        ListQuery {
             limit: Some(1),
-            ..ListOptions::default()
+            ..ListQuery::default()
         },
     )
     .unwrap();
@@ -612,7 +612,7 @@ async fn http2_is_served() {
         .unwrap();
     emu.controller().add_join_requests(&g, 3).unwrap();
     let c = h2_client();
-    let op = ListJoinRequests::new(gid(&g), ListOptions::default()).unwrap();
+    let op = ListJoinRequests::new(gid(&g), ListQuery::default()).unwrap();
     let a = send(&c, endpoint(&emu).request(&op)).await;
     assert_eq!(a.status, StatusCode::OK);
     let page = endpoint(&emu)

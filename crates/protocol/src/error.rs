@@ -465,7 +465,7 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// The shortest secret [`Error::redact`] scrubs.
-pub const MIN_REDACTED_LEN: usize = 4;
+pub(crate) const MIN_REDACTED_LEN: usize = 4;
 
 /// Any failure of a wa-groups operation.
 #[non_exhaustive]
@@ -544,7 +544,7 @@ impl Error {
 
     /// Replaces every occurrence of `secret` in the error's text with
     /// `[redacted]`. Servers may echo what they were sent. Secrets shorter
-    /// than [`MIN_REDACTED_LEN`] are left alone: no real token is that
+    /// than `MIN_REDACTED_LEN` (4 bytes) are left alone: no real token is that
     /// short, and scrubbing one would shred every message (`"t"`).
     /// Every encoding of it is scrubbed too; see [`Redactor`](crate::Redactor).
     pub fn redact(&mut self, secret: &str) {

@@ -52,13 +52,14 @@ mod paging;
 mod redact;
 mod request;
 mod retry;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod webhook;
 
 pub use chunk::ChunkPlan;
 pub use error::{
-    ApiError, DecodeError, EXCERPT_LIMIT, Error, ErrorKind, Field, InvalidInput, MIN_REDACTED_LEN,
-    TransportError, TransportErrorKind,
+    ApiError, DecodeError, EXCERPT_LIMIT, Error, ErrorKind, Field, InvalidInput, TransportError,
+    TransportErrorKind,
 };
 pub use ids::{
     AccessToken, ApiVersion, BaseUrl, Cursor, GroupId, JoinRequestId, JoinRequestIds,
@@ -75,9 +76,9 @@ pub use paging::{
 pub use redact::{REDACTED, Redact, Redactor};
 pub use request::{
     BodyEncoding, Boundary, DecideJoinRequests, Endpoint, GROUP_INFO_FIELDS, GetGroupInfo,
-    ListJoinRequests, ListOptions, MAX_LIMIT, Operation, parse_error_response, retry_after,
+    ListJoinRequests, ListQuery, MAX_LIMIT, Operation, parse_error_response, retry_after,
 };
-pub use retry::{RetryDecision, RetryPolicy, is_retryable, kind_is_retried};
+pub use retry::{RetryDecision, RetryPolicy, is_retryable};
 
 /// The Graph API version used when none is given.
 pub const DEFAULT_API_VERSION: &str = "v23.0";

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use crate::error::{DecodeError, Error, InvalidInput};
 use crate::ids::{Cursor, GroupId};
 use crate::model::{JoinRequest, JoinRequestPage};
-use crate::request::{ListJoinRequests, ListOptions};
+use crate::request::{ListJoinRequests, ListQuery};
 
 /// Graph error code of an expired or invalid paging cursor.
 pub const EXPIRED_CURSOR_CODE: i64 = crate::codes::EXPIRED_CURSOR;
@@ -61,7 +61,7 @@ impl Listing {
     /// [`InvalidInput`] naming `limit` or `before`.
     pub fn new(
         group: GroupId,
-        options: ListOptions,
+        options: ListQuery,
         max_restarts: u32,
     ) -> Result<Self, InvalidInput> {
         options.validate()?;
@@ -96,7 +96,7 @@ impl Listing {
     pub fn request(&self) -> ListJoinRequests {
         ListJoinRequests {
             group_id: self.group.clone(),
-            options: ListOptions {
+            options: ListQuery {
                 limit: self.limit,
                 after: self.after.clone(),
                 before: None,
@@ -182,12 +182,7 @@ mod tests {
     }
 
     fn listing(restarts: u32) -> Listing {
-        Listing::new(
-            GroupId::new("G1").unwrap(),
-            ListOptions::default(),
-            restarts,
-        )
-        .unwrap()
+        Listing::new(GroupId::new("G1").unwrap(), ListQuery::default(), restarts).unwrap()
     }
 
     #[test]
@@ -201,9 +196,9 @@ mod tests {
 
     #[test]
     fn the_starting_cursor_counts_as_seen() {
-        let options = ListOptions {
+        let options = ListQuery {
             after: Some(Cursor::new("S").unwrap()),
-            ..ListOptions::default()
+            ..ListQuery::default()
         };
         let mut l = Listing::new(GroupId::new("G1").unwrap(), options, 0).unwrap();
         assert_eq!(l.request().options().after.as_ref().unwrap().as_str(), "S");

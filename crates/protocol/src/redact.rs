@@ -36,7 +36,7 @@ impl Redactor {
     /// The forms of `secret`: as is, JSON-escaped (with and without `\/`),
     /// `Debug`-escaped, percent-encoded (form style, and every reserved byte
     /// in upper and lower case hex). A secret shorter than
-    /// [`MIN_REDACTED_LEN`] scrubs nothing: no real token is that short.
+    /// `MIN_REDACTED_LEN` (4 bytes) scrubs nothing: no real token is that short.
     pub fn new(secret: &str) -> Self {
         let mut forms = Vec::new();
         if secret.len() >= MIN_REDACTED_LEN {

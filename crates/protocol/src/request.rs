@@ -44,9 +44,11 @@ fn push_path(out: &mut String, version: &ApiVersion, group_id: &GroupId, tail: &
     out.push_str(tail);
 }
 
-/// Options of a list call. `after` and `before` are exclusive.
+/// The query of a list call, from validated values: page size and cursor.
+/// `after` and `before` are exclusive. (Users of the client pass the plain
+/// `wa_groups::ListOptions`, which validates into this.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListOptions {
+pub struct ListQuery {
     /// Page size, 1 to [`MAX_LIMIT`]; the API's default when `None`.
     pub limit: Option<u32>,
     /// Start after this cursor (the previous page's `after`).
@@ -55,7 +57,7 @@ pub struct ListOptions {
     pub before: Option<Cursor>,
 }
 
-impl ListOptions {
+impl ListQuery {
     /// Validates the combination.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         if self.limit.is_some_and(|l| l == 0 || l > MAX_LIMIT) {
@@ -78,12 +80,12 @@ impl ListOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListJoinRequests {
     pub(crate) group_id: GroupId,
-    pub(crate) options: ListOptions,
+    pub(crate) options: ListQuery,
 }
 
 impl ListJoinRequests {
     /// A list call; validates the options.
-    pub fn new(group_id: GroupId, options: ListOptions) -> Result<Self, InvalidInput> {
+    pub fn new(group_id: GroupId, options: ListQuery) -> Result<Self, InvalidInput> {
         options.validate()?;
         Ok(Self { group_id, options })
     }
@@ -94,7 +96,7 @@ impl ListJoinRequests {
     }
 
     /// The options.
-    pub fn options(&self) -> &ListOptions {
+    pub fn options(&self) -> &ListQuery {
         &self.options
     }
 }

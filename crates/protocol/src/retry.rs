@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::codes;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 /// Retry settings. The defaults are docs/design.md's: 3 retries, exponential
 /// backoff from 0.5 s capped at 8 s with full jitter, `Retry-After`
@@ -86,12 +86,4 @@ impl RetryPolicy {
         };
         ceiling.mul_f64(jitter)
     }
-}
-
-/// Whether `kind` is ever retried (for documentation and bindings).
-pub fn kind_is_retried(kind: ErrorKind) -> bool {
-    !matches!(
-        kind,
-        ErrorKind::InvalidInput | ErrorKind::Auth | ErrorKind::NotFound
-    )
 }

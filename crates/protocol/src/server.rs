@@ -2,6 +2,9 @@
 //! requests that [`Endpoint`](crate::Endpoint) builds, in every encoding the
 //! spec accepts, and build the responses the client parses.
 //!
+//! Behind the `server` cargo feature, which only the emulator (and this
+//! crate's tests and fuzz targets) turn on: a client has no use for it.
+//!
 //! Errors are [`ApiError`]s shaped as the Graph API answers bad requests
 //! (code 100, HTTP 400; 190, HTTP 401 for a missing token), ready for
 //! [`ApiError::to_envelope`].
@@ -17,7 +20,7 @@ use crate::error::{ApiError, Field};
 use crate::ids::{ApiVersion, Cursor, GroupId, JoinRequestId, JoinRequestIds};
 use crate::model::Action;
 use crate::request::{
-    BodyEncoding, Boundary, DecideJoinRequests, GetGroupInfo, ListJoinRequests, ListOptions,
+    BodyEncoding, Boundary, DecideJoinRequests, GetGroupInfo, ListJoinRequests, ListQuery,
 };
 
 /// A request the join request API serves.
@@ -88,7 +91,7 @@ pub fn parse_request(
     let query = uri.query().unwrap_or_default();
     match (rest, method) {
         (Some("join_requests"), &Method::GET) => {
-            let mut options = ListOptions::default();
+            let mut options = ListQuery::default();
             for (k, v) in form_urlencoded::parse(query.as_bytes()) {
                 match &*k {
                     "limit" => {

@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use wa_groups_protocol::{
     AccessToken, Action, ApiError, ApiVersion, BaseUrl, ChunkPlan, DecideJoinRequests,
     DecisionOutcome, DecodeError, EXCERPT_LIMIT, Endpoint, Error, ErrorKind, GroupId, InvalidInput,
-    JoinRequestIds, ListJoinRequests, ListOptions, RetryDecision, RetryPolicy, TransportError,
+    JoinRequestIds, ListJoinRequests, ListQuery, RetryDecision, RetryPolicy, TransportError,
     TransportErrorKind, UserAgent, is_retryable, matches_spec_pattern,
 };
 
@@ -171,9 +171,8 @@ fn the_token_never_appears_in_debug_display_or_errors() {
     let token = AccessToken::new(SECRET).unwrap();
     let ep = endpoint();
     let mut shown = vec![format!("{token:?}"), format!("{token}"), format!("{ep:?}")];
-    let req = ep.request(
-        &ListJoinRequests::new(GroupId::new("g").unwrap(), ListOptions::default()).unwrap(),
-    );
+    let req = ep
+        .request(&ListJoinRequests::new(GroupId::new("g").unwrap(), ListQuery::default()).unwrap());
     shown.push(format!("{:?}", req.headers()));
     // A server that echoes the token in every field of its error.
     let echo = format!(
@@ -231,7 +230,7 @@ fn a_token_cut_by_the_excerpt_leaves_no_prefix_and_the_limit_holds() {
         AccessToken::new(token).unwrap(),
         UserAgent::library(),
     );
-    let op = ListJoinRequests::new(GroupId::new("g").unwrap(), ListOptions::default()).unwrap();
+    let op = ListJoinRequests::new(GroupId::new("g").unwrap(), ListQuery::default()).unwrap();
     // The token straddles byte 256, where the excerpt is cut.
     let body = format!("{}{token}{}", "x".repeat(EXCERPT_LIMIT - 6), "y".repeat(50));
     let e = ep
@@ -354,7 +353,7 @@ fn user_agents_match_the_spec_pattern() {
 #[test]
 fn list_options_are_validated() {
     let group = GroupId::new("g").unwrap();
-    let both = ListOptions {
+    let both = ListQuery {
         after: Some(wa_groups_protocol::Cursor::new("a").unwrap()),
         before: Some(wa_groups_protocol::Cursor::new("b").unwrap()),
         limit: None,
@@ -363,9 +362,9 @@ fn list_options_are_validated() {
     assert_eq!(e.field(), wa_groups_protocol::Field::Before);
     let e = ListJoinRequests::new(
         group,
-        ListOptions {
+        ListQuery {
             limit: Some(0),
-            ..ListOptions::default()
+            ..ListQuery::default()
         },
     )
     .unwrap_err();

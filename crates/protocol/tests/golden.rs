@@ -5,7 +5,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use wa_groups_protocol::{
     AccessToken, Action, ApiVersion, BaseUrl, BodyEncoding, Boundary, Cursor, DecideJoinRequests,
-    Endpoint, Error, Field, GroupId, JoinRequestIds, ListJoinRequests, ListOptions, UserAgent,
+    Endpoint, Error, Field, GroupId, JoinRequestIds, ListJoinRequests, ListQuery, UserAgent,
     is_retryable, parse_error_response,
 };
 
@@ -33,8 +33,8 @@ fn endpoint(settings: &Value) -> Endpoint {
     )
 }
 
-fn list_options(v: &Value) -> ListOptions {
-    ListOptions {
+fn list_options(v: &Value) -> ListQuery {
+    ListQuery {
         limit: v["limit"].as_u64().map(|n| u32::try_from(n).unwrap()),
         after: v["after"].as_str().map(|c| Cursor::new(c).unwrap()),
         before: v["before"].as_str().map(|c| Cursor::new(c).unwrap()),
@@ -152,7 +152,7 @@ fn responses_parse_to_the_golden_values() {
         let headers = HeaderMap::new();
         let got = match s(&case["operation"]) {
             "list" => {
-                let op = ListJoinRequests::new(group.clone(), ListOptions::default()).unwrap();
+                let op = ListJoinRequests::new(group.clone(), ListQuery::default()).unwrap();
                 let page = ep
                     .parse_response(&op, status, &headers, body)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -238,9 +238,9 @@ fn validate(field: &str, value: &Value) -> Result<(), wa_groups_protocol::Invali
         "user_agent" => UserAgent::build(None, Some(text())).map(drop),
         "base_url" => BaseUrl::new(text()).map(drop),
         "after" => Cursor::for_field(text(), Field::After).map(drop),
-        "limit" => ListOptions {
+        "limit" => ListQuery {
             limit: Some(u32::try_from(value.as_u64().unwrap()).unwrap()),
-            ..ListOptions::default()
+            ..ListQuery::default()
         }
         .validate(),
         other => panic!("no validator for {other}"),

@@ -3,7 +3,7 @@
 //! repeats a cursor; otherwise it follows every cursor to the last page.
 
 use proptest::prelude::*;
-use wa_groups_protocol::{Cursor, GroupId, JoinRequestPage, ListOptions, Listing, PageStep};
+use wa_groups_protocol::{Cursor, GroupId, JoinRequestPage, ListQuery, Listing, PageStep};
 
 fn page(next: Option<&String>) -> JoinRequestPage {
     JoinRequestPage {
@@ -19,7 +19,7 @@ proptest! {
         cursors in prop::collection::vec("[A-E]", 0..12),
     ) {
         let mut listing =
-            Listing::new(GroupId::new("G1").unwrap(), ListOptions::default(), 0).unwrap();
+            Listing::new(GroupId::new("G1").unwrap(), ListQuery::default(), 0).unwrap();
         let first_repeat = (0..cursors.len()).find(|&i| cursors[..i].contains(&cursors[i]));
         let mut fed: usize = 0;
         // The server answers with each cursor in turn, then a last page.

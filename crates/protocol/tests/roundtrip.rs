@@ -9,7 +9,7 @@ use wa_groups_protocol::{
     AccessToken, Action, ApiError, ApiVersion, BaseUrl, BodyEncoding, Boundary, ChunkPlan, Cursor,
     Cursors, DecideJoinRequests, DecisionOutcome, Endpoint, Error, ErrorDetail, FailedJoinRequest,
     GroupId, JoinRequest, JoinRequestId, JoinRequestIds, JoinRequestPage, ListJoinRequests,
-    ListOptions, ListResponse, Paging, TransportError, TransportErrorKind, UserAgent,
+    ListQuery, ListResponse, Paging, TransportError, TransportErrorKind, UserAgent,
 };
 
 const CASES: u32 = 512;
@@ -41,13 +41,13 @@ fn cursor() -> impl Strategy<Value = Cursor> {
     "[!-~]{1,64}".prop_map(|s| Cursor::new(s).unwrap())
 }
 
-fn list_options() -> impl Strategy<Value = ListOptions> {
+fn list_options() -> impl Strategy<Value = ListQuery> {
     (
         prop::option::of(1u32..=1000),
         prop::option::of(cursor()),
         any::<bool>(),
     )
-        .prop_map(|(limit, cursor, forward)| ListOptions {
+        .prop_map(|(limit, cursor, forward)| ListQuery {
             limit,
             after: cursor.clone().filter(|_| forward),
             before: cursor.filter(|_| !forward),

@@ -311,7 +311,7 @@ async fn run_dynamic(base: &str, calls: u64) -> Result<(), String> {
     for i in 0..calls {
         let (kind, verdict) = match i % 4 {
             0 => {
-                let options = wa_groups::protocol::ListOptions {
+                let options = wa_groups::protocol::ListQuery {
                     limit: Some(25),
                     after: (i % 8 == 0).then(|| cursor.clone()),
                     before: None,

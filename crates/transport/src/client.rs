@@ -479,7 +479,7 @@ impl Client {
     async fn collect_pending(&self, group: &GroupId) -> Result<Vec<JoinRequestId>> {
         let mut listing = Listing::new(
             group.clone(),
-            wa_groups_protocol::ListOptions::default(),
+            wa_groups_protocol::ListQuery::default(),
             MAX_LISTING_RESTARTS,
         )?;
         let mut seen = HashSet::new();

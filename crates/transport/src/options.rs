@@ -45,8 +45,8 @@ impl ListOptions {
     /// # Errors
     ///
     /// [`InvalidInput`] naming `limit`, `after` or `before`.
-    pub fn validate(&self) -> Result<wa_groups_protocol::ListOptions, InvalidInput> {
-        let options = wa_groups_protocol::ListOptions {
+    pub fn validate(&self) -> Result<wa_groups_protocol::ListQuery, InvalidInput> {
+        let options = wa_groups_protocol::ListQuery {
             limit: self.limit,
             after: self
                 .after
@@ -64,7 +64,7 @@ impl ListOptions {
     }
 }
 
-impl TryFrom<ListOptions> for wa_groups_protocol::ListOptions {
+impl TryFrom<ListOptions> for wa_groups_protocol::ListQuery {
     type Error = InvalidInput;
 
     fn try_from(options: ListOptions) -> Result<Self, InvalidInput> {
@@ -72,8 +72,8 @@ impl TryFrom<ListOptions> for wa_groups_protocol::ListOptions {
     }
 }
 
-impl From<wa_groups_protocol::ListOptions> for ListOptions {
-    fn from(options: wa_groups_protocol::ListOptions) -> Self {
+impl From<wa_groups_protocol::ListQuery> for ListOptions {
+    fn from(options: wa_groups_protocol::ListQuery) -> Self {
         Self {
             limit: options.limit,
             after: options.after.map(|c| c.as_str().to_owned()),
