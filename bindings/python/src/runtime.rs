@@ -109,10 +109,14 @@ where
 {
     let rt = runtime()?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let task = rt.spawn(async move {
-        let out = std::panic::AssertUnwindSafe(fut).catch_unwind().await;
-        let _ = tx.send(out);
-    });
+    // A combinator, not an `async` block, which would hold `fut` twice.
+    let task = rt.spawn(
+        std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .map(move |out| {
+                let _ = tx.send(out);
+            }),
+    );
     let mut rx = rx;
     loop {
         // The receiver is moved in and back: it is `Send`, not `Sync`.
@@ -157,7 +161,7 @@ struct Completion {
 /// where asyncio code holds it anyway.
 ///
 /// Cancellation: every pending future of the loop has the same done
-/// callback, [`Bridge::on_cancel`], which aborts the call of a future
+/// callback, [`LoopPy::on_cancel`], which aborts the call of a future
 /// cancelled in Python (the abort handles are kept here, by the future's
 /// address). It is taken off the future before the result is set, so a
 /// completion schedules only the awaiting task's wake-up, not a second
@@ -170,9 +174,20 @@ pub(crate) struct Bridge {
     /// A future stays alive while its entry exists (the call's task, or its
     /// queued completion, holds it), so an address is never reused early.
     aborts: Mutex<HashMap<usize, tokio::task::AbortHandle>>,
-    /// The shared done callback (made once the bridge exists: it holds the
-    /// bridge weakly).
-    on_cancel: PyOnceLock<Py<PyAny>>,
+}
+
+/// The Python objects of a loop's bridge, kept out of [`Bridge`]: the
+/// runtime's tasks hold the bridge, and a Python object they dropped (on
+/// their threads, without the GIL) would go through pyo3's lock of pending
+/// decrefs, which an `os.fork()` at that moment would leave locked in the
+/// child. These are held and dropped with the GIL only.
+struct LoopPy {
+    /// The shared done callback (it holds the bridge weakly).
+    on_cancel: Py<PyAny>,
+    /// `asyncio.Future`, when the loop's `create_future` is asyncio's own
+    /// (which only calls it): calling the C type skips a Python frame per
+    /// call. `None` for a loop with its own `create_future`.
+    future_type: Option<Py<PyAny>>,
 }
 
 #[cfg(unix)]
@@ -223,7 +238,7 @@ impl Bridge {
     }
 
     /// In the loop's thread: sets the result of every queued completion.
-    fn drain(&self, py: Python<'_>) {
+    fn drain(&self, py: Python<'_>, on_cancel: &Bound<'_, PyAny>) {
         #[cfg(unix)]
         {
             let mut buf = [0u8; 256];
@@ -233,19 +248,15 @@ impl Bridge {
         // point wakes the loop again.
         self.armed.store(false, Ordering::Release);
         let batch = std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner));
-        let on_cancel = self.on_cancel.get(py);
         for Completion { future, deliver } in batch {
             let future = future.bind(py);
             lock(&self.aborts).remove(&(future.as_ptr() as usize));
             // Taking the callback off tells whether the future is still
             // pending: a cancelled one has no callbacks left.
-            let pending = match on_cancel {
-                Some(cb) => future
-                    .call_method1(pyo3::intern!(py, "remove_done_callback"), (cb,))
-                    .and_then(|n| n.extract::<usize>())
-                    .is_ok_and(|n| n > 0),
-                None => false,
-            };
+            let pending = future
+                .call_method1(pyo3::intern!(py, "remove_done_callback"), (on_cancel,))
+                .and_then(|n| n.extract::<usize>())
+                .is_ok_and(|n| n > 0);
             if !pending {
                 continue;
             }
@@ -267,40 +278,43 @@ impl Bridge {
 }
 
 impl Bridge {
-    /// Registers the call of `future` (its task's abort handle) for
-    /// [`on_cancel`](Self::on_cancel).
+    /// Registers the call of `future` (its task's abort handle) for the
+    /// loop's `on_cancel` callback.
     fn watch(
-        self: &Arc<Self>,
+        &self,
         py: Python<'_>,
         future: &Bound<'_, PyAny>,
+        on_cancel: &Py<PyAny>,
         abort: tokio::task::AbortHandle,
     ) -> PyResult<()> {
-        let cb = self.on_cancel.get_or_try_init(py, || {
-            let weak = Arc::downgrade(self);
-            PyCFunction::new_closure(
-                py,
-                Some(c"_wa_groups_on_cancel"),
-                None,
-                move |args, _kwargs| -> PyResult<()> {
-                    let future = args.get_item(0)?;
-                    if let Some(bridge) = weak.upgrade()
-                        && future
-                            .call_method0(pyo3::intern!(args.py(), "cancelled"))?
-                            .is_truthy()?
-                        && let Some(abort) =
-                            lock(&bridge.aborts).remove(&(future.as_ptr() as usize))
-                    {
-                        abort.abort();
-                    }
-                    Ok(())
-                },
-            )
-            .map(|f| f.into_any().unbind())
-        })?;
         lock(&self.aborts).insert(future.as_ptr() as usize, abort);
-        future.call_method1(pyo3::intern!(py, "add_done_callback"), (cb,))?;
+        future.call_method1(pyo3::intern!(py, "add_done_callback"), (on_cancel,))?;
         Ok(())
     }
+}
+
+/// The loop's done callback: aborts the call of a future cancelled in
+/// Python.
+fn on_cancel_callback(py: Python<'_>, bridge: &Arc<Bridge>) -> PyResult<Py<PyAny>> {
+    let weak = Arc::downgrade(bridge);
+    let f = PyCFunction::new_closure(
+        py,
+        Some(c"_wa_groups_on_cancel"),
+        None,
+        move |args, _kwargs| -> PyResult<()> {
+            let future = args.get_item(0)?;
+            if let Some(bridge) = weak.upgrade()
+                && future
+                    .call_method0(pyo3::intern!(args.py(), "cancelled"))?
+                    .is_truthy()?
+                && let Some(abort) = lock(&bridge.aborts).remove(&(future.as_ptr() as usize))
+            {
+                abort.abort();
+            }
+            Ok(())
+        },
+    )?;
+    Ok(f.into_any().unbind())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -318,6 +332,7 @@ struct LoopEntry {
     pid: u64,
     event_loop: Py<PyAny>,
     bridge: Arc<Bridge>,
+    py_side: Arc<LoopPy>,
 }
 
 static BRIDGES: Mutex<Vec<LoopEntry>> = Mutex::new(Vec::new());
@@ -328,13 +343,16 @@ static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// The bridge of `event_loop`, made on first use. The registry's lock is
 /// never held while Python code runs: another thread could take the GIL
 /// then and wait for the lock, and neither would go on.
-fn bridge_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
+fn bridge_for(
+    py: Python<'_>,
+    event_loop: &Bound<'_, PyAny>,
+) -> PyResult<(Arc<Bridge>, Arc<LoopPy>)> {
     let pid = generation(py)?;
     let lookup = |entries: &[LoopEntry]| {
         entries
             .iter()
             .find(|e| e.pid == pid && e.event_loop.bind(py).is(event_loop))
-            .map(|e| Arc::clone(&e.bridge))
+            .map(|e| (Arc::clone(&e.bridge), Arc::clone(&e.py_side)))
     };
     if let Some(bridge) = lookup(&BRIDGES.lock().unwrap_or_else(PoisonError::into_inner)) {
         return Ok(bridge);
@@ -358,7 +376,8 @@ fn bridge_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .extend(live);
-    let bridge = new_bridge(py, event_loop)?;
+    let (bridge, py_side) = new_bridge(py, event_loop)?;
+    let py_side = Arc::new(py_side);
     let mut entries = BRIDGES.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(existing) = lookup(&entries) {
         // Another thread registered this loop meanwhile (it can only be
@@ -378,22 +397,27 @@ fn bridge_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
         pid,
         event_loop: event_loop.clone().unbind(),
         bridge: Arc::clone(&bridge),
+        py_side: Arc::clone(&py_side),
     });
-    Ok(bridge)
+    Ok((bridge, py_side))
 }
 
-fn drain_callback(py: Python<'_>, bridge: &Arc<Bridge>) -> PyResult<Py<PyAny>> {
+fn drain_callback(
+    py: Python<'_>,
+    bridge: &Arc<Bridge>,
+    on_cancel: Py<PyAny>,
+) -> PyResult<Py<PyAny>> {
     let weak = Arc::downgrade(bridge);
     let f = PyCFunction::new_closure(py, Some(c"_wa_groups_drain"), None, move |args, _kwargs| {
         if let Some(bridge) = weak.upgrade() {
-            bridge.drain(args.py());
+            bridge.drain(args.py(), on_cancel.bind(args.py()));
         }
     })?;
     Ok(f.into_any().unbind())
 }
 
 #[cfg(unix)]
-fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
+fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Bridge>, LoopPy)> {
     use std::os::fd::AsRawFd as _;
 
     let (tx, rx) = std::os::unix::net::UnixStream::pair()?;
@@ -405,24 +429,33 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
         armed: AtomicBool::new(false),
         wake: Waker { tx, rx },
         aborts: Mutex::new(HashMap::new()),
-        on_cancel: PyOnceLock::new(),
     });
-    let drain = drain_callback(py, &bridge)?;
+    let on_cancel = on_cancel_callback(py, &bridge)?;
+    let drain = drain_callback(py, &bridge, on_cancel.clone_ref(py))?;
     event_loop.call_method1(pyo3::intern!(py, "add_reader"), (fd, drain))?;
-    Ok(bridge)
+    let py_side = LoopPy {
+        on_cancel,
+        future_type: future_type(py, event_loop)?,
+    };
+    Ok((bridge, py_side))
 }
 
 #[cfg(not(unix))]
-fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
+fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Bridge>, LoopPy)> {
+    let future_type = future_type(py, event_loop)?;
     // The drain callback holds the bridge weakly; the bridge holds the
     // callback. Build the bridge around a placeholder, then swap in place.
     let placeholder = py.None();
+    let on_cancel: std::sync::Arc<PyOnceLock<Py<PyAny>>> = Arc::new(PyOnceLock::new());
+    let drain_on_cancel = Arc::clone(&on_cancel);
     let bridge = Arc::new_cyclic(|weak: &std::sync::Weak<Bridge>| {
         let weak = weak.clone();
         let drain =
             PyCFunction::new_closure(py, Some(c"_wa_groups_drain"), None, move |args, _kwargs| {
-                if let Some(bridge) = weak.upgrade() {
-                    bridge.drain(args.py());
+                if let Some(bridge) = weak.upgrade()
+                    && let Some(cb) = drain_on_cancel.get(args.py())
+                {
+                    bridge.drain(args.py(), cb.bind(args.py()));
                 }
             })
             .map(|f| f.into_any().unbind())
@@ -435,10 +468,17 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
                 drain,
             },
             aborts: Mutex::new(HashMap::new()),
-            on_cancel: PyOnceLock::new(),
         }
     });
-    Ok(bridge)
+    let cb = on_cancel_callback(py, &bridge)?;
+    let _ = on_cancel.set(py, cb.clone_ref(py));
+    Ok((
+        bridge,
+        LoopPy {
+            on_cancel: cb,
+            future_type,
+        },
+    ))
 }
 
 fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
@@ -450,6 +490,18 @@ fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         })?
         .bind(py)
         .call0()
+}
+
+/// `asyncio.Future` if `event_loop`'s `create_future` is asyncio's own.
+fn future_type(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    let asyncio = py.import("asyncio")?;
+    let base = asyncio.getattr("BaseEventLoop")?.getattr("create_future")?;
+    let own = event_loop.get_type().getattr("create_future")?;
+    Ok(if own.is(&base) {
+        Some(asyncio.getattr("Future")?.unbind())
+    } else {
+        None
+    })
 }
 
 /// An asyncio future of the running loop, already done with `value`.
@@ -473,24 +525,35 @@ where
     C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 {
     let event_loop = running_loop(py)?;
-    let bridge = bridge_for(py, &event_loop)?;
-    let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+    let (bridge, py_side) = bridge_for(py, &event_loop)?;
+    let future = match &py_side.future_type {
+        Some(future_type) => {
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item(pyo3::intern!(py, "loop"), &event_loop)?;
+            future_type.bind(py).call((), Some(&kwargs))?
+        }
+        None => event_loop.call_method0(pyo3::intern!(py, "create_future"))?,
+    };
     let rt = runtime()?;
     let target = future.clone().unbind();
-    let bridge_for_cancel = Arc::clone(&bridge);
-    let task = rt.spawn(async move {
-        // A panic in the call settles its future with `InternalError`;
-        // uncaught, it would end the task and leave the future pending.
-        let out = std::panic::AssertUnwindSafe(fut).catch_unwind().await;
-        bridge.complete(Completion {
-            future: target,
-            deliver: Box::new(move |py| match out {
-                Ok(out) => convert(py, out),
-                Err(payload) => Err(panic_err(py, &*payload)),
+    let watcher = Arc::clone(&bridge);
+    // A panic in the call settles its future with `InternalError`;
+    // uncaught, it would end the task and leave the future pending. (A
+    // combinator, not an `async` block, which would hold `fut` twice.)
+    let task = rt.spawn(
+        std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .map(move |out| {
+                bridge.complete(Completion {
+                    future: target,
+                    deliver: Box::new(move |py| match out {
+                        Ok(out) => convert(py, out),
+                        Err(payload) => Err(panic_err(py, &*payload)),
+                    }),
+                });
             }),
-        });
-    });
-    bridge_for_cancel.watch(py, &future, task.abort_handle())?;
+    );
+    watcher.watch(py, &future, &py_side.on_cancel, task.abort_handle())?;
     Ok(future)
 }
 
