@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt as _;
-use futures_util::future::{AbortHandle, AbortRegistration, Abortable};
+use futures_util::future::{AbortHandle, AbortRegistration, Abortable, Either};
 use napi::bindgen_prelude::JsObjectValue as _;
 use napi::bindgen_prelude::{
     FnArgs, Function, FunctionRef, Object, ObjectRef, PromiseRaw, ToNapiValue, Unknown,
@@ -204,25 +204,31 @@ impl Call {
             Err(failure) => failure.to_js(env, reason).map(|o| Err(o.to_unknown())),
         });
         let (queue, id, promise) = Hub::register(env, signal, listener, settle)?;
-        let fut = async move {
-            if already_aborted {
-                return Err(Failure::Aborted);
-            }
-            // A panic in the call rejects with `ERR_WA_INTERNAL` (napi's
-            // own catch would reject with an error of no known code).
-            let fut = AssertUnwindSafe(fut).catch_unwind();
-            let outcome = match registration {
-                Some(reg) => Abortable::new(fut, reg)
-                    .await
-                    .unwrap_or(Ok(Err(Failure::Aborted))),
-                None => fut.await,
-            };
-            outcome.unwrap_or_else(|p| Err(Failure::panicked(&*p)))
+        if already_aborted {
+            queue.complete(Completion {
+                id,
+                outcome: Err(Failure::Aborted),
+            });
+            return Ok(PromiseRaw::new(env.raw(), promise));
+        }
+        // Combinators, not `async` blocks: a block awaiting a future it
+        // captured keeps it twice in its state, and the whole state is
+        // copied into the task.
+        // A panic in the call rejects with `ERR_WA_INTERNAL` (napi's own
+        // catch would reject with an error of no known code).
+        let fut = AssertUnwindSafe(fut).catch_unwind();
+        let fut = match registration {
+            Some(reg) => Either::Left(
+                Abortable::new(fut, reg).map(|r| r.unwrap_or(Ok(Err(Failure::Aborted)))),
+            ),
+            None => Either::Right(fut),
         };
-        napi::bindgen_prelude::spawn(async move {
-            let outcome = fut.await.map(|v| Box::new(v) as Box<dyn Any + Send>);
+        napi::bindgen_prelude::spawn(fut.map(move |outcome| {
+            let outcome = outcome
+                .unwrap_or_else(|p| Err(Failure::panicked(&*p)))
+                .map(|v| Box::new(v) as Box<dyn Any + Send>);
             queue.complete(Completion { id, outcome });
-        });
+        }));
         Ok(PromiseRaw::new(env.raw(), promise))
     }
 }
