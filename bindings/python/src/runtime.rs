@@ -527,11 +527,9 @@ where
     let event_loop = running_loop(py)?;
     let (bridge, py_side) = bridge_for(py, &event_loop)?;
     let future = match &py_side.future_type {
-        Some(future_type) => {
-            let kwargs = pyo3::types::PyDict::new(py);
-            kwargs.set_item(pyo3::intern!(py, "loop"), &event_loop)?;
-            future_type.bind(py).call((), Some(&kwargs))?
-        }
+        // Without `loop=`, the C type takes the running loop, which is
+        // `event_loop` (we are in its thread): no keyword dict per call.
+        Some(future_type) => future_type.bind(py).call0()?,
         None => event_loop.call_method0(pyo3::intern!(py, "create_future"))?,
     };
     let rt = runtime()?;
