@@ -93,7 +93,7 @@ struct Contender {
 
 fn harness(args: &[String]) {
     let pinned = std::env::var_os(PINNED).is_some();
-    let rounds: usize = arg(args, "--rounds").map_or(5, |n| n.parse().expect("--rounds"));
+    let rounds: usize = arg(args, "--rounds").map_or(11, |n| n.parse().expect("--rounds"));
     let seq_calls: usize =
         arg(args, "--seq-calls").map_or(3000, |n| n.parse().expect("--seq-calls"));
     let par_calls: usize =
