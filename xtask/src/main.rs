@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench") if args.get(1).is_some_and(|a| a == "moderation") => bench_moderation(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "bindings") => bench_bindings(),
         Some("bench") => bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("conformance") => conformance::conformance(),
@@ -44,7 +45,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
   test    cargo fmt --check, actionlint, clippy -D warnings, and every test suite
   bench   benchmarks, reported as ratios against same-run baselines
-          (`bench moderation`: only the moderation rows)
+          (`bench moderation`: only the moderation rows; `bench bindings`:
+          only Python and Node beside the Rust client, into bench/results.md)
   fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
   conformance  requests (Rust, Python, Node) and responses against Meta's spec: Prism, schemathesis
   dist    release packages in dist/: [python|node|crates] (default all): the
@@ -292,7 +294,78 @@ fn bench() -> Result<(), String> {
         node::bench()?.iter().map(Row::to_tsv).collect::<String>(),
     )
     .map_err(|e| e.to_string())?;
+    bindings_bench()?;
     report(&dir)
+}
+
+/// The bindings beside the Rust client: the release wheel and addon, then
+/// the harness `crates/transport/examples/bindings_bench.rs` (one emulator,
+/// each client in a process of its own, pinned to another core), which
+/// writes `bindings.tsv`.
+fn bindings_bench() -> Result<Vec<Row>, String> {
+    let (venv, _wheel) = python::bench_venv()?;
+    let python = python::venv_python(&venv);
+    let node_dir = node::bench_addon()?;
+    let out = results_dir().join("bindings.tsv");
+    std::fs::create_dir_all(results_dir()).map_err(|e| e.to_string())?;
+    let (python, node_dir, out_arg) = (
+        python.to_string_lossy(),
+        node_dir.to_string_lossy(),
+        out.to_string_lossy(),
+    );
+    run(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "--locked",
+            "-p",
+            "wa-groups",
+            "--example",
+            "bindings_bench",
+            "--",
+            "--python",
+            &python,
+            "--node",
+            &node_dir,
+            "--out",
+            &out_arg,
+        ],
+    )?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(text.lines().filter_map(Row::from_tsv).collect())
+}
+
+/// `cargo xtask bench bindings`: only the bindings-beside-Rust rows,
+/// printed, and put in place in bench/results.md (the other rows are left
+/// as the last whole run wrote them).
+fn bench_bindings() -> Result<(), String> {
+    let rows = bindings_bench()?;
+    let line = |row: &Row| {
+        format!(
+            "| {} | {} | {} | {} | {:.2}× | {} | {} |",
+            row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
+        )
+    };
+    for row in &rows {
+        eprintln!("{}", line(row));
+    }
+    let path = root().join("bench").join("results.md");
+    let Ok(doc) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    // The harness's cases all say "vs Rust Client"; no other row does.
+    let mut lines: Vec<String> = doc
+        .lines()
+        .filter(|l| !l.contains(" vs Rust Client ("))
+        .map(str::to_owned)
+        .collect();
+    let end = lines
+        .iter()
+        .rposition(|l| l.starts_with('|'))
+        .map_or(lines.len(), |i| i + 1);
+    lines.splice(end..end, rows.iter().map(line));
+    std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The moderation rows: webhook acknowledgement latency at 500
