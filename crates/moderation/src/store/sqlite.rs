@@ -6,8 +6,8 @@
 //! one transaction (group commit), each call under its own savepoint so
 //! one failing call fails alone. Webhook deliveries (calls whose changes
 //! are all `created` / `revoked`) go ahead of the workers' calls, and a
-//! transaction holds at most one worker call, so an acknowledgement waits
-//! for at most one worker call, never a queue of them. The workers' small
+//! transaction holds a bounded number of worker calls, so an
+//! acknowledgement waits for a few of them, never a queue. The workers' small
 //! reads run on the same thread; reads of the whole ledger (`status`,
 //! `audit`) use connections of their own (WAL readers never wait for the
 //! writer), so a `/metrics` scrape never holds up a delivery.
@@ -30,6 +30,12 @@ const COLUMNS: &str = "group_id, join_request_id, wa_id, user_id, username, crea
 
 /// Deliveries committed together in one transaction at most.
 const MAX_GROUP_COMMIT: usize = 512;
+
+/// Worker calls committed together in one transaction at most: enough
+/// that a reconcile pass's many small calls share commits (each commit
+/// rewrites every page it touched into the WAL), few enough that a delivery
+/// never waits behind a long queue of them.
+const MAX_OTHERS_TOGETHER: usize = 16;
 
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 4;
@@ -365,7 +371,7 @@ impl Writer {
     }
 
     /// The writer thread: waits for calls, commits the queued deliveries and
-    /// at most one other call per transaction, until closed and drained.
+    /// a few other calls per transaction, until closed and drained.
     fn run(&self, mut conn: Connection) {
         loop {
             let batch = {
@@ -381,7 +387,8 @@ impl Writer {
                 }
                 let n = q.deliveries.len().min(MAX_GROUP_COMMIT);
                 let mut batch: Vec<Box<dyn Job>> = q.deliveries.drain(..n).collect();
-                batch.extend(q.others.pop_front());
+                let n = q.others.len().min(MAX_OTHERS_TOGETHER);
+                batch.extend(q.others.drain(..n));
                 batch
             };
             commit_together(&mut conn, batch);
