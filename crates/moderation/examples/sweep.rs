@@ -30,6 +30,9 @@
 //!     [--groups 2000] [--per-group 4] [--rate 2000] [--reconcile-every 2s]
 //! ```
 //!
+//! `SWEEP_TRACE=1` prints the progress every 100 ms (requests applied, API
+//! calls by kind, webhooks delivered and failed).
+//!
 //! Defaults: one replica on a SQLite file in a temporary folder. Several
 //! replicas need a shared store (`--store postgres://...`); the harness
 //! then puts a round-robin forwarder in front of them, as a load balancer
