@@ -370,7 +370,11 @@ fn bench_bindings() -> Result<(), String> {
 
 /// The moderation rows: webhook acknowledgement latency at 500
 /// deliveries/s on SQLite and the time from a delivery to its approval
-/// (the example writes `moderation-ack.tsv` itself).
+/// (the `ack_latency` example), then the sweep of 2,000 groups under the
+/// rate limit against the built `wa-groups moderate serve` (the `sweep`
+/// example; one replica on SQLite). Each example writes its own
+/// `moderation-*.tsv`. The sweep takes `--store URL --replicas N` for the
+/// PostgreSQL rows.
 fn moderation_bench() -> Result<(), String> {
     run(
         "cargo",
@@ -385,24 +389,92 @@ fn moderation_bench() -> Result<(), String> {
             "500",
             "2000",
         ],
+    )?;
+    run("cargo", &["build", "--release", "-p", "wa-groups-cli"])?;
+    let bin = target_dir().join("release/wa-groups");
+    run(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "wa-groups-moderation",
+            "--example",
+            "sweep",
+            "--",
+            "--bin",
+            &bin.to_string_lossy(),
+        ],
     )
 }
 
-/// `cargo xtask bench moderation`: only the moderation rows, printed (the
-/// whole-bench table in bench/results.md is left as it is).
+/// `cargo xtask bench moderation`: only the moderation rows, printed and
+/// put in place of the moderation rows of bench/results.md (the other rows
+/// are left as the last full run wrote them).
 fn bench_moderation() -> Result<(), String> {
     let dir = results_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    moderation_bench()?;
-    let text =
-        std::fs::read_to_string(dir.join("moderation-ack.tsv")).map_err(|e| e.to_string())?;
-    for row in text.lines().filter_map(Row::from_tsv) {
-        eprintln!(
-            "| {} | {} | {} | {} | {:.2}× | {} | {} |",
-            row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
-        );
+    for old in moderation_tsvs(&dir)? {
+        let _ = std::fs::remove_file(old);
     }
-    Ok(())
+    moderation_bench()?;
+    let mut rows = Vec::new();
+    for file in moderation_tsvs(&dir)? {
+        let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+        for row in text.lines().filter_map(Row::from_tsv) {
+            rows.push(format!(
+                "| {} | {} | {} | {} | {:.2}× | {} | {} |",
+                row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
+            ));
+        }
+    }
+    for row in &rows {
+        eprintln!("{row}");
+    }
+    let path = root().join("bench/results.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Table rows are sorted by section, as `report` writes them.
+    let mut out = String::new();
+    let mut placed = false;
+    for line in doc.lines() {
+        if line.starts_with("| moderation |") {
+            continue;
+        }
+        let section = line.strip_prefix("| ").and_then(|l| l.split(" |").next());
+        if !placed
+            && section.is_some_and(|s| s > "moderation" && s != "section" && !s.starts_with("---"))
+        {
+            for row in &rows {
+                out.push_str(row);
+                out.push('\n');
+            }
+            placed = true;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !placed {
+        for row in &rows {
+            out.push_str(row);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The rows files the moderation examples write.
+fn moderation_tsvs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("moderation") && n.ends_with(".tsv"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Release packages in `dist/`.
