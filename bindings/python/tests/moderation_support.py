@@ -84,5 +84,13 @@ def waitress_serving(app: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.close()
+        # Closing every dispatcher (the listener, keep-alive connections,
+        # the trigger) in waitress's own loop thread empties its map, which
+        # ends `run()`; then its worker threads are let go.
+        def close_all() -> None:
+            for dispatcher in list(server._map.values()):  # type: ignore[union-attr]
+                dispatcher.close()
+
+        server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
         thread.join(30)
+        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
