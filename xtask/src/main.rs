@@ -315,6 +315,26 @@ fn moderation_bench() -> Result<(), String> {
     )
 }
 
+/// The webhook load generator the bindings' moderation benches drive their
+/// servers with (`crates/moderation/examples/ack_load.rs`), built release.
+pub(crate) fn ack_load_binary() -> Result<PathBuf, String> {
+    run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "wa-groups-moderation",
+            "--example",
+            "ack_load",
+        ],
+    )?;
+    Ok(target_dir()
+        .join("release")
+        .join("examples")
+        .join("ack_load"))
+}
+
 /// `cargo xtask bench moderation`: only the moderation rows, printed (the
 /// whole-bench table in bench/results.md is left as it is).
 fn bench_moderation() -> Result<(), String> {
