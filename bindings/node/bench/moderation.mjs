@@ -11,7 +11,8 @@
 //   recorded. Target: at least 5,000/s.
 //
 // `node bench/moderation.mjs OUT.json LOAD_BINARY [RATE] [COUNT] [DECISIONS]`
-// writes `{"rust_p99_ms", "listener_p99_ms", "decisions_per_s", "rate"}`.
+// writes `{"rate", "rust_p99_ms", "listener_p99_ms", "floor_p99_ms", "decisions_per_s"}`
+// (the floor: a trivial node:http handler under the same load).
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -73,7 +74,23 @@ async function ackLatency() {
     await new Promise((resolve) => server.close(resolve))
     await mounted.stop()
   }
-  return [rustP99, listenerP99]
+  // The framework's floor: a node:http handler that reads the body and
+  // answers 200 at once.
+  const trivial = http.createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.end())
+  })
+  await new Promise((resolve) => trivial.listen(0, '127.0.0.1', resolve))
+  let floorP99
+  try {
+    const url = `http://127.0.0.1:${trivial.address().port}/webhook`
+    await load(url, 200) // warm-up
+    floorP99 = (await load(url, count)).p99_ms
+  } finally {
+    trivial.closeAllConnections()
+    await new Promise((resolve) => trivial.close(resolve))
+  }
+  return [rustP99, listenerP99, floorP99]
 }
 
 function payload(group, from, to) {
@@ -117,9 +134,9 @@ async function decisionsPerSecond(n) {
 }
 
 try {
-  const [rustP99, listenerP99] = await ackLatency()
+  const [rustP99, listenerP99, floorP99] = await ackLatency()
   const perSecond = await decisionsPerSecond(Number(decisions))
-  const result = { rate: Number(rate), rust_p99_ms: rustP99, listener_p99_ms: listenerP99, decisions_per_s: perSecond }
+  const result = { rate: Number(rate), rust_p99_ms: rustP99, listener_p99_ms: listenerP99, floor_p99_ms: floorP99, decisions_per_s: perSecond }
   console.log(JSON.stringify(result))
   writeFileSync(out, `${JSON.stringify(result)}\n`)
 } finally {

@@ -409,7 +409,20 @@ fn text_headers(py: Python<'_>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Str
     let mut out = Vec::new();
     for item in headers.try_iter()? {
         let item = item?;
-        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        // A (name, value) tuple, or any two-item sequence (ASGI allows lists).
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = match item.extract() {
+            Ok(pair) => pair,
+            Err(e) => match item.extract::<Vec<Bound<'_, PyAny>>>() {
+                Ok(v) if v.len() == 2 => {
+                    let mut v = v.into_iter();
+                    (
+                        v.next().unwrap_or_else(|| py.None().into_bound(py)),
+                        v.next().unwrap_or_else(|| py.None().into_bound(py)),
+                    )
+                }
+                _ => return Err(e),
+            },
+        };
         let bytes_of = |v: &Bound<'_, PyAny>| -> PyResult<Vec<u8>> {
             match v.cast::<PyBytes>() {
                 Ok(b) => Ok(b.as_bytes().to_vec()),
@@ -421,7 +434,6 @@ fn text_headers(py: Python<'_>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<(Str
             bytes_of(&value)?,
         ));
     }
-    let _ = py;
     Ok(out)
 }
 

@@ -354,3 +354,14 @@ def test_public_names_have_docstrings() -> None:
         for name, member in vars(obj).items():
             if not name.startswith("_") and not isinstance(member, (int, str)):
                 assert (getattr(member, "__doc__", "") or "").strip(), f"{obj.__name__}.{name}"
+
+
+def test_handle_takes_header_pairs_as_tuples_or_lists(emu: Emulator, store: str) -> None:
+    m = moderator(emu, store, decide=by_parity)
+    target = f"/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=x"
+    for headers in ([(b"host", b"a")], [[b"host", b"a"]], [("host", "a")]):
+        status, reason, out_headers, body = m.handle("GET", target, headers, b"")
+        assert (status, reason, body) == (200, "OK", b"x")
+        assert (b"content-type", b"text/plain; charset=utf-8") in out_headers
+    with pytest.raises((TypeError, ValueError)):
+        m.handle("GET", target, [(b"host",)], b"")

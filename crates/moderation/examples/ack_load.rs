@@ -29,7 +29,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let url = args.next().ok_or("usage: ack_load URL [RATE] [COUNT] [SECRET]")?;
+    let url = args
+        .next()
+        .ok_or("usage: ack_load URL [RATE] [COUNT] [SECRET]")?;
     let rate: u64 = args.next().map_or(Ok(500), |a| a.parse())?;
     let count: usize = args.next().map_or(Ok(2000), |a| a.parse())?;
     let secret = args.next().unwrap_or_else(|| "bench-app-secret".to_owned());
