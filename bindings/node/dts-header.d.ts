@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ERR_WA_INTERNAL'
   /** A failure of the `Emulator` test helper (not running, unknown group...). */
   | 'ERR_WA_EMULATOR'
+  /** A failure of the moderation engine (already running, another engine holds the store, the store failed). */
+  | 'ERR_WA_MODERATION'
 
 /**
  * An error of a wa-groups call: a real `Error` with a `code` and the Graph
@@ -208,3 +210,70 @@ export type EmulatorFault = FaultMatch &
     | { kind: 'response'; status: number; headers?: Record<string, string>; body?: string }
     | { kind: 'webhook'; drop?: number; duplicate?: number; delayMs?: [number, number]; seed?: number }
   )
+
+/** What a moderation `decide` function answers. */
+export type Decision = 'approve' | 'reject' | 'hold'
+
+/** The states of a join request in the moderation ledger. */
+export type ModerationState =
+  | 'pending'
+  | 'approving'
+  | 'rejecting'
+  | 'held'
+  | 'approved'
+  | 'rejected'
+  | 'revoked'
+  | 'gone'
+  | 'failed'
+
+/**
+ * Options of `new Moderator(...)`. Give exactly one of `policy` and
+ * `decide`. Durations are in milliseconds. A bad option throws
+ * `ERR_WA_INVALID_INPUT` naming it (secrets are never shown).
+ */
+export interface ModeratorOptions {
+  accessToken: string
+  /** The app secret that signs deliveries (`X-Hub-Signature-256`). */
+  appSecret: string
+  /** The verify token of Meta's subscription handshake. */
+  verifyToken: string
+  /** The ledger (default `sqlite:wa-groups-moderation.db`). */
+  store?: string
+  /** The path of a TOML policy file. */
+  policy?: string
+  /** Decides one request; may be async. Throwing or rejecting holds it. */
+  decide?: (request: ModerationRequest) => Decision | PromiseLike<Decision>
+  baseUrl?: string
+  /** How long to wait to fill an approve or reject call (default 200). */
+  batchWindowMs?: number
+  /** Time between reconciliation passes (default 600000). */
+  reconcileEveryMs?: number
+  /** How long `decide` may take for one request (default 10000). */
+  deciderTimeoutMs?: number
+  /** Groups to reconcile besides those seen in webhooks. */
+  groups?: readonly string[]
+  /** Decide and record, send nothing. */
+  dryRun?: boolean
+  /** The webhook path `listen()` serves (default `/webhook`). */
+  webhookPath?: string
+}
+
+/** Counts by state, every state present. */
+export type ModerationCounts = Record<ModerationState, number>
+
+/** What `Moderator.status()` resolves to: the JSON of `wa-groups moderate status --json`. */
+export interface ModerationStatus {
+  total: ModerationCounts
+  groups: Array<{ group_id: string; counts: ModerationCounts }>
+  requests: Array<{
+    group_id: string
+    join_request_id: string
+    state: ModerationState
+    decision: Decision | null
+    rule: string | null
+    reason: string | null
+    attempts: number
+    /** Unix milliseconds. */
+    updated_at: number
+  }>
+}

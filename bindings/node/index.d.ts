@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ERR_WA_INTERNAL'
   /** A failure of the `Emulator` test helper (not running, unknown group...). */
   | 'ERR_WA_EMULATOR'
+  /** A failure of the moderation engine (already running, another engine holds the store, the store failed). */
+  | 'ERR_WA_MODERATION'
 
 /**
  * An error of a wa-groups call: a real `Error` with a `code` and the Graph
@@ -209,6 +211,73 @@ export type EmulatorFault = FaultMatch &
     | { kind: 'webhook'; drop?: number; duplicate?: number; delayMs?: [number, number]; seed?: number }
   )
 
+/** What a moderation `decide` function answers. */
+export type Decision = 'approve' | 'reject' | 'hold'
+
+/** The states of a join request in the moderation ledger. */
+export type ModerationState =
+  | 'pending'
+  | 'approving'
+  | 'rejecting'
+  | 'held'
+  | 'approved'
+  | 'rejected'
+  | 'revoked'
+  | 'gone'
+  | 'failed'
+
+/**
+ * Options of `new Moderator(...)`. Give exactly one of `policy` and
+ * `decide`. Durations are in milliseconds. A bad option throws
+ * `ERR_WA_INVALID_INPUT` naming it (secrets are never shown).
+ */
+export interface ModeratorOptions {
+  accessToken: string
+  /** The app secret that signs deliveries (`X-Hub-Signature-256`). */
+  appSecret: string
+  /** The verify token of Meta's subscription handshake. */
+  verifyToken: string
+  /** The ledger (default `sqlite:wa-groups-moderation.db`). */
+  store?: string
+  /** The path of a TOML policy file. */
+  policy?: string
+  /** Decides one request; may be async. Throwing or rejecting holds it. */
+  decide?: (request: ModerationRequest) => Decision | PromiseLike<Decision>
+  baseUrl?: string
+  /** How long to wait to fill an approve or reject call (default 200). */
+  batchWindowMs?: number
+  /** Time between reconciliation passes (default 600000). */
+  reconcileEveryMs?: number
+  /** How long `decide` may take for one request (default 10000). */
+  deciderTimeoutMs?: number
+  /** Groups to reconcile besides those seen in webhooks. */
+  groups?: readonly string[]
+  /** Decide and record, send nothing. */
+  dryRun?: boolean
+  /** The webhook path `listen()` serves (default `/webhook`). */
+  webhookPath?: string
+}
+
+/** Counts by state, every state present. */
+export type ModerationCounts = Record<ModerationState, number>
+
+/** What `Moderator.status()` resolves to: the JSON of `wa-groups moderate status --json`. */
+export interface ModerationStatus {
+  total: ModerationCounts
+  groups: Array<{ group_id: string; counts: ModerationCounts }>
+  requests: Array<{
+    group_id: string
+    join_request_id: string
+    state: ModerationState
+    decision: Decision | null
+    rule: string | null
+    reason: string | null
+    attempts: number
+    /** Unix milliseconds. */
+    updated_at: number
+  }>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -369,6 +438,78 @@ export declare class JoinRequestIterator {
   return(): Promise<IteratorResult<JoinRequest, undefined>>
   /** The iterator itself, so that `for await` takes it. */
   [Symbol.asyncIterator](): this
+}
+
+/**
+ * The moderation engine: webhook deliveries in, every join request
+ * decided by your policy file or your `decide` function and applied
+ * exactly once.
+ *
+ * ```js
+ * const moderator = new Moderator({
+ *   accessToken, appSecret, verifyToken,
+ *   decide: async (req) => (req.waId?.startsWith('44') ? 'approve' : 'hold'),
+ * })
+ * const { port } = await moderator.listen(8080)   // or: await moderator.start() and mount requestListener()
+ * ```
+ *
+ * A `decide` that throws, rejects, answers anything but `'approve'`,
+ * `'reject'` or `'hold'`, or takes longer than `deciderTimeoutMs` leaves
+ * its request `held` (rule `decider_panicked` or `decider_timeout`).
+ */
+export declare class Moderator {
+  /**
+   * A moderator with these options (the store is opened, and created,
+   * now). Give exactly one of `policy` (the path of a TOML policy file)
+   * and `decide`. A bad option throws `ERR_WA_INVALID_INPUT` naming it.
+   */
+  constructor(options: ModeratorOptions)
+  /**
+   * Serves the webhook path, `/healthz` and `/metrics` on `host:port`
+   * (port 0, the default, picks a free one) and runs the workers;
+   * resolves to the bound address. Rejects with `ERR_WA_MODERATION` when
+   * it is already running, the address is taken, or another engine
+   * holds the store.
+   */
+  listen(port?: number | undefined | null, host?: string | undefined | null): Promise<ListenAddress>
+  /**
+   * Runs the workers only, for a server of your own that mounts
+   * `requestListener()`. Rejects as `listen()` does.
+   */
+  start(): Promise<void>
+  /**
+   * Stops the engine: no new deliveries, the calls in flight finish and
+   * are recorded, the store and the port are released. Resolves at
+   * once when it is not running.
+   */
+  stop(): Promise<void>
+  /**
+   * Counts by state, in total and per group, and every record: the JSON
+   * `wa-groups moderate status --json` prints.
+   */
+  status(): Promise<ModerationStatus>
+  /**
+   * Answers one webhook request: `method`, `url` (path and query), the
+   * raw headers (`[name, value, name, value...]`, as
+   * `IncomingMessage.rawHeaders`) and the raw body.
+   */
+  handle(method: string, url: string, rawHeaders: Array<string>, body: Buffer): Promise<WebhookResponse>
+  /**
+   * A `(req, res)` handler for `node:http`, Express and Fastify (its
+   * `request.raw`, `reply.raw`): it reads the raw body itself and
+   * answers Meta's handshake and deliveries. The workers run while the
+   * moderator is started (`start()`). When a body parser has already
+   * consumed the body it answers 500 saying the raw bytes are needed
+   * (mount it with `express.raw({ type: '*\/*' })`, which is accepted).
+   */
+  requestListener(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void
+  /** The bound `{ host, port }` while `listen()` serves, else `null`. */
+  get address(): ListenAddress | null
+  /**
+   * Whether the engine runs (after `listen()` or `start()`, before
+   * `stop()`).
+   */
+  get running(): boolean
 }
 
 /** Options of `Emulator.addJoinRequests`. */
@@ -585,6 +726,14 @@ export interface JoinRequestPage {
   before: string | null
 }
 
+/** The address `listen()` bound. */
+export interface ListenAddress {
+  /** The IP address, such as `127.0.0.1`. */
+  host: string
+  /** The port. */
+  port: number
+}
+
 /** Options of `listJoinRequests`. */
 export interface ListOptions {
   /** Page size, 1 to 1000 (the API's default when absent). */
@@ -595,6 +744,22 @@ export interface ListOptions {
   before?: string
   /** Cancels the call. */
   signal?: AbortSignal
+}
+
+/** One join request as `decide` sees it. */
+export interface ModerationRequest {
+  /** The group. */
+  groupId: string
+  /** The join request. */
+  joinRequestId: string
+  /** The requester's WhatsApp ID; absent for business-scoped users. */
+  waId?: string
+  /** The business-scoped user ID, when there is one. */
+  userId?: string
+  /** The business-scoped username, when there is one. */
+  username?: string
+  /** When the request was made (Unix seconds), when known. */
+  createdAt?: number
 }
 
 /**
@@ -639,3 +804,13 @@ export declare function verifySignature(appSecret: string | Buffer, rawBody: Buf
 
 /** The package version, equal to the Cargo workspace version. */
 export declare const VERSION: string
+
+/** The engine's answer to one webhook request. */
+export interface WebhookResponse {
+  /** The HTTP status. */
+  status: number
+  /** The headers, as `[name, value]` pairs. */
+  headers: Array<[string, string]>
+  /** The body. */
+  body: Buffer
+}

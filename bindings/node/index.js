@@ -781,6 +781,7 @@ module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
 module.exports.Emulator = nativeBinding.Emulator
 module.exports.JoinRequestIterator = nativeBinding.JoinRequestIterator
+module.exports.Moderator = nativeBinding.Moderator
 module.exports.isWaGroupsError = nativeBinding.isWaGroupsError
 module.exports.parseWebhook = nativeBinding.parseWebhook
 module.exports.signWebhook = nativeBinding.signWebhook

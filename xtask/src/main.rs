@@ -408,6 +408,26 @@ fn moderation_bench() -> Result<(), String> {
     )
 }
 
+/// The webhook load generator the bindings' moderation benches drive their
+/// servers with (`crates/moderation/examples/ack_load.rs`), built release.
+pub(crate) fn ack_load_binary() -> Result<PathBuf, String> {
+    run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "wa-groups-moderation",
+            "--example",
+            "ack_load",
+        ],
+    )?;
+    Ok(target_dir()
+        .join("release")
+        .join("examples")
+        .join("ack_load"))
+}
+
 /// `cargo xtask bench moderation`: only the moderation rows, printed and
 /// put in place of the moderation rows of bench/results.md (the other rows
 /// are left as the last full run wrote them).

@@ -260,6 +260,7 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
     if rows.is_empty() {
         return Err(format!("{}: no rows", out.display()));
     }
+    rows.extend(moderation_bench()?);
     // The addon `build_addon_release` just wrote is the release, stripped one.
     let addon = package_dir().join(ADDON);
     let bytes = std::fs::metadata(&addon)
@@ -285,6 +286,56 @@ pub(crate) fn bench_addon() -> Result<PathBuf, String> {
     ensure_node_modules()?;
     build_addon_release(false)?;
     Ok(package_dir())
+}
+
+/// `bench/moderation.mjs` on the release addon: webhook ack p99 at 500/s
+/// through `requestListener()` under node:http beside the engine's own
+/// listener (a time: the ratio is Rust's p99 over ours), and decisions per
+/// second through a trivial `decide` (a rate, against 5,000/s).
+fn moderation_bench() -> Result<Vec<Row>, String> {
+    let load = crate::ack_load_binary()?.display().to_string();
+    let out = results_dir().join("node-moderation.json");
+    let out_arg = out.to_string_lossy().into_owned();
+    run_in(
+        &package_dir(),
+        "node",
+        &["bench/moderation.mjs", &out_arg, &load],
+    )?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let field =
+        |key: &str| json_number(&text, key).ok_or_else(|| format!("{}: no {key}", out.display()));
+    let (rate, rust, ours, floor, decisions) = (
+        field("rate")?,
+        field("rust_p99_ms")?,
+        field("listener_p99_ms")?,
+        field("floor_p99_ms")?,
+        field("decisions_per_s")?,
+    );
+    let met = |ok: bool| if ok { "yes" } else { "no" }.to_owned();
+    Ok(vec![
+        Row {
+            section: "node".into(),
+            case: format!(
+                "moderation webhook ack p99 at {rate:.0}/s: requestListener() under node:http vs the engine's listener"
+            ),
+            ours: format!("p99 {ours:.2} ms"),
+            baseline: format!(
+                "Rust listener p99 {rust:.2} ms (a trivial node:http handler: p99 {floor:.2} ms)"
+            ),
+            ratio: rust / ours,
+            target: "≥ 0.5× (p99 ≤ 2× Rust)".into(),
+            met: met(rust / ours >= 0.5),
+        },
+        Row {
+            section: "node".into(),
+            case: "moderation decisions/s through a trivial decide".into(),
+            ours: format!("{decisions:.0} decisions/s"),
+            baseline: "target 5000/s".into(),
+            ratio: decisions / 5000.0,
+            target: "≥ 1× (≥ 5,000/s)".into(),
+            met: met(decisions >= 5000.0),
+        },
+    ])
 }
 
 /// The release addon (stripped, at the glibc floor) and the two tarballs

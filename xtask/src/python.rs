@@ -298,7 +298,25 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
         &[&script_arg, "--out", &out_arg, "--wheel", &wheel_arg],
     )?;
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    Ok(text.lines().filter_map(row).collect())
+    let mut rows: Vec<Row> = text.lines().filter_map(row).collect();
+    // The moderation engine mounted in uvicorn, and a Python decide.
+    let load = crate::ack_load_binary()?.display().to_string();
+    let out = target_dir().join("python-bench-moderation.tsv");
+    let out_arg = out.display().to_string();
+    let script = root()
+        .join(PACKAGE)
+        .join("bench")
+        .join("bench_moderation.py");
+    let script_arg = script.display().to_string();
+    run_in(
+        &venv,
+        &cwd,
+        &python,
+        &[&script_arg, "--out", &out_arg, "--load", &load],
+    )?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    rows.extend(text.lines().filter_map(row));
+    Ok(rows)
 }
 
 /// The release wheel, built and installed in `target/python-bench-venv`

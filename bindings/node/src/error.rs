@@ -29,6 +29,10 @@ pub(crate) fn code_of(kind: ErrorKind) -> &'static str {
 /// The `code` of a failure of the emulator test helper.
 pub(crate) const EMULATOR_CODE: &str = "ERR_WA_EMULATOR";
 
+/// The `code` of a failure of the moderation engine (already running,
+/// another engine holds the store, the store failed).
+pub(crate) const MODERATION_CODE: &str = "ERR_WA_MODERATION";
+
 /// The `code` of a defect inside wa-groups (a Rust panic), reported as an
 /// error instead of aborting the process.
 pub(crate) const INTERNAL_CODE: &str = "ERR_WA_INTERNAL";
@@ -36,7 +40,7 @@ pub(crate) const INTERNAL_CODE: &str = "ERR_WA_INTERNAL";
 /// Every `code` a wa-groups error can have: what `isWaGroupsError` accepts
 /// and what the `ErrorCode` type of `dts-header.d.ts` lists (a node test
 /// checks the two agree).
-pub(crate) const CODES: [&str; 10] = [
+pub(crate) const CODES: [&str; 11] = [
     "ERR_WA_INVALID_INPUT",
     "ERR_WA_AUTH",
     "ERR_WA_RATE_LIMITED",
@@ -47,6 +51,7 @@ pub(crate) const CODES: [&str; 10] = [
     "ERR_WA_DECODE",
     INTERNAL_CODE,
     EMULATOR_CODE,
+    MODERATION_CODE,
 ];
 
 /// The `code` of a call cancelled through its `AbortSignal`, as Node's own
@@ -64,6 +69,8 @@ pub(crate) enum Failure {
     Emulator(String),
     /// A Rust panic, caught at the binding's boundary: its message.
     Internal(String),
+    /// The moderation engine refused an option or failed.
+    Moderation(wa_groups_moderation::host::HostError),
 }
 
 impl From<Error> for Failure {
@@ -146,6 +153,7 @@ impl Failure {
                 obj.set("code", INTERNAL_CODE)?;
                 Ok(obj)
             }
+            Self::Moderation(e) => moderation_error(env, e),
         }
     }
 
@@ -212,6 +220,33 @@ fn wa_error<'env>(env: &'env Env, e: &Error) -> napi::Result<Object<'env>> {
         Error::Timeout(d) => obj.set("timeoutMs", millis(*d))?,
         Error::Decode(d) => obj.set("excerpt", d.excerpt())?,
         _ => {}
+    }
+    Ok(obj)
+}
+
+/// A moderation engine error: bad options are `ERR_WA_INVALID_INPUT`
+/// shaped as [`wa_error`] shapes them (the field as the options object
+/// spells it); an engine failure is `ERR_WA_MODERATION`.
+fn moderation_error<'env>(
+    env: &'env Env,
+    e: &wa_groups_moderation::host::HostError,
+) -> napi::Result<Object<'env>> {
+    use wa_groups_moderation::host::HostError;
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, e.to_string()))?;
+    match e {
+        HostError::InvalidInput { field, reason } => {
+            obj.set("code", code_of(ErrorKind::InvalidInput))?;
+            for key in ["status", "graphCode", "subcode", "type", "title", "details"] {
+                obj.set(key, Null)?;
+            }
+            obj.set("fbtraceId", Null)?;
+            obj.set("isTransient", false)?;
+            obj.set("retryAfterMs", Null)?;
+            obj.set("field", field.as_str())?;
+            obj.set("index", Null)?;
+            obj.set("reason", reason.as_str())?;
+        }
+        _ => obj.set("code", MODERATION_CODE)?,
     }
     Ok(obj)
 }

@@ -13,6 +13,7 @@
 //! - [`types`]: results as camelCase objects, option bags for TypeScript.
 //! - [`webhook`]: `parseWebhook`, `verifySignature`, `signWebhook`.
 //! - [`emulator`]: the `Emulator` test helper.
+//! - [`moderation`]: `Moderator`, the moderation engine.
 //!
 //! The TypeScript declarations (`index.d.ts`) are generated from these
 //! items by `napi build --dts`, with `dts-header.d.ts` in front.
@@ -27,6 +28,7 @@ pub mod call;
 pub mod client;
 pub mod emulator;
 pub mod error;
+pub mod moderation;
 pub mod types;
 pub mod webhook;
 

@@ -8,6 +8,7 @@
 
 mod client;
 mod errors;
+mod moderation;
 mod runtime;
 mod testing;
 mod types;
@@ -54,5 +55,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(webhooks::sign, m)?)?;
 
     m.add_class::<testing::Emulator>()?;
+    m.add_class::<moderation::ModeratorCore>()?;
+    m.add_class::<moderation::ModerationRequest>()?;
     Ok(())
 }

@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod host;
 pub mod ledger;
 mod metrics;
 mod moderator;

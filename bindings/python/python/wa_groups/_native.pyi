@@ -2,9 +2,10 @@
 # built module by `python -m mypy.stubtest wa_groups` in `cargo xtask test`.
 
 import builtins
-from collections.abc import Awaitable, Iterable
+import os
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Literal, Optional, final
+from typing import Any, ClassVar, Literal, Optional, Union, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -43,6 +44,8 @@ __all__ = [
     "verify_signature",
     "sign",
     "Emulator",
+    "ModeratorCore",
+    "ModerationRequest",
 ]
 
 __version__: str
@@ -752,5 +755,101 @@ class Emulator:
     def now(self) -> int: ...
     def advance_clock(self, seconds: float) -> None: ...
     def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *_args: Any) -> None: ...
+
+# ---------------------------------------------------------------------------
+# Moderation (wa_groups.moderation re-exports these; see moderation.py)
+# ---------------------------------------------------------------------------
+
+@final
+class ModerationRequest:
+    """One join request as `decide` sees it."""
+
+    @property
+    def group_id(self) -> str:
+        """The group."""
+    @property
+    def join_request_id(self) -> str:
+        """The join request."""
+    @property
+    def wa_id(self) -> Optional[str]:
+        """The requester's WhatsApp ID; `None` for business-scoped users."""
+    @property
+    def user_id(self) -> Optional[str]:
+        """The business-scoped user ID, when there is one."""
+    @property
+    def username(self) -> Optional[str]:
+        """The business-scoped username, when there is one."""
+    @property
+    def created_at(self) -> Optional[int]:
+        """When the request was made (Unix seconds), when known."""
+
+_Header = tuple[Union[bytes, str], Union[bytes, str]]
+
+@disjoint_base
+class ModeratorCore:
+    """The moderation engine's core; use its subclass
+    `wa_groups.moderation.Moderator`, which adds `asgi_app` and `wsgi_app`."""
+
+    MAX_BODY_BYTES: ClassVar[int]
+    def __new__(
+        cls,
+        access_token: str,
+        *,
+        app_secret: str,
+        verify_token: str,
+        store: Optional[str] = None,
+        policy: Union[str, os.PathLike[str], None] = None,
+        decide: Union[
+            Callable[[ModerationRequest], str],
+            Callable[[ModerationRequest], Awaitable[str]],
+            None,
+        ] = None,
+        base_url: Optional[str] = None,
+        batch_window: Optional[float] = None,
+        reconcile_every: Optional[float] = None,
+        decider_timeout: Optional[float] = None,
+        groups: Optional[Sequence[str]] = None,
+        dry_run: Optional[bool] = None,
+        webhook_path: Optional[str] = None,
+    ) -> Self: ...
+    def start(self, listen: Optional[str] = "127.0.0.1:0") -> Optional[str]:
+        """Runs the engine in the background: the workers, and with `listen`
+        (`"host:port"`; port 0 picks a free one) an HTTP server answering
+        the webhook path, `/healthz` and `/metrics`. Returns the bound
+        `"host:port"` (also `address`), or `None` with `listen=None`
+        (workers only, for `asgi_app` and `wsgi_app`). Raises
+        `ModerationError` when it is already running, the address is taken,
+        or another engine holds the store."""
+    def serve(self, listen: str = "127.0.0.1:8080") -> None:
+        """Serves `listen` and runs the workers until Ctrl-C (or `stop()` from
+        another thread); then stops taking deliveries, lets the calls in
+        flight finish, and returns."""
+    def stop(self) -> None:
+        """Stops the engine: no new deliveries, the calls in flight finish and
+        are recorded, the store and the port are released. Does nothing
+        when it is not running."""
+    @property
+    def address(self) -> Optional[str]:
+        """The bound `"host:port"` while the server runs, else `None`."""
+    @property
+    def running(self) -> bool:
+        """Whether the engine runs (after `start`, before `stop`)."""
+    def status(self) -> dict[str, Any]:
+        """Counts by state, in total and per group, and every record: the dict
+        `wa-groups moderate status --json` prints (`total`, `groups`,
+        `requests`; every state present, zeros included)."""
+    def handle(
+        self, method: str, target: str, headers: Iterable[_Header], body: bytes
+    ) -> tuple[int, str, list[tuple[bytes, bytes]], bytes]:
+        """Answers one webhook request (blocking; the GIL is released):
+        `method`, `target` (path and query), `headers` (name, value pairs of
+        `bytes` or `str`) and the raw `body`. Returns `(status, reason,
+        headers, body)` with the headers as `bytes` pairs."""
+    def handle_async(
+        self, method: str, target: str, headers: Iterable[_Header], body: bytes
+    ) -> Awaitable[tuple[int, str, list[tuple[bytes, bytes]], bytes]]:
+        """`handle` as an awaitable of the running asyncio loop."""
     def __enter__(self) -> Self: ...
     def __exit__(self, *_args: Any) -> None: ...
