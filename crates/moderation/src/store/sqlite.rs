@@ -296,6 +296,26 @@ impl Backend for SqliteBackend {
         })
     }
 
+    fn renew(
+        &self,
+        keys: Vec<(String, String)>,
+        lease_until: i64,
+    ) -> BoxFuture<'_, StoreResult<usize>> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let mut held = 0;
+            for (g, j) in &keys {
+                held += tx.execute(
+                    "UPDATE records SET lease_until = ?3 \
+                     WHERE group_id = ?1 AND join_request_id = ?2 AND lease_until <> 0",
+                    params![g, j, lease_until],
+                )?;
+            }
+            tx.commit()?;
+            Ok(held)
+        })
+    }
+
     fn records_in(
         &self,
         group_id: String,
