@@ -46,6 +46,7 @@ impl Db {
 /// Each test body, given its store, runs once on SQLite and once on
 /// PostgreSQL: `on_both_stores!(name, ...)` makes `sqlite::name` and
 /// `postgres::name` from `async fn name(db: Db)`.
+#[allow(unused_macros)]
 macro_rules! on_both_stores {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
