@@ -111,6 +111,7 @@ fn test() -> Result<(), String> {
             "warnings",
         ],
     )?;
+    postgres_notice();
     if has_nextest() {
         run(
             "cargo",
@@ -138,6 +139,19 @@ fn test() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The variable that points the PostgreSQL tests at a server.
+const POSTGRES_VAR: &str = "WA_GROUPS_TEST_POSTGRES";
+
+/// One line when the PostgreSQL tests will be skipped, and why.
+fn postgres_notice() {
+    if std::env::var(POSTGRES_VAR).map_or(true, |v| v.is_empty()) {
+        eprintln!(
+            "\nxtask test: the PostgreSQL tests are SKIPPED: {POSTGRES_VAR} is not set \
+             (set it to a server URL, e.g. postgres://postgres@127.0.0.1:5432/test; .ci/run does)\n"
+        );
+    }
 }
 
 /// Where bench binaries drop their result rows (see [`Row`]).
