@@ -173,6 +173,14 @@ impl Replica {
     }
 }
 
+impl Drop for Replica {
+    /// A failed assertion must not leave replicas running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// POSTs a signed delivery of one created event; returns the status code.
 fn deliver(addr: &str, group: &str, jr: &str, wa_id: &str) -> u16 {
     let body = WebhookPayload::group_event(
@@ -264,28 +272,31 @@ fn three_replicas_one_killed_with_leases_every_request_applied_once() {
     assert_eq!(held.len(), 6);
     // Approve calls take a while, so a replica holds leases on calls in flight.
     emu.inject_fault(
-        Fault::Latency(Duration::from_millis(1500)),
+        Fault::Latency(Duration::from_millis(1000)),
         FaultMatch::any()
             .method(http::Method::POST)
-            .path_contains("/join_requests"),
+            .path_contains("/join_requests")
+            .times(1000),
     )
     .unwrap();
 
     // Three replicas start at once on the fresh schema (migrations race).
-    let spawned: Vec<_> = (0..3).map(|_| Replica::spawn(&emu, &pg, &policy)).collect();
-    let mut replicas: Vec<Replica> = spawned
-        .into_iter()
-        .map(|(child, output, rx)| {
-            let addr = rx
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("a replica did not start: {}", output.lock().unwrap()));
-            Replica {
-                child,
-                addr,
-                output,
-            }
-        })
-        .collect();
+    let mut replicas = Vec::new();
+    let mut started = Vec::new();
+    for _ in 0..3 {
+        let (child, output, rx) = Replica::spawn(&emu, &pg, &policy);
+        replicas.push(Replica {
+            child,
+            addr: String::new(),
+            output,
+        });
+        started.push(rx);
+    }
+    for (r, rx) in replicas.iter_mut().zip(started) {
+        r.addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("a replica did not start: {}", r.output.lock().unwrap()));
+    }
 
     // Round-robin over the three until replica 0 holds leases on decided
     // records (its applier is sending them), then SIGKILL it and go on
@@ -314,7 +325,7 @@ fn three_replicas_one_killed_with_leases_every_request_applied_once() {
                 killed_at = Some(Instant::now());
                 v.kill9();
                 victim = Some(victim_pid);
-                // What it held as it died (an approve call takes 1.5 s, so
+                // What it held as it died (an approve call takes 1 s, so
                 // the call seen above is still in flight).
                 leased_by_victim = pg.rows(&format!(
                     "SELECT join_request_id FROM records WHERE lease_owner LIKE '%:{victim_pid}:%' \
@@ -331,7 +342,8 @@ fn three_replicas_one_killed_with_leases_every_request_applied_once() {
     }
     assert!(
         victim.is_some(),
-        "replica 0 never held a lease while the test delivered"
+        "replica 0 never held a lease while the test delivered: {}",
+        replicas[0].output.lock().unwrap()
     );
     let killed_at = killed_at.unwrap();
     let approved_sql = "SELECT count(*) FROM records WHERE state = 'approved'";

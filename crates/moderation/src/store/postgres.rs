@@ -12,6 +12,7 @@
 //! `SELECT ... FOR UPDATE`, in key order, so concurrent replicas serialize
 //! per record and never deadlock one another.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,9 @@ pub(super) const DEFAULT_POOL_MAX_SIZE: usize = 16;
 /// connect, before the operation fails (a receiver then answers 503).
 const POOL_WAIT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections made at open.
+const WARM_CONNECTIONS: usize = 4;
 
 /// Transactions retried after a deadlock or serialization failure.
 const TX_ATTEMPTS: usize = 5;
@@ -302,10 +306,14 @@ fn pool_err(e: &deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
-/// Whether retrying the whole transaction may succeed.
+/// Whether retrying the whole transaction may succeed: a deadlock, a
+/// serialization failure, or a record another replica created after our
+/// load (the insert's unique violation).
 fn retryable(e: &tokio_postgres::Error) -> bool {
     e.code().is_some_and(|c| {
-        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+        *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::UNIQUE_VIOLATION
     })
 }
 
@@ -319,6 +327,9 @@ fn records(rows: &[Row]) -> StoreResult<Vec<Record>> {
 
 /// A query parameter.
 type Param = dyn tokio_postgres::types::ToSql + Sync;
+
+/// Query parameters borrowed for `'a`.
+type Params<'a> = Vec<&'a (dyn tokio_postgres::types::ToSql + Sync + 'a)>;
 
 /// The failure of one transaction attempt: worth retrying, or not.
 enum TxError {
@@ -383,6 +394,10 @@ impl PostgresBackend {
             .migrate()
             .await
             .map_err(|e| StoreError::new(format!("cannot open {shown}: {}", e.message)))?;
+        // Connect a few now: a first burst of deliveries should not wait
+        // for connections (and TLS handshakes) to be made.
+        let warm = parsed.pool_max_size.min(WARM_CONNECTIONS);
+        drop(futures_util::future::join_all((0..warm).map(|_| backend.pool.get())).await);
         Ok(backend)
     }
 
@@ -435,37 +450,24 @@ impl PostgresBackend {
         tx.commit().await.map_err(|e| pg_err(&e))
     }
 
-    /// Runs `f` in a transaction on a pooled connection, again (up to
-    /// [`TX_ATTEMPTS`]) when it fails by a deadlock or serialization failure.
-    fn with_tx<'a, T, F>(&'a self, f: F) -> BoxFuture<'a, StoreResult<T>>
-    where
-        T: Send + 'a,
-        F: for<'c> Fn(&'c deadpool_postgres::Transaction<'c>) -> BoxFuture<'c, Result<T, TxError>>
-            + Send
-            + Sync
-            + 'a,
-    {
-        Box::pin(async move {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let mut conn = self.conn().await?;
-                let tx = conn.transaction().await.map_err(|e| pg_err(&e))?;
-                let result = match f(&tx).await {
-                    Ok(v) => tx.commit().await.map(|()| v).map_err(TxError::Pg),
-                    Err(e) => Err(e),
-                };
-                match result {
-                    Ok(v) => return Ok(v),
-                    Err(TxError::Pg(e)) if retryable(&e) && attempt < TX_ATTEMPTS => {
-                        tracing::debug!(error = %pg_err(&e), attempt, "postgres: transaction retried");
-                        tokio::time::sleep(Duration::from_millis(fastrand::u64(1..20))).await;
-                    }
-                    Err(TxError::Pg(e)) => return Err(pg_err(&e)),
-                    Err(TxError::Store(e)) => return Err(e),
+    /// [`Backend::apply`]: one transaction on a pooled connection, run
+    /// again (up to [`TX_ATTEMPTS`]) after a deadlock, a serialization
+    /// failure or a record another replica created meanwhile.
+    async fn apply_changes(&self, changes: &[Change], now: i64) -> StoreResult<Vec<Transition>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let conn = self.conn().await?;
+            match apply_in(&conn, changes, now).await {
+                Ok(v) => return Ok(v),
+                Err(TxError::Pg(e)) if retryable(&e) && attempt < TX_ATTEMPTS => {
+                    tracing::debug!(error = %pg_err(&e), attempt, "postgres: transaction retried");
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..20))).await;
                 }
+                Err(TxError::Pg(e)) => return Err(pg_err(&e)),
+                Err(TxError::Store(e)) => return Err(e),
             }
-        })
+        }
     }
 
     /// Leases up to `limit` records in `states` that are due and unleased,
@@ -547,136 +549,361 @@ fn row_to_record_at(row: &Row, offset: usize) -> StoreResult<Record> {
     })
 }
 
-/// One attempt at [`Backend::apply`] inside `tx`.
-async fn apply_in(
-    tx: &deadpool_postgres::Transaction<'_>,
-    changes: &[Change],
-    now: i64,
-) -> Result<Vec<Transition>, TxError> {
-    let load = tx
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM records WHERE group_id = $1 AND join_request_id = $2 FOR UPDATE"
-        ))
-        .await?;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
-               state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (group_id, join_request_id) DO NOTHING",
-        )
-        .await?;
-    let update = tx
-        .prepare_cached(
-            "UPDATE records SET wa_id = $3, user_id = $4, username = $5, created_at = $6, \
-               state = $7, decision = $8, rule = $9, reason = $10, code = $11, attempts = $12, \
-               updated_at = $13, not_before = $14, \
-               lease_until = CASE WHEN $15 THEN lease_until ELSE 0 END, \
-               lease_owner = CASE WHEN $15 THEN lease_owner ELSE NULL END \
-             WHERE group_id = $1 AND join_request_id = $2",
-        )
-        .await?;
-    let audit = tx
-        .prepare_cached(
-            "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .await?;
-    let group = tx
-        .prepare_cached("INSERT INTO groups (group_id) VALUES ($1) ON CONFLICT DO NOTHING")
-        .await?;
-    // Rows are locked in key order (a stable sort keeps each record's own
-    // events in order), so two replicas' transactions never wait on each
-    // other in a cycle; the transitions are returned in the input order.
-    let mut order: Vec<usize> = (0..changes.len()).collect();
-    order.sort_by(|&a, &b| {
-        (&changes[a].group_id, &changes[a].join_request_id)
-            .cmp(&(&changes[b].group_id, &changes[b].join_request_id))
-    });
-    let mut out: Vec<(usize, Transition)> = Vec::new();
-    for i in order {
-        let c = &changes[i];
-        // At most twice: a record another replica created after our look
-        // (the insert then finds it) is loaded, locked, and changed again.
-        let mut t = None;
-        for _ in 0..2 {
-            let current = tx
-                .query_opt(&load, &[&c.group_id, &c.join_request_id])
-                .await?
-                .map(|r| row_to_record(&r))
-                .transpose()?;
-            let Some(next) = ledger::apply(
-                current.as_ref(),
+/// One attempt at [`Backend::apply`] on `conn`: one transaction in two
+/// round trips whatever the number of changes. `BEGIN` and the load (which
+/// locks the records) go out together; the ledger runs in memory; then the
+/// writes and `COMMIT` go out together. A failed write aborts the
+/// transaction, so that `COMMIT` rolls it back: nothing half-done is kept.
+async fn apply_in(conn: &Object, changes: &[Change], now: i64) -> Result<Vec<Transition>, TxError> {
+    let statements = Statements::prepare(conn).await?;
+    let mut keys: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c.group_id.as_str(), c.join_request_id.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let (groups, jrs): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+    // In order on the wire: `BEGIN`, then the load.
+    let (begun, loaded) = futures_util::future::join(
+        conn.batch_execute("BEGIN"),
+        conn.query(&statements.load, &[&groups, &jrs]),
+    )
+    .await;
+    let rows = match begun.and(loaded) {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = conn.batch_execute("ROLLBACK").await;
+            return Err(e.into());
+        }
+    };
+    let plan = match Plan::new(&rows, changes, now) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let _ = conn.batch_execute("ROLLBACK").await;
+            return Err(e.into());
+        }
+    };
+    let mut known_groups: Vec<&str> = groups.clone();
+    known_groups.dedup();
+
+    let new = plan.inserts();
+    let (updates, keep_lease) = plan.updates();
+    let audit = &plan.audit;
+    let inserted = async {
+        if new.len() == 0 {
+            Ok(0)
+        } else {
+            conn.execute(&statements.insert, &new.params()).await
+        }
+    };
+    let updated = async {
+        if updates.len() == 0 {
+            Ok(0)
+        } else {
+            let mut p = updates.params();
+            p.push(&keep_lease);
+            conn.execute(&statements.update, &p).await
+        }
+    };
+    let audited = async {
+        if audit.len() == 0 {
+            Ok(0)
+        } else {
+            let mut p: Params<'_> = vec![&now];
+            p.extend(audit.params());
+            conn.execute(&statements.audit, &p).await
+        }
+    };
+    let group_params: Params<'_> = vec![&known_groups];
+    let grouped = conn.execute(&statements.group, &group_params);
+    // Every future runs to its end (`join`, not `try_join`), so `COMMIT`
+    // has been sent and answered whatever failed before it.
+    let ((inserted, updated, audited, grouped), committed) = futures_util::future::join(
+        futures_util::future::join4(inserted, updated, audited, grouped),
+        conn.batch_execute("COMMIT"),
+    )
+    .await;
+    inserted?;
+    updated?;
+    audited?;
+    grouped?;
+    committed?;
+    Ok(plan.out)
+}
+
+/// The prepared statements of [`apply_in`] (cached per connection).
+struct Statements {
+    load: tokio_postgres::Statement,
+    insert: tokio_postgres::Statement,
+    update: tokio_postgres::Statement,
+    audit: tokio_postgres::Statement,
+    group: tokio_postgres::Statement,
+}
+
+impl Statements {
+    async fn prepare(conn: &Object) -> Result<Self, tokio_postgres::Error> {
+        // Locked in key order (the sort comes before the lock), so two
+        // replicas' transactions never wait on each other in a cycle.
+        let load = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM records r JOIN unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
+                   ON r.group_id = k.g AND r.join_request_id = k.j \
+                 ORDER BY r.group_id, r.join_request_id FOR UPDATE OF r",
+                prefixed("r")
+            ))
+            .await?;
+        // No ON CONFLICT: a record another replica created after our load
+        // is a unique violation, which aborts (and retries) the transaction.
+        let insert = conn
+            .prepare_cached(
+                "INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
+                   state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
+                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+                   $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
+                   $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[])",
+            )
+            .await?;
+        let update = conn
+            .prepare_cached(
+                "UPDATE records r SET wa_id = u.wa_id, user_id = u.user_id, username = u.username, \
+                   created_at = u.created_at, state = u.state, decision = u.decision, rule = u.rule, \
+                   reason = u.reason, code = u.code, attempts = u.attempts, updated_at = u.updated_at, \
+                   not_before = u.not_before, \
+                   lease_until = CASE WHEN u.keep THEN r.lease_until ELSE 0 END, \
+                   lease_owner = CASE WHEN u.keep THEN r.lease_owner ELSE NULL END \
+                 FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+                   $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
+                   $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BOOLEAN[]) \
+                   AS u(group_id, join_request_id, wa_id, user_id, username, created_at, state, \
+                        decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before, keep) \
+                 WHERE r.group_id = u.group_id AND r.join_request_id = u.join_request_id",
+            )
+            .await?;
+        let audit = conn
+            .prepare_cached(
+                "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
+                 SELECT $1, g, j, f, t, e, ru, re FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[], \
+                   $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[]) WITH ORDINALITY \
+                   AS a(g, j, f, t, e, ru, re, n) ORDER BY n",
+            )
+            .await?;
+        let group = conn
+            .prepare_cached(
+                "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        Ok(Self {
+            load,
+            insert,
+            update,
+            audit,
+            group,
+        })
+    }
+}
+
+/// What one [`apply_in`] writes: the ledger run in memory over the loaded
+/// records, in the changes' order.
+struct Plan {
+    /// Every record as it ends, by key.
+    current: HashMap<(String, String), Record>,
+    /// The keys that were loaded (updated) rather than new (inserted).
+    existed: HashSet<(String, String)>,
+    /// Per record written: whether its lease stays (only when every change
+    /// to it was `Sending`), and its first change's index.
+    written: HashMap<(String, String), (bool, usize)>,
+    audit: AuditColumns,
+    out: Vec<Transition>,
+}
+
+impl Plan {
+    fn new(rows: &[Row], changes: &[Change], now: i64) -> StoreResult<Self> {
+        let mut current: HashMap<(String, String), Record> = HashMap::new();
+        for row in rows {
+            let r = row_to_record(row)?;
+            current.insert((r.group_id.clone(), r.join_request_id.clone()), r);
+        }
+        let existed: HashSet<(String, String)> = current.keys().cloned().collect();
+        let mut out: Vec<Transition> = Vec::new();
+        let mut written: HashMap<(String, String), (bool, usize)> = HashMap::new();
+        let mut audit = AuditColumns::default();
+        for (i, c) in changes.iter().enumerate() {
+            let key = (c.group_id.clone(), c.join_request_id.clone());
+            let Some(t) = ledger::apply(
+                current.get(&key),
                 &c.group_id,
                 &c.join_request_id,
                 &c.event,
                 now,
             ) else {
-                break;
+                continue;
             };
-            if !next.changed {
-                break;
+            if !t.changed {
+                continue;
             }
-            let r = &next.record;
-            let attempts = i32::try_from(r.attempts).unwrap_or(i32::MAX);
-            let keep_lease = matches!(c.event, ledger::Event::Sending);
-            let state = r.state.as_str();
-            let decision = r.decision.map(Decision::as_str);
-            let common: [&Param; 12] = [
-                &r.group_id,
-                &r.join_request_id,
-                &r.requester.wa_id,
-                &r.requester.user_id,
-                &r.requester.username,
-                &r.created_at,
-                &state,
-                &decision,
-                &r.rule,
-                &r.reason,
-                &r.code,
-                &attempts,
-            ];
-            let written = if current.is_none() {
-                let mut params = common.to_vec();
-                params.extend::<[&Param; 3]>([&r.first_seen_at, &r.updated_at, &r.not_before]);
-                tx.execute(&insert, &params).await?
-            } else {
-                let mut params = common.to_vec();
-                params.extend::<[&Param; 3]>([&r.updated_at, &r.not_before, &keep_lease]);
-                tx.execute(&update, &params).await?
-            };
-            if written == 1 {
-                t = Some(next);
-                break;
+            if t.state_changed() {
+                audit.push(&t, c.event.name());
+            }
+            let sending = matches!(c.event, ledger::Event::Sending);
+            written
+                .entry(key.clone())
+                .and_modify(|(keep, _)| *keep &= sending)
+                .or_insert((sending, i));
+            current.insert(key, t.record.clone());
+            out.push(t);
+        }
+        Ok(Self {
+            current,
+            existed,
+            written,
+            audit,
+            out,
+        })
+    }
+
+    /// The new records, in the order of their first change (their ids are
+    /// the arrival order).
+    fn inserts(&self) -> RecordColumns<'_> {
+        let mut new: Vec<(usize, &Record)> = self
+            .written
+            .iter()
+            .filter(|(key, _)| !self.existed.contains(*key))
+            .map(|(key, &(_, first))| (first, &self.current[key]))
+            .collect();
+        new.sort_by_key(|(first, _)| *first);
+        let mut cols = RecordColumns::default();
+        for (_, r) in new {
+            cols.push(r);
+        }
+        cols
+    }
+
+    /// The changed existing records, with whether each keeps its lease.
+    fn updates(&self) -> (RecordColumns<'_>, Vec<bool>) {
+        let mut cols = RecordColumns::default();
+        let mut keep_lease = Vec::new();
+        for (key, &(keep, _)) in &self.written {
+            if self.existed.contains(key) {
+                cols.push(&self.current[key]);
+                keep_lease.push(keep);
             }
         }
-        let Some(t) = t else { continue };
-        if t.state_changed() {
-            tx.execute(
-                &audit,
-                &[
-                    &now,
-                    &t.record.group_id,
-                    &t.record.join_request_id,
-                    &t.from.map(State::as_str),
-                    &t.record.state.as_str(),
-                    &c.event.name(),
-                    &t.record.rule,
-                    &t.record.reason,
-                ],
-            )
-            .await?;
-        }
-        out.push((i, t));
+        (cols, keep_lease)
     }
-    let mut groups: Vec<&str> = changes.iter().map(|c| c.group_id.as_str()).collect();
-    groups.sort_unstable();
-    groups.dedup();
-    for g in groups {
-        tx.execute(&group, &[&g]).await?;
+}
+
+/// `r.group_id, r.join_request_id, ...`: the record columns of alias `a`.
+fn prefixed(a: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("{a}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Records as column arrays, for `unnest`.
+#[derive(Default)]
+struct RecordColumns<'a> {
+    group_id: Vec<&'a str>,
+    join_request_id: Vec<&'a str>,
+    wa_id: Vec<Option<&'a str>>,
+    user_id: Vec<Option<&'a str>>,
+    username: Vec<Option<&'a str>>,
+    created_at: Vec<Option<i64>>,
+    state: Vec<&'static str>,
+    decision: Vec<Option<&'static str>>,
+    rule: Vec<Option<&'a str>>,
+    reason: Vec<Option<&'a str>>,
+    code: Vec<Option<i64>>,
+    attempts: Vec<i32>,
+    first_seen_at: Vec<i64>,
+    updated_at: Vec<i64>,
+    not_before: Vec<i64>,
+}
+
+impl<'a> RecordColumns<'a> {
+    fn push(&mut self, r: &'a Record) {
+        self.group_id.push(&r.group_id);
+        self.join_request_id.push(&r.join_request_id);
+        self.wa_id.push(r.requester.wa_id.as_deref());
+        self.user_id.push(r.requester.user_id.as_deref());
+        self.username.push(r.requester.username.as_deref());
+        self.created_at.push(r.created_at);
+        self.state.push(r.state.as_str());
+        self.decision.push(r.decision.map(Decision::as_str));
+        self.rule.push(r.rule.as_deref());
+        self.reason.push(r.reason.as_deref());
+        self.code.push(r.code);
+        self.attempts
+            .push(i32::try_from(r.attempts).unwrap_or(i32::MAX));
+        self.first_seen_at.push(r.first_seen_at);
+        self.updated_at.push(r.updated_at);
+        self.not_before.push(r.not_before);
     }
-    out.sort_by_key(|(i, _)| *i);
-    Ok(out.into_iter().map(|(_, t)| t).collect())
+
+    fn len(&self) -> usize {
+        self.group_id.len()
+    }
+
+    fn params(&self) -> Params<'_> {
+        vec![
+            &self.group_id,
+            &self.join_request_id,
+            &self.wa_id,
+            &self.user_id,
+            &self.username,
+            &self.created_at,
+            &self.state,
+            &self.decision,
+            &self.rule,
+            &self.reason,
+            &self.code,
+            &self.attempts,
+            &self.first_seen_at,
+            &self.updated_at,
+            &self.not_before,
+        ]
+    }
+}
+
+/// Audit rows as column arrays, in order.
+#[derive(Default)]
+struct AuditColumns {
+    group_id: Vec<String>,
+    join_request_id: Vec<String>,
+    from: Vec<Option<&'static str>>,
+    to: Vec<&'static str>,
+    event: Vec<&'static str>,
+    rule: Vec<Option<String>>,
+    reason: Vec<Option<String>>,
+}
+
+impl AuditColumns {
+    fn push(&mut self, t: &Transition, event: &'static str) {
+        self.group_id.push(t.record.group_id.clone());
+        self.join_request_id.push(t.record.join_request_id.clone());
+        self.from.push(t.from.map(State::as_str));
+        self.to.push(t.record.state.as_str());
+        self.event.push(event);
+        self.rule.push(t.record.rule.clone());
+        self.reason.push(t.record.reason.clone());
+    }
+
+    fn len(&self) -> usize {
+        self.to.len()
+    }
+
+    fn params(&self) -> Params<'_> {
+        vec![
+            &self.group_id,
+            &self.join_request_id,
+            &self.from,
+            &self.to,
+            &self.event,
+            &self.rule,
+            &self.reason,
+        ]
+    }
 }
 
 /// The `(group_id, join_request_id)` pairs as two arrays, for `unnest`.
@@ -702,11 +929,7 @@ impl Drop for ReconcileLock {
 
 impl Backend for PostgresBackend {
     fn apply(&self, changes: Vec<Change>, now: i64) -> BoxFuture<'_, StoreResult<Vec<Transition>>> {
-        let changes = Arc::new(changes);
-        self.with_tx(move |tx| {
-            let changes = Arc::clone(&changes);
-            Box::pin(async move { apply_in(tx, &changes, now).await })
-        })
+        Box::pin(async move { self.apply_changes(&changes, now).await })
     }
 
     fn pending(&self, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
