@@ -311,22 +311,35 @@ fn bench() -> Result<(), String> {
 
 /// The moderation rows: webhook acknowledgement latency at 500
 /// deliveries/s on SQLite and the time from a delivery to its approval
-/// (the example writes `moderation-ack.tsv` itself).
+/// (the example writes `moderation-ack.tsv` itself), and the same on
+/// PostgreSQL (`moderation-ack-postgres.tsv`) when `WA_GROUPS_TEST_POSTGRES`
+/// names a server.
 fn moderation_bench() -> Result<(), String> {
-    run(
-        "cargo",
-        &[
-            "run",
-            "--release",
-            "-p",
-            "wa-groups-moderation",
-            "--example",
-            "ack_latency",
-            "--",
-            "500",
-            "2000",
-        ],
-    )
+    let example = [
+        "run",
+        "--release",
+        "-p",
+        "wa-groups-moderation",
+        "--example",
+        "ack_latency",
+        "--",
+        "500",
+        "2000",
+    ];
+    run("cargo", &example)?;
+    match std::env::var(POSTGRES_VAR) {
+        // The example reads the URL from the variable: a password never
+        // reaches a command line or this log.
+        Ok(url) if !url.is_empty() => {
+            let mut args = example.to_vec();
+            args.push("postgres");
+            run("cargo", &args)
+        }
+        _ => {
+            eprintln!("xtask bench: the PostgreSQL row is SKIPPED: {POSTGRES_VAR} is not set");
+            Ok(())
+        }
+    }
 }
 
 /// `cargo xtask bench moderation`: only the moderation rows, printed (the
@@ -335,8 +348,11 @@ fn bench_moderation() -> Result<(), String> {
     let dir = results_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     moderation_bench()?;
-    let text =
+    let mut text =
         std::fs::read_to_string(dir.join("moderation-ack.tsv")).map_err(|e| e.to_string())?;
+    if let Ok(pg) = std::fs::read_to_string(dir.join("moderation-ack-postgres.tsv")) {
+        text.push_str(&pg);
+    }
     for row in text.lines().filter_map(Row::from_tsv) {
         eprintln!(
             "| {} | {} | {} | {} | {:.2}× | {} | {} |",
