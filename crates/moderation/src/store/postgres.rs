@@ -495,10 +495,12 @@ impl PostgresBackend {
             );
             let stmt = conn.prepare_cached(&sql).await.map_err(|e| pg_err(&e))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let mut rows = conn
-                .query(&stmt, &[&now, &lease_until, &limit, &self.owner])
-                .await
-                .map_err(|e| pg_err(&e))?;
+            let mut rows = lease_write(
+                &conn,
+                conn.query(&stmt, &[&now, &lease_until, &limit, &self.owner]),
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
             // RETURNING keeps no order.
             rows.sort_by_key(|r| r.get::<_, i64>(0));
             rows.iter()
@@ -906,6 +908,31 @@ impl AuditColumns {
     }
 }
 
+/// Runs `statement`, which changes only leases, in a transaction whose
+/// commit does not wait for the WAL to reach the disk (one round trip,
+/// pipelined). A lease lost in a database crash only frees a record early,
+/// as an expired lease does, and the API's idempotence covers a second
+/// send; the records' states and the audit trail are always committed
+/// durably, so the webhook acknowledgements they gate do not share the disk
+/// with lease bookkeeping.
+async fn lease_write<T>(
+    conn: &Object,
+    statement: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, tokio_postgres::Error> {
+    // In order on the wire; every one answered (a failed statement aborts
+    // the transaction, and COMMIT then rolls it back).
+    let (begun, result, committed) = futures_util::future::join3(
+        conn.batch_execute("BEGIN; SET LOCAL synchronous_commit TO OFF"),
+        statement,
+        conn.batch_execute("COMMIT"),
+    )
+    .await;
+    begun?;
+    let v = result?;
+    committed?;
+    Ok(v)
+}
+
 /// The `(group_id, join_request_id)` pairs as two arrays, for `unnest`.
 fn key_arrays(keys: &[(String, String)]) -> (Vec<&str>, Vec<&str>) {
     let mut keys: Vec<&(String, String)> = keys.iter().collect();
@@ -979,10 +1006,12 @@ impl Backend for PostgresBackend {
                 )
                 .await
                 .map_err(|e| pg_err(&e))?;
-            let n = conn
-                .execute(&stmt, &[&groups, &jrs, &lease_until, &self.owner])
-                .await
-                .map_err(|e| pg_err(&e))?;
+            let n = lease_write(
+                &conn,
+                conn.execute(&stmt, &[&groups, &jrs, &lease_until, &self.owner]),
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })
     }
@@ -1023,7 +1052,7 @@ impl Backend for PostgresBackend {
                 )
                 .await
                 .map_err(|e| pg_err(&e))?;
-            conn.execute(&stmt, &[&groups, &jrs, &self.owner])
+            lease_write(&conn, conn.execute(&stmt, &[&groups, &jrs, &self.owner]))
                 .await
                 .map_err(|e| pg_err(&e))?;
             Ok(())
