@@ -73,8 +73,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some((url, _)) => Some(raw_insert_p99(url, rate, count).await?),
         None => None,
     };
-    let backend = if scratch.is_some() {
-        "PostgreSQL"
+    let backend = if let Some((url, _)) = &scratch {
+        if url.ends_with("sslmode=disable") {
+            "PostgreSQL, sslmode=disable"
+        } else {
+            "PostgreSQL"
+        }
     } else {
         "SQLite"
     };
@@ -266,8 +270,15 @@ async fn scratch_schema(url: &str) -> Result<(String, String), Box<dyn std::erro
         ))
         .await?;
     let sep = if url.contains('?') { '&' } else { '?' };
+    // Unless the URL says otherwise, in clear like the baseline's plain
+    // connections: TLS over loopback would measure the cipher, not the store.
+    let clear = if url.contains("sslmode=") {
+        ""
+    } else {
+        "&sslmode=disable"
+    };
     Ok((
-        format!("{url}{sep}options=-c%20search_path%3D{schema}"),
+        format!("{url}{sep}options=-c%20search_path%3D{schema}{clear}"),
         schema,
     ))
 }
