@@ -42,8 +42,8 @@ pub(super) const DEFAULT_POOL_MAX_SIZE: usize = 16;
 const POOL_WAIT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections made at open.
-const WARM_CONNECTIONS: usize = 4;
+/// Connections made (with the apply's statements prepared) at open.
+const WARM_CONNECTIONS: usize = 8;
 
 /// Transactions retried after a deadlock or serialization failure.
 const TX_ATTEMPTS: usize = 5;
@@ -397,7 +397,15 @@ impl PostgresBackend {
         // Connect a few now: a first burst of deliveries should not wait
         // for connections (and TLS handshakes) to be made.
         let warm = parsed.pool_max_size.min(WARM_CONNECTIONS);
-        drop(futures_util::future::join_all((0..warm).map(|_| backend.pool.get())).await);
+        let warmed = futures_util::future::join_all((0..warm).map(|_| async {
+            let conn = backend.pool.get().await.ok()?;
+            // Prepared now, so a delivery never pays a cold backend's
+            // parse and plan.
+            Statements::prepare(&conn).await.ok()?;
+            Some(conn)
+        }))
+        .await;
+        drop(warmed);
         Ok(backend)
     }
 
