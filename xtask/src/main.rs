@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench") if args.get(1).is_some_and(|a| a == "moderation") => bench_moderation(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "bindings") => bench_bindings(),
         Some("bench") => bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("conformance") => conformance::conformance(),
@@ -44,7 +45,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
   test    cargo fmt --check, actionlint, clippy -D warnings, and every test suite
   bench   benchmarks, reported as ratios against same-run baselines
-          (`bench moderation`: only the moderation rows)
+          (`bench moderation`: only the moderation rows; `bench bindings`:
+          only Python and Node beside the Rust client, into bench/results.md)
   fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
   conformance  requests (Rust, Python, Node) and responses against Meta's spec: Prism, schemathesis
   dist    release packages in dist/: [python|node|crates] (default all): the
@@ -306,14 +308,88 @@ fn bench() -> Result<(), String> {
         node::bench()?.iter().map(Row::to_tsv).collect::<String>(),
     )
     .map_err(|e| e.to_string())?;
+    bindings_bench()?;
     report(&dir)
+}
+
+/// The bindings beside the Rust client: the release wheel and addon, then
+/// the harness `crates/transport/examples/bindings_bench.rs` (one emulator,
+/// each client in a process of its own, pinned to another core), which
+/// writes `bindings.tsv`.
+fn bindings_bench() -> Result<Vec<Row>, String> {
+    let (venv, _wheel) = python::bench_venv()?;
+    let python = python::venv_python(&venv);
+    let node_dir = node::bench_addon()?;
+    let out = results_dir().join("bindings.tsv");
+    std::fs::create_dir_all(results_dir()).map_err(|e| e.to_string())?;
+    let (python, node_dir, out_arg) = (
+        python.to_string_lossy(),
+        node_dir.to_string_lossy(),
+        out.to_string_lossy(),
+    );
+    run(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "--locked",
+            "-p",
+            "wa-groups",
+            "--example",
+            "bindings_bench",
+            "--",
+            "--python",
+            &python,
+            "--node",
+            &node_dir,
+            "--out",
+            &out_arg,
+        ],
+    )?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(text.lines().filter_map(Row::from_tsv).collect())
+}
+
+/// `cargo xtask bench bindings`: only the bindings-beside-Rust rows,
+/// printed, and put in place in bench/results.md (the other rows are left
+/// as the last whole run wrote them).
+fn bench_bindings() -> Result<(), String> {
+    let rows = bindings_bench()?;
+    let line = |row: &Row| {
+        format!(
+            "| {} | {} | {} | {} | {:.2}× | {} | {} |",
+            row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
+        )
+    };
+    for row in &rows {
+        eprintln!("{}", line(row));
+    }
+    let path = root().join("bench").join("results.md");
+    let Ok(doc) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    // The harness's cases all say "vs Rust Client"; no other row does.
+    let mut lines: Vec<String> = doc
+        .lines()
+        .filter(|l| !l.contains(" vs Rust Client ("))
+        .map(str::to_owned)
+        .collect();
+    let end = lines
+        .iter()
+        .rposition(|l| l.starts_with('|'))
+        .map_or(lines.len(), |i| i + 1);
+    lines.splice(end..end, rows.iter().map(line));
+    std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The moderation rows: webhook acknowledgement latency at 500
 /// deliveries/s on SQLite and the time from a delivery to its approval
-/// (the example writes `moderation-ack.tsv` itself), and the same on
-/// PostgreSQL (`moderation-ack-postgres.tsv`) when `WA_GROUPS_TEST_POSTGRES`
-/// names a server.
+/// (the `ack_latency` example), the same on PostgreSQL
+/// (`moderation-ack-postgres.tsv`) when `WA_GROUPS_TEST_POSTGRES` names a
+/// server, then the sweep of 2,000 groups under the rate limit against the
+/// built `wa-groups moderate serve` (the `sweep` example; one replica on
+/// SQLite). Each example writes its own `moderation-*.tsv`. The sweep takes
+/// `--store URL --replicas N` for the PostgreSQL rows.
 fn moderation_bench() -> Result<(), String> {
     let example = [
         "run",
@@ -333,33 +409,97 @@ fn moderation_bench() -> Result<(), String> {
         Ok(url) if !url.is_empty() => {
             let mut args = example.to_vec();
             args.push("postgres");
-            run("cargo", &args)
+            run("cargo", &args)?;
         }
         _ => {
             eprintln!("xtask bench: the PostgreSQL row is SKIPPED: {POSTGRES_VAR} is not set");
-            Ok(())
         }
     }
+    run("cargo", &["build", "--release", "-p", "wa-groups-cli"])?;
+    let bin = target_dir().join("release/wa-groups");
+    run(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-p",
+            "wa-groups-moderation",
+            "--example",
+            "sweep",
+            "--",
+            "--bin",
+            &bin.to_string_lossy(),
+        ],
+    )
 }
 
-/// `cargo xtask bench moderation`: only the moderation rows, printed (the
-/// whole-bench table in bench/results.md is left as it is).
+/// `cargo xtask bench moderation`: only the moderation rows, printed and
+/// put in place of the moderation rows of bench/results.md (the other rows
+/// are left as the last full run wrote them).
 fn bench_moderation() -> Result<(), String> {
     let dir = results_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for old in moderation_tsvs(&dir)? {
+        let _ = std::fs::remove_file(old);
+    }
     moderation_bench()?;
-    let mut text =
-        std::fs::read_to_string(dir.join("moderation-ack.tsv")).map_err(|e| e.to_string())?;
-    if let Ok(pg) = std::fs::read_to_string(dir.join("moderation-ack-postgres.tsv")) {
-        text.push_str(&pg);
+    let mut rows = Vec::new();
+    for file in moderation_tsvs(&dir)? {
+        let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+        for row in text.lines().filter_map(Row::from_tsv) {
+            rows.push(format!(
+                "| {} | {} | {} | {} | {:.2}× | {} | {} |",
+                row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
+            ));
+        }
     }
-    for row in text.lines().filter_map(Row::from_tsv) {
-        eprintln!(
-            "| {} | {} | {} | {} | {:.2}× | {} | {} |",
-            row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
-        );
+    for row in &rows {
+        eprintln!("{row}");
     }
-    Ok(())
+    let path = root().join("bench/results.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Table rows are sorted by section, as `report` writes them.
+    let mut out = String::new();
+    let mut placed = false;
+    for line in doc.lines() {
+        if line.starts_with("| moderation |") {
+            continue;
+        }
+        let section = line.strip_prefix("| ").and_then(|l| l.split(" |").next());
+        if !placed
+            && section.is_some_and(|s| s > "moderation" && s != "section" && !s.starts_with("---"))
+        {
+            for row in &rows {
+                out.push_str(row);
+                out.push('\n');
+            }
+            placed = true;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !placed {
+        for row in &rows {
+            out.push_str(row);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The rows files the moderation examples write.
+fn moderation_tsvs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("moderation") && n.ends_with(".tsv"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Release packages in `dist/`.

@@ -8,7 +8,8 @@
 //!   `tsc -p types` over a typed usage file, then `node --test`.
 //! - [`bench`]: the release addon, then `bench/approve.mjs` (this client vs
 //!   `fetch` and `undici.request` against the in-process emulator), whose
-//!   numbers it returns as rows.
+//!   numbers it returns as rows; [`bench_addon`] builds the same addon for
+//!   `bench/bindings.mjs`, a client of `cargo xtask bench bindings`.
 //! - [`dist`]: the release addon, stripped, in `npm pack` tarballs in
 //!   `dist/`: `wa-groups` (with the linux-x64-gnu binary beside its loader)
 //!   and `wa-groups-linux-x64-gnu` (napi-rs's per-platform package).
@@ -227,8 +228,7 @@ fn json_string<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 /// of this client over those of `fetch` and `undici.request` (a rate: the
 /// ratio is ours over theirs, higher is better).
 pub(crate) fn bench() -> Result<Vec<Row>, String> {
-    ensure_node_modules()?;
-    build_addon_release(false)?;
+    bench_addon()?;
     let out = results_dir().join("node-approve.json");
     let _ = std::fs::create_dir_all(results_dir());
     let out_arg = out.to_string_lossy().into_owned();
@@ -276,6 +276,15 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
         met: if mb <= 8.0 { "yes" } else { "no" }.into(),
     });
     Ok(rows)
+}
+
+/// The release addon (stripped) beside the package's loader, as the
+/// benchmarks use it; returns the package directory, where `node
+/// bench/bindings.mjs` runs for `cargo xtask bench bindings`.
+pub(crate) fn bench_addon() -> Result<PathBuf, String> {
+    ensure_node_modules()?;
+    build_addon_release(false)?;
+    Ok(package_dir())
 }
 
 /// The release addon (stripped, at the glibc floor) and the two tarballs

@@ -7,7 +7,9 @@
 //!   `python -m mypy.stubtest wa_groups` and `python -m pytest`.
 //! - [`bench`]: the release wheel installed in `target/python-bench-venv`
 //!   with httpx and aiohttp (`requirements-bench.txt`; pywa too when it
-//!   installs), then `bench/bench_approve.py`, whose rows it returns.
+//!   installs), then `bench/bench_approve.py`, whose rows it returns. The
+//!   same venv runs `bench/bench_bindings.py` for `cargo xtask bench
+//!   bindings` ([`bench_venv`]).
 //! - [`dist`]: the release abi3 wheel in `dist/`.
 
 use std::path::{Path, PathBuf};
@@ -280,6 +282,29 @@ pub(crate) fn dist() -> Result<(), String> {
 /// (our clients against httpx, aiohttp and pywa in one run), plus the wheel
 /// size and the import time.
 pub(crate) fn bench() -> Result<Vec<Row>, String> {
+    let (venv, wheel) = bench_venv()?;
+    let python = venv_python(&venv);
+    let wheel_arg = wheel.display().to_string();
+    let out = target_dir().join("python-bench.tsv");
+    let out_arg = out.display().to_string();
+    let script = root().join(PACKAGE).join("bench").join("bench_approve.py");
+    let script_arg = script.display().to_string();
+    // Run outside the source tree, so that the installed wheel is measured.
+    let cwd = target_dir();
+    run_in(
+        &venv,
+        &cwd,
+        &python,
+        &[&script_arg, "--out", &out_arg, "--wheel", &wheel_arg],
+    )?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(text.lines().filter_map(row).collect())
+}
+
+/// The release wheel, built and installed in `target/python-bench-venv`
+/// with the baselines; returns the venv and the wheel. `cargo xtask bench
+/// bindings` runs its Python clients with this venv's interpreter.
+pub(crate) fn bench_venv() -> Result<(PathBuf, PathBuf), String> {
     // The wheel is built with the test venv's maturin and interpreter, as
     // `dist` builds it (the same build, so nothing is compiled twice), and
     // installed in a venv of its own with the baselines.
@@ -326,20 +351,7 @@ pub(crate) fn bench() -> Result<Vec<Row>, String> {
             &wheel_arg,
         ],
     )?;
-    let out = target_dir().join("python-bench.tsv");
-    let out_arg = out.display().to_string();
-    let script = root().join(PACKAGE).join("bench").join("bench_approve.py");
-    let script_arg = script.display().to_string();
-    // Run outside the source tree, so that the installed wheel is measured.
-    let cwd = target_dir();
-    run_in(
-        &venv,
-        &cwd,
-        &python,
-        &[&script_arg, "--out", &out_arg, "--wheel", &wheel_arg],
-    )?;
-    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    Ok(text.lines().filter_map(row).collect())
+    Ok((venv, wheel))
 }
 
 /// A row from the bench script's tab-separated output.

@@ -10,18 +10,34 @@
 //! `ABORT_ERR`, `cause` the signal's `reason`). When the call settles, the
 //! listener is removed, so a long-lived signal shared by many calls does
 //! not collect listeners.
+//!
+//! Settling: napi-rs's own future-to-Promise bridge makes a threadsafe
+//! function (a libuv handle, cleanup hooks, locks) for every Promise and
+//! wakes the JavaScript thread once per call. Here a call's Promise is a
+//! plain deferred kept on the JavaScript thread (in [`Hub`]); a finished
+//! call queues its result, and one threadsafe function per thread wakes
+//! the JavaScript thread once for every batch of results, which settles
+//! them all. That threadsafe function holds the event loop open only while
+//! calls are pending, as a per-call one would.
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
-
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt as _;
-use futures_util::future::{AbortHandle, AbortRegistration, Abortable};
+use futures_util::future::{AbortHandle, AbortRegistration, Abortable, Either};
 use napi::bindgen_prelude::JsObjectValue as _;
 use napi::bindgen_prelude::{
     FnArgs, Function, FunctionRef, Object, ObjectRef, PromiseRaw, ToNapiValue, Unknown,
 };
-use napi::{Env, JsValue, Status, ValueType};
+use napi::threadsafe_function::{
+    ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
+use napi::{Env, JsValue, Status, ValueType, sys};
 
 use crate::error::Failure;
 
@@ -176,32 +192,260 @@ impl Call {
             Some(w) => (w.registration, Some(w.signal), Some(w.listener)),
             None => (None, aborted, None),
         };
-        let fut = async move {
-            if already_aborted {
-                return Ok(Err(Failure::Aborted));
+        let settle: Settle = Box::new(move |env, reason, outcome| match outcome {
+            Ok(value) => {
+                let value = value.downcast::<T>().map_err(|_| {
+                    napi::Error::from_reason(
+                        "internal error in wa-groups: a result of another type",
+                    )
+                })?;
+                convert(env, *value)?.into_unknown(env).map(Ok)
             }
-            // A panic in the call rejects with `ERR_WA_INTERNAL` (napi's
-            // own catch would reject with an error of no known code).
-            let fut = AssertUnwindSafe(fut).catch_unwind();
-            let outcome = match registration {
-                Some(reg) => Abortable::new(fut, reg)
-                    .await
-                    .unwrap_or(Ok(Err(Failure::Aborted))),
-                None => fut.await,
-            };
-            Ok::<_, napi::Error>(outcome.unwrap_or_else(|p| Err(Failure::panicked(&*p))))
+            Err(failure) => failure.to_js(env, reason).map(|o| Err(o.to_unknown())),
+        });
+        let (queue, id, promise) = Hub::register(env, signal, listener, settle)?;
+        if already_aborted {
+            queue.complete(Completion {
+                id,
+                outcome: Err(Failure::Aborted),
+            });
+            return Ok(PromiseRaw::new(env.raw(), promise));
+        }
+        // Combinators, not `async` blocks: a block awaiting a future it
+        // captured keeps it twice in its state, and the whole state is
+        // copied into the task.
+        // A panic in the call rejects with `ERR_WA_INTERNAL` (napi's own
+        // catch would reject with an error of no known code).
+        let fut = AssertUnwindSafe(fut).catch_unwind();
+        let fut = match registration {
+            Some(reg) => Either::Left(
+                Abortable::new(fut, reg).map(|r| r.unwrap_or(Ok(Err(Failure::Aborted)))),
+            ),
+            None => Either::Right(fut),
         };
-        env.spawn_future_with_callback(fut, move |env, outcome| {
-            guard(env, || {
-                let reason = settle_signal(env, signal, listener);
-                match outcome {
-                    Ok(value) => convert(env, value),
-                    Err(failure) => Err(failure.into_napi(env, reason?)),
-                }
-            })
-        })
+        napi::bindgen_prelude::spawn(fut.map(move |outcome| {
+            let outcome = outcome
+                .unwrap_or_else(|p| Err(Failure::panicked(&*p)))
+                .map(|v| Box::new(v) as Box<dyn Any + Send>);
+            queue.complete(Completion { id, outcome });
+        }));
+        Ok(PromiseRaw::new(env.raw(), promise))
     }
 }
+
+/// What a call's future ended with: its value (of the type its
+/// [`Settle`] expects) or its failure.
+type Outcome = Result<Box<dyn Any + Send>, Failure>;
+
+/// How a finished call's Promise is settled, run on the JavaScript thread
+/// with the signal's `reason`: `Ok(Ok(value))` resolves, `Ok(Err(error))`
+/// rejects, and `Err` (a conversion that failed) rejects with that error.
+/// It stays on the JavaScript thread (a conversion need not be `Send`);
+/// only the [`Outcome`] crosses from the runtime.
+type Settle = Box<
+    dyn for<'env> FnOnce(
+        &'env Env,
+        Option<Unknown<'env>>,
+        Outcome,
+    ) -> napi::Result<Result<Unknown<'env>, Unknown<'env>>>,
+>;
+
+/// A finished call, queued for the JavaScript thread.
+struct Completion {
+    id: u64,
+    outcome: Outcome,
+}
+
+/// The wake-up of one JavaScript thread: a threadsafe function that calls
+/// [`Hub::drain`], made weak (it keeps the event loop open only while
+/// [`Hub`] refs it).
+type Wake = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+/// Finished calls on their way to one JavaScript thread, shared with the
+/// runtime's threads.
+struct Queue {
+    done: Mutex<Vec<Completion>>,
+    /// A wake-up is on its way: completions queued meanwhile ride with it.
+    armed: AtomicBool,
+    wake: Wake,
+}
+
+impl Queue {
+    fn complete(&self, completion: Completion) {
+        self.done
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(completion);
+        if !self.armed.swap(true, Ordering::AcqRel) {
+            // Fails only while the environment is torn down, when nothing
+            // is left to settle.
+            let _ = self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+/// A pending call's Promise and signal, kept on the JavaScript thread.
+struct Pending {
+    deferred: sys::napi_deferred,
+    signal: Option<ObjectRef<false>>,
+    listener: Option<Listener>,
+    settle: Settle,
+}
+
+/// The calls of one JavaScript thread (the main thread or a worker) that
+/// have not settled, and the queue their results come back through.
+struct Hub {
+    queue: Arc<Queue>,
+    pending: HashMap<u64, Pending>,
+    next_id: u64,
+}
+
+thread_local! {
+    static HUB: RefCell<Option<Hub>> = const { RefCell::new(None) };
+}
+
+impl Hub {
+    /// A new pending call of this thread: its ID, the queue its result
+    /// goes to, and its Promise.
+    fn register(
+        env: &Env,
+        signal: Option<ObjectRef<false>>,
+        listener: Option<Listener>,
+        settle: Settle,
+    ) -> napi::Result<(Arc<Queue>, u64, sys::napi_value)> {
+        let queue = match HUB.with(|h| h.borrow().as_ref().map(|h| Arc::clone(&h.queue))) {
+            Some(queue) => queue,
+            None => {
+                let queue = Arc::new(Queue {
+                    done: Mutex::new(Vec::new()),
+                    armed: AtomicBool::new(false),
+                    wake: wake_function(env)?,
+                });
+                HUB.with(|h| {
+                    *h.borrow_mut() = Some(Hub {
+                        queue: Arc::clone(&queue),
+                        pending: HashMap::new(),
+                        next_id: 0,
+                    });
+                });
+                queue
+            }
+        };
+        let mut deferred = std::ptr::null_mut();
+        let mut promise = std::ptr::null_mut();
+        // SAFETY: `env` is this thread's live environment (we are in one of
+        // its callbacks), and both out-pointers are valid.
+        let status = unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new(
+                Status::from(status),
+                "could not create a Promise",
+            ));
+        }
+        let (id, first) = HUB.with(|h| {
+            let mut h = h.borrow_mut();
+            let hub = h.as_mut().expect("the hub was just made");
+            let id = hub.next_id;
+            hub.next_id += 1;
+            hub.pending.insert(
+                id,
+                Pending {
+                    deferred,
+                    signal,
+                    listener,
+                    settle,
+                },
+            );
+            (id, hub.pending.len() == 1)
+        });
+        if first {
+            // Pending calls keep the process alive, as pending I/O does.
+            set_ref(env, &queue.wake, true);
+        }
+        Ok((queue, id, promise))
+    }
+
+    /// On the JavaScript thread: settles every queued call.
+    fn drain(env: &Env) {
+        let Some(queue) = HUB.with(|h| h.borrow().as_ref().map(|h| Arc::clone(&h.queue))) else {
+            return;
+        };
+        // Disarm before taking the queue: a completion queued after this
+        // point wakes the thread again.
+        queue.armed.store(false, Ordering::Release);
+        let batch = std::mem::take(&mut *queue.done.lock().unwrap_or_else(PoisonError::into_inner));
+        for Completion { id, outcome } in batch {
+            // The borrow ends before any JavaScript runs: settling can run
+            // code that starts another call.
+            let pending = HUB.with(|h| h.borrow_mut().as_mut().and_then(|h| h.pending.remove(&id)));
+            let Some(Pending {
+                deferred,
+                signal,
+                listener,
+                settle,
+            }) = pending
+            else {
+                continue;
+            };
+            let outcome = guard(env, || {
+                let reason = settle_signal(env, signal, listener)?;
+                settle(env, reason, outcome)
+            });
+            let (resolve, value) = match outcome {
+                Ok(Ok(value)) => (true, value.raw()),
+                Ok(Err(error)) => (false, error.raw()),
+                Err(error) => match error.into_unknown(env) {
+                    Ok(error) => (false, error.raw()),
+                    Err(_) => continue,
+                },
+            };
+            // SAFETY: `deferred` came from `napi_create_promise` on this
+            // thread's environment and is settled exactly once (it left the
+            // pending map above); `value` is a live value of this scope.
+            unsafe {
+                if resolve {
+                    sys::napi_resolve_deferred(env.raw(), deferred, value);
+                } else {
+                    sys::napi_reject_deferred(env.raw(), deferred, value);
+                }
+            }
+        }
+        if HUB.with(|h| h.borrow().as_ref().is_some_and(|h| h.pending.is_empty())) {
+            set_ref(env, &queue.wake, false);
+        }
+    }
+}
+
+/// The threadsafe function that runs [`Hub::drain`] on this thread.
+fn wake_function(env: &Env) -> napi::Result<Wake> {
+    let noop: Function<'_, (), ()> =
+        env.create_function_from_closure("waGroupsSettle", |_ctx| Ok(()))?;
+    noop.build_threadsafe_function::<()>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .build_callback(|ctx: ThreadsafeCallContext<()>| {
+            Hub::drain(&ctx.env);
+            Ok(())
+        })
+}
+
+/// Makes the wake-up hold the event loop open (`on`), or not.
+fn set_ref(env: &Env, wake: &Wake, on: bool) {
+    // After the environment's teardown the function is gone.
+    if wake.aborted() {
+        return;
+    }
+    // SAFETY: on this thread, the function's own, which is alive (not
+    // aborted; only this thread's teardown aborts it).
+    unsafe {
+        if on {
+            sys::napi_ref_threadsafe_function(env.raw(), wake.raw());
+        } else {
+            sys::napi_unref_threadsafe_function(env.raw(), wake.raw());
+        }
+    }
+}
+
 /// Removes the call's listener from its signal and reads the signal's
 /// `reason` (for the `cause` of an abort).
 fn settle_signal<'env>(

@@ -15,7 +15,7 @@ use pyo3::types::PyString;
 use wa_groups::{ClientBuilder, Field, ListOptions};
 
 use crate::errors::{Count, Text, guard, to_py_err, utf8};
-use crate::runtime::{Done, block_on, ready, spawn_for_asyncio};
+use crate::runtime::{Done, block_on, generation, ready, spawn_for_asyncio};
 use crate::types::{ApproveOutcome, JoinRequest, JoinRequestPage, RejectOutcome, Repr};
 
 /// A page size: out of range maps to 0 or `u32::MAX`, both refused by the
@@ -33,7 +33,7 @@ fn closed_err() -> PyErr {
 /// child (whose copy of the parent's connection pool is unusable).
 struct Shared {
     builder: ClientBuilder,
-    current: Mutex<Option<(u32, wa_groups::Client)>>,
+    current: Mutex<Option<(u64, wa_groups::Client)>>,
     /// Set by `close()`; the iterators made before it watch it, because
     /// their page streams hold clients of their own.
     closed: Arc<AtomicBool>,
@@ -97,7 +97,7 @@ impl Shared {
             .finish();
         Ok(Self {
             builder,
-            current: Mutex::new(Some((std::process::id(), client))),
+            current: Mutex::new(Some((generation(py)?, client))),
             closed: Arc::new(AtomicBool::new(false)),
             repr,
             user_agent,
@@ -106,7 +106,7 @@ impl Shared {
 
     /// The client of this process; made again after a fork.
     fn client(&self, py: Python<'_>) -> PyResult<wa_groups::Client> {
-        let pid = std::process::id();
+        let pid = generation(py)?;
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         match &*current {
             None => Err(closed_err()),
@@ -184,10 +184,10 @@ fn list_options(
 /// result (a panic inside it unwinds to the caller's [`guard`]).
 fn wait<T, P>(
     py: Python<'_>,
-    fut: impl std::future::Future<Output = wa_groups::Result<T>> + Send,
+    fut: impl std::future::Future<Output = wa_groups::Result<T>> + Send + 'static,
 ) -> PyResult<P>
 where
-    T: Send,
+    T: Send + 'static,
     P: From<T>,
 {
     block_on(py, fut)?

@@ -4,13 +4,15 @@
 //!
 //! Fork safety: a runtime belongs to the process that made it. After
 //! `os.fork()` the child has none of the parent's worker threads, so the
-//! runtime is keyed by process ID and made again, lazily, in a child; the
-//! parent's copy is leaked there (dropping it would wait for threads that do
-//! not exist in the child).
+//! runtime is keyed by process generation ([`generation`]) and made again,
+//! lazily, in a child; the parent's copy is leaked there (dropping it would
+//! wait for threads that do not exist in the child).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io::{Read as _, Write as _};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -24,14 +26,50 @@ use tokio::runtime::Runtime;
 use crate::errors::panic_err;
 
 /// The runtime of this process, made on first use in each process.
-static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+static RUNTIME: Mutex<Option<(u64, &'static Runtime)>> = Mutex::new(None);
+
+/// How many `os.fork()`s lie between the first process that loaded the
+/// package and this one.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The `os.register_at_fork` hook that counts [`GENERATION`] is in place.
+static FORK_HOOK: PyOnceLock<()> = PyOnceLock::new();
+
+/// This process's generation: what the runtime, the event loop bridges and
+/// the clients' pools are keyed by, so that a forked child makes its own.
+///
+/// A counter bumped in the child by `os.register_at_fork`, not the process
+/// ID: `getpid` is a system call, several per call, and costs more than a
+/// microsecond on a virtual machine. It sees every fork made through
+/// `os.fork()` (`multiprocessing` included); a child that `exec`s (as
+/// `subprocess` does) never runs Python code of ours.
+pub(crate) fn generation(py: Python<'_>) -> PyResult<u64> {
+    FORK_HOOK.get_or_try_init(py, || -> PyResult<()> {
+        let bump = PyCFunction::new_closure(
+            py,
+            Some(c"_wa_groups_after_fork"),
+            None,
+            |_args, _kwargs| {
+                GENERATION.fetch_add(1, Ordering::AcqRel);
+            },
+        )?;
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("after_in_child", bump)?;
+        py.import("os")?
+            .getattr("register_at_fork")?
+            .call((), Some(&kwargs))?;
+        Ok(())
+    })?;
+    Ok(GENERATION.load(Ordering::Acquire))
+}
 
 /// The package's runtime for the current process.
 ///
 /// Called with the GIL held, so that no other Python thread can hold the
 /// lock when a thread calls `os.fork()`.
 pub(crate) fn runtime() -> PyResult<&'static Runtime> {
-    let pid = std::process::id();
+    // The GIL is held already: attaching is a thread-local count.
+    let pid = Python::attach(generation)?;
     let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some((owner, rt)) = *slot
         && owner == pid
@@ -54,24 +92,52 @@ pub(crate) fn runtime() -> PyResult<&'static Runtime> {
 
 /// Runs `fut` to completion on the runtime with the GIL released. Every
 /// 100 ms it takes the GIL back to run signal handlers, so Ctrl-C
-/// interrupts a blocking call (the future is dropped then, which cancels
-/// the request).
+/// interrupts a blocking call (the call's task is aborted then, which
+/// drops the future and cancels the request).
+///
+/// The future runs as a task of the runtime, and this thread sleeps on a
+/// channel until it ends: the whole call (request, connection, response)
+/// then runs on one worker, and the thread is woken once, by the result.
+/// (Polling it here, in `Runtime::block_on`, handed every request to the
+/// connection's task on a worker and back, and armed a timer per call for
+/// the signal check.) A panic in the call unwinds here, to the caller's
+/// `guard`.
 pub(crate) fn block_on<F>(py: Python<'_>, fut: F) -> PyResult<F::Output>
 where
-    F: Future + Send,
-    F::Output: Send,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
 {
     let rt = runtime()?;
-    let mut fut = std::pin::pin!(fut);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    // A combinator, not an `async` block, which would hold `fut` twice.
+    let task = rt.spawn(
+        std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .map(move |out| {
+                let _ = tx.send(out);
+            }),
+    );
+    let mut rx = rx;
     loop {
-        let step = py.detach(|| {
-            rt.block_on(async {
-                tokio::time::timeout(Duration::from_millis(100), fut.as_mut()).await
-            })
-        });
+        // The receiver is moved in and back: it is `Send`, not `Sync`.
+        let (step, back) = py.detach(move || (rx.recv_timeout(Duration::from_millis(100)), rx));
+        rx = back;
         match step {
-            Ok(out) => return Ok(out),
-            Err(_elapsed) => py.check_signals()?,
+            Ok(Ok(out)) => return Ok(out),
+            Ok(Err(payload)) => std::panic::resume_unwind(payload),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(e) = py.check_signals() {
+                    task.abort();
+                    return Err(e);
+                }
+            }
+            // The task was dropped unfinished: only a runtime shutting
+            // down does that.
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err(
+                    "the call ended without a result (the runtime is shutting down)",
+                ));
+            }
         }
     }
 }
@@ -93,10 +159,35 @@ struct Completion {
 /// pair the loop watches (`loop.add_reader`), and the loop's thread sets
 /// every queued result at once. This keeps the GIL in the loop's thread,
 /// where asyncio code holds it anyway.
+///
+/// Cancellation: every pending future of the loop has the same done
+/// callback, [`LoopPy::on_cancel`], which aborts the call of a future
+/// cancelled in Python (the abort handles are kept here, by the future's
+/// address). It is taken off the future before the result is set, so a
+/// completion schedules only the awaiting task's wake-up, not a second
+/// callback.
 pub(crate) struct Bridge {
     queue: Mutex<Vec<Completion>>,
     armed: AtomicBool,
     wake: Waker,
+    /// The abort handles of the calls in flight, by their future's address.
+    /// A future stays alive while its entry exists (the call's task, or its
+    /// queued completion, holds it), so an address is never reused early.
+    aborts: Mutex<HashMap<usize, tokio::task::AbortHandle>>,
+}
+
+/// The Python objects of a loop's bridge, kept out of [`Bridge`]: the
+/// runtime's tasks hold the bridge, and a Python object they dropped (on
+/// their threads, without the GIL) would go through pyo3's lock of pending
+/// decrefs, which an `os.fork()` at that moment would leave locked in the
+/// child. These are held and dropped with the GIL only.
+struct LoopPy {
+    /// The shared done callback (it holds the bridge weakly).
+    on_cancel: Py<PyAny>,
+    /// `asyncio.Future`, when the loop's `create_future` is asyncio's own
+    /// (which only calls it): calling the C type skips a Python frame per
+    /// call. `None` for a loop with its own `create_future`.
+    future_type: Option<Py<PyAny>>,
 }
 
 #[cfg(unix)]
@@ -147,7 +238,7 @@ impl Bridge {
     }
 
     /// In the loop's thread: sets the result of every queued completion.
-    fn drain(&self, py: Python<'_>) {
+    fn drain(&self, py: Python<'_>, on_cancel: &Bound<'_, PyAny>) {
         #[cfg(unix)]
         {
             let mut buf = [0u8; 256];
@@ -159,11 +250,14 @@ impl Bridge {
         let batch = std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner));
         for Completion { future, deliver } in batch {
             let future = future.bind(py);
-            let cancelled = future
-                .call_method0(pyo3::intern!(py, "cancelled"))
-                .and_then(|c| c.is_truthy())
-                .unwrap_or(true);
-            if cancelled {
+            lock(&self.aborts).remove(&(future.as_ptr() as usize));
+            // Taking the callback off tells whether the future is still
+            // pending: a cancelled one has no callbacks left.
+            let pending = future
+                .call_method1(pyo3::intern!(py, "remove_done_callback"), (on_cancel,))
+                .and_then(|n| n.extract::<usize>())
+                .is_ok_and(|n| n > 0);
+            if !pending {
                 continue;
             }
             // A panic while building the result is the call's error, not
@@ -183,6 +277,50 @@ impl Bridge {
     }
 }
 
+impl Bridge {
+    /// Registers the call of `future` (its task's abort handle) for the
+    /// loop's `on_cancel` callback.
+    fn watch(
+        &self,
+        py: Python<'_>,
+        future: &Bound<'_, PyAny>,
+        on_cancel: &Py<PyAny>,
+        abort: tokio::task::AbortHandle,
+    ) -> PyResult<()> {
+        lock(&self.aborts).insert(future.as_ptr() as usize, abort);
+        future.call_method1(pyo3::intern!(py, "add_done_callback"), (on_cancel,))?;
+        Ok(())
+    }
+}
+
+/// The loop's done callback: aborts the call of a future cancelled in
+/// Python.
+fn on_cancel_callback(py: Python<'_>, bridge: &Arc<Bridge>) -> PyResult<Py<PyAny>> {
+    let weak = Arc::downgrade(bridge);
+    let f = PyCFunction::new_closure(
+        py,
+        Some(c"_wa_groups_on_cancel"),
+        None,
+        move |args, _kwargs| -> PyResult<()> {
+            let future = args.get_item(0)?;
+            if let Some(bridge) = weak.upgrade()
+                && future
+                    .call_method0(pyo3::intern!(args.py(), "cancelled"))?
+                    .is_truthy()?
+                && let Some(abort) = lock(&bridge.aborts).remove(&(future.as_ptr() as usize))
+            {
+                abort.abort();
+            }
+            Ok(())
+        },
+    )?;
+    Ok(f.into_any().unbind())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(not(unix))]
 fn runtime_no_gil() -> Result<&'static Runtime, ()> {
     let slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
@@ -191,9 +329,10 @@ fn runtime_no_gil() -> Result<&'static Runtime, ()> {
 
 /// One bridge per (process, event loop); loops that closed are dropped.
 struct LoopEntry {
-    pid: u32,
+    pid: u64,
     event_loop: Py<PyAny>,
     bridge: Arc<Bridge>,
+    py_side: Arc<LoopPy>,
 }
 
 static BRIDGES: Mutex<Vec<LoopEntry>> = Mutex::new(Vec::new());
@@ -204,13 +343,16 @@ static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// The bridge of `event_loop`, made on first use. The registry's lock is
 /// never held while Python code runs: another thread could take the GIL
 /// then and wait for the lock, and neither would go on.
-fn bridge_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
-    let pid = std::process::id();
+fn bridge_for(
+    py: Python<'_>,
+    event_loop: &Bound<'_, PyAny>,
+) -> PyResult<(Arc<Bridge>, Arc<LoopPy>)> {
+    let pid = generation(py)?;
     let lookup = |entries: &[LoopEntry]| {
         entries
             .iter()
             .find(|e| e.pid == pid && e.event_loop.bind(py).is(event_loop))
-            .map(|e| Arc::clone(&e.bridge))
+            .map(|e| (Arc::clone(&e.bridge), Arc::clone(&e.py_side)))
     };
     if let Some(bridge) = lookup(&BRIDGES.lock().unwrap_or_else(PoisonError::into_inner)) {
         return Ok(bridge);
@@ -234,7 +376,8 @@ fn bridge_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .extend(live);
-    let bridge = new_bridge(py, event_loop)?;
+    let (bridge, py_side) = new_bridge(py, event_loop)?;
+    let py_side = Arc::new(py_side);
     let mut entries = BRIDGES.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(existing) = lookup(&entries) {
         // Another thread registered this loop meanwhile (it can only be
@@ -254,22 +397,27 @@ fn bridge_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
         pid,
         event_loop: event_loop.clone().unbind(),
         bridge: Arc::clone(&bridge),
+        py_side: Arc::clone(&py_side),
     });
-    Ok(bridge)
+    Ok((bridge, py_side))
 }
 
-fn drain_callback(py: Python<'_>, bridge: &Arc<Bridge>) -> PyResult<Py<PyAny>> {
+fn drain_callback(
+    py: Python<'_>,
+    bridge: &Arc<Bridge>,
+    on_cancel: Py<PyAny>,
+) -> PyResult<Py<PyAny>> {
     let weak = Arc::downgrade(bridge);
     let f = PyCFunction::new_closure(py, Some(c"_wa_groups_drain"), None, move |args, _kwargs| {
         if let Some(bridge) = weak.upgrade() {
-            bridge.drain(args.py());
+            bridge.drain(args.py(), on_cancel.bind(args.py()));
         }
     })?;
     Ok(f.into_any().unbind())
 }
 
 #[cfg(unix)]
-fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
+fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Bridge>, LoopPy)> {
     use std::os::fd::AsRawFd as _;
 
     let (tx, rx) = std::os::unix::net::UnixStream::pair()?;
@@ -280,23 +428,34 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
         queue: Mutex::new(Vec::new()),
         armed: AtomicBool::new(false),
         wake: Waker { tx, rx },
+        aborts: Mutex::new(HashMap::new()),
     });
-    let drain = drain_callback(py, &bridge)?;
+    let on_cancel = on_cancel_callback(py, &bridge)?;
+    let drain = drain_callback(py, &bridge, on_cancel.clone_ref(py))?;
     event_loop.call_method1(pyo3::intern!(py, "add_reader"), (fd, drain))?;
-    Ok(bridge)
+    let py_side = LoopPy {
+        on_cancel,
+        future_type: future_type(py, event_loop)?,
+    };
+    Ok((bridge, py_side))
 }
 
 #[cfg(not(unix))]
-fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
+fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Bridge>, LoopPy)> {
+    let future_type = future_type(py, event_loop)?;
     // The drain callback holds the bridge weakly; the bridge holds the
     // callback. Build the bridge around a placeholder, then swap in place.
     let placeholder = py.None();
+    let on_cancel: std::sync::Arc<PyOnceLock<Py<PyAny>>> = Arc::new(PyOnceLock::new());
+    let drain_on_cancel = Arc::clone(&on_cancel);
     let bridge = Arc::new_cyclic(|weak: &std::sync::Weak<Bridge>| {
         let weak = weak.clone();
         let drain =
             PyCFunction::new_closure(py, Some(c"_wa_groups_drain"), None, move |args, _kwargs| {
-                if let Some(bridge) = weak.upgrade() {
-                    bridge.drain(args.py());
+                if let Some(bridge) = weak.upgrade()
+                    && let Some(cb) = drain_on_cancel.get(args.py())
+                {
+                    bridge.drain(args.py(), cb.bind(args.py()));
                 }
             })
             .map(|f| f.into_any().unbind())
@@ -308,29 +467,18 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Bri
                 event_loop: event_loop.clone().unbind(),
                 drain,
             },
+            aborts: Mutex::new(HashMap::new()),
         }
     });
-    Ok(bridge)
-}
-
-/// A done-callback of the asyncio future: cancelling the future aborts the
-/// call on the runtime.
-#[pyclass(frozen)]
-struct AbortOnCancel {
-    handle: tokio::task::AbortHandle,
-}
-
-#[pymethods]
-impl AbortOnCancel {
-    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
-        if future
-            .call_method0(pyo3::intern!(future.py(), "cancelled"))?
-            .is_truthy()?
-        {
-            self.handle.abort();
-        }
-        Ok(())
-    }
+    let cb = on_cancel_callback(py, &bridge)?;
+    let _ = on_cancel.set(py, cb.clone_ref(py));
+    Ok((
+        bridge,
+        LoopPy {
+            on_cancel: cb,
+            future_type,
+        },
+    ))
 }
 
 fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
@@ -342,6 +490,18 @@ fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         })?
         .bind(py)
         .call0()
+}
+
+/// `asyncio.Future` if `event_loop`'s `create_future` is asyncio's own.
+fn future_type(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    let asyncio = py.import("asyncio")?;
+    let base = asyncio.getattr("BaseEventLoop")?.getattr("create_future")?;
+    let own = event_loop.get_type().getattr("create_future")?;
+    Ok(if own.is(&base) {
+        Some(asyncio.getattr("Future")?.unbind())
+    } else {
+        None
+    })
 }
 
 /// An asyncio future of the running loop, already done with `value`.
@@ -365,28 +525,33 @@ where
     C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
 {
     let event_loop = running_loop(py)?;
-    let bridge = bridge_for(py, &event_loop)?;
-    let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+    let (bridge, py_side) = bridge_for(py, &event_loop)?;
+    let future = match &py_side.future_type {
+        // Without `loop=`, the C type takes the running loop, which is
+        // `event_loop` (we are in its thread): no keyword dict per call.
+        Some(future_type) => future_type.bind(py).call0()?,
+        None => event_loop.call_method0(pyo3::intern!(py, "create_future"))?,
+    };
     let rt = runtime()?;
     let target = future.clone().unbind();
-    let task = rt.spawn(async move {
-        // A panic in the call settles its future with `InternalError`;
-        // uncaught, it would end the task and leave the future pending.
-        let out = std::panic::AssertUnwindSafe(fut).catch_unwind().await;
-        bridge.complete(Completion {
-            future: target,
-            deliver: Box::new(move |py| match out {
-                Ok(out) => convert(py, out),
-                Err(payload) => Err(panic_err(py, &*payload)),
+    let watcher = Arc::clone(&bridge);
+    // A panic in the call settles its future with `InternalError`;
+    // uncaught, it would end the task and leave the future pending. (A
+    // combinator, not an `async` block, which would hold `fut` twice.)
+    let task = rt.spawn(
+        std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .map(move |out| {
+                bridge.complete(Completion {
+                    future: target,
+                    deliver: Box::new(move |py| match out {
+                        Ok(out) => convert(py, out),
+                        Err(payload) => Err(panic_err(py, &*payload)),
+                    }),
+                });
             }),
-        });
-    });
-    future.call_method1(
-        pyo3::intern!(py, "add_done_callback"),
-        (AbortOnCancel {
-            handle: task.abort_handle(),
-        },),
-    )?;
+    );
+    watcher.watch(py, &future, &py_side.on_cancel, task.abort_handle())?;
     Ok(future)
 }
 

@@ -4,37 +4,11 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use wa_groups_emulator::{Controller, Emulator, EmulatorHandle, GroupOptions};
+use wa_groups_emulator::GroupOptions;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wa-groups");
+mod support;
 
-/// An emulator on its own runtime, so the binary can be run synchronously.
-struct Emu {
-    state: Controller,
-    _handle: EmulatorHandle,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl std::ops::Deref for Emu {
-    type Target = Controller;
-    fn deref(&self) -> &Controller {
-        &self.state
-    }
-}
-
-fn emulator() -> Emu {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let handle = Emulator::builder().start_on(rt.handle()).unwrap();
-    Emu {
-        state: handle.controller(),
-        _handle: handle,
-        _rt: rt,
-    }
-}
+use support::{BIN, Emu, emulator};
 
 fn run(emu: &Emu, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(BIN);

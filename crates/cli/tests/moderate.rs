@@ -9,39 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use wa_groups_emulator::{Controller, Emulator, EmulatorHandle, GroupOptions};
+use wa_groups_emulator::GroupOptions;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wa-groups");
+mod support;
+
+use support::{BIN, Emu, emulator};
+
 const APP_SECRET: &str = "cli-app-secret-5f1e2d3c4b5a";
 const VERIFY_TOKEN: &str = "cli-verify-token-9a8b7c6d";
-
-struct Emu {
-    handle: EmulatorHandle,
-    controller: Controller,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl std::ops::Deref for Emu {
-    type Target = Controller;
-    fn deref(&self) -> &Controller {
-        &self.controller
-    }
-}
-
-fn emulator() -> Emu {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let handle = Emulator::builder().start_on(rt.handle()).unwrap();
-    let controller = handle.controller();
-    Emu {
-        handle,
-        controller,
-        _rt: rt,
-    }
-}
 
 fn command(emu: &Emu, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);

@@ -449,18 +449,17 @@ impl State {
                 ctx.base_url, ctx.version, g.id
             )
         };
-        let paging = Paging {
-            previous: more_before.then(|| url("before", &before)),
-            next: more_after.then(|| url("after", &after)),
-            cursors: Some(Cursors {
-                before: Some(before),
-                after: Some(after),
-            }),
-        };
-        Ok(ListResponse {
-            data: page.into_iter().map(|(_, r)| r.clone()).collect(),
-            paging: Some(paging),
-        })
+        let mut paging = Paging::default();
+        paging.previous = more_before.then(|| url("before", &before));
+        paging.next = more_after.then(|| url("after", &after));
+        let mut cursors = Cursors::default();
+        cursors.before = Some(before);
+        cursors.after = Some(after);
+        paging.cursors = Some(cursors);
+        let mut list = ListResponse::default();
+        list.data = page.into_iter().map(|(_, r)| r.clone()).collect();
+        list.paging = Some(paging);
+        Ok(list)
     }
 
     pub(crate) fn decide(
@@ -478,19 +477,19 @@ impl State {
         out.request_id = Some(request_id.to_owned());
         for id in ids {
             let Some(seq) = pending_seq(g, id.as_str()) else {
-                out.failed.push(FailedJoinRequest {
-                    join_request_id: id.clone(),
-                    errors: vec![graph::item_not_found()],
-                });
+                out.failed.push(FailedJoinRequest::new(
+                    id.clone(),
+                    vec![graph::item_not_found()],
+                ));
                 continue;
             };
             match action {
                 Action::Approve => {
                     if g.participants.len() >= g.cap as usize {
-                        out.failed.push(FailedJoinRequest {
-                            join_request_id: id.clone(),
-                            errors: vec![graph::item_group_full(g.cap)],
-                        });
+                        out.failed.push(FailedJoinRequest::new(
+                            id.clone(),
+                            vec![graph::item_group_full(g.cap)],
+                        ));
                         continue;
                     }
                     if let Some(request) = g.pending.remove(&seq) {
@@ -523,10 +522,8 @@ impl State {
     ) -> Result<GroupInfo, ApiError> {
         let g = self.admit(group_id, now)?;
         let want = |f: &str| fields.iter().any(|x| x == f);
-        let mut info = GroupInfo {
-            id: Some(g.id.to_string()),
-            ..GroupInfo::default()
-        };
+        let mut info = GroupInfo::default();
+        info.id = Some(g.id.to_string());
         if want("messaging_product") {
             info.messaging_product = Some("whatsapp".to_owned());
         }

@@ -152,20 +152,17 @@ impl Requester {
 
     /// How `GroupInfo` lists this requester once they joined.
     pub(crate) fn participant(&self) -> wa_groups_protocol::Participant {
+        let mut p = wa_groups_protocol::Participant::default();
         match self {
-            Self::WaId(w) => wa_groups_protocol::Participant {
-                wa_id: Some(w.clone()),
-                user_id: None,
-                username: None,
-            },
+            Self::WaId(w) => p.wa_id = Some(w.clone()),
             Self::BusinessScoped {
                 user_id, username, ..
-            } => wa_groups_protocol::Participant {
-                wa_id: None,
-                user_id: Some(user_id.clone()),
-                username: username.clone(),
-            },
+            } => {
+                p.user_id = Some(user_id.clone());
+                p.username.clone_from(username);
+            }
         }
+        p
     }
 
     pub(crate) fn of(r: &JoinRequest) -> Self {
@@ -184,14 +181,7 @@ impl Requester {
         join_request_id: JoinRequestId,
         creation_timestamp: i64,
     ) -> JoinRequest {
-        let mut r = JoinRequest {
-            join_request_id,
-            wa_id: None,
-            creation_timestamp,
-            user_id: None,
-            parent_user_id: None,
-            username: None,
-        };
+        let mut r = JoinRequest::new(join_request_id, creation_timestamp);
         match self {
             Self::WaId(w) => r.wa_id = Some(w),
             Self::BusinessScoped {

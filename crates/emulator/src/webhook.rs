@@ -113,13 +113,12 @@ fn requester_event(r: &JoinRequest) -> JoinRequestEvent {
 }
 
 fn participant(r: &JoinRequest) -> GroupParticipant {
-    GroupParticipant {
-        input: None,
-        wa_id: r.wa_id.clone(),
-        user_id: r.user_id.clone(),
-        parent_user_id: r.parent_user_id.clone(),
-        username: r.username.clone(),
-    }
+    let mut p = GroupParticipant::default();
+    p.wa_id.clone_from(&r.wa_id);
+    p.user_id.clone_from(&r.user_id);
+    p.parent_user_id.clone_from(&r.parent_user_id);
+    p.username.clone_from(&r.username);
+    p
 }
 
 /// The payload for `events`, as Meta would send it.
@@ -134,11 +133,12 @@ pub(crate) fn payload(cfg: &Config, events: &[Event]) -> Bytes {
                 EventKind::Revoked => {
                     GroupEventKind::JoinRequestRevoked(requester_event(&e.request))
                 }
-                EventKind::Added => GroupEventKind::ParticipantsAdded(ParticipantsAdded {
-                    reason: None,
-                    join_request_id: Some(e.request.join_request_id.as_str().to_owned()),
-                    participants: vec![participant(&e.request)],
-                }),
+                EventKind::Added => {
+                    let mut added = ParticipantsAdded::default();
+                    added.join_request_id = Some(e.request.join_request_id.as_str().to_owned());
+                    added.participants = vec![participant(&e.request)];
+                    GroupEventKind::ParticipantsAdded(added)
+                }
             };
             let ev = GroupEvent::new(e.timestamp, &*e.group_id, kind);
             match &e.request_id {
@@ -147,17 +147,17 @@ pub(crate) fn payload(cfg: &Config, events: &[Event]) -> Bytes {
             }
         })
         .collect();
-    let payload = WebhookPayload::new(vec![Entry {
-        id: cfg.waba_id.clone(),
-        changes: vec![Change::Group(GroupChange {
-            field: GroupField::ParticipantsUpdate,
-            metadata: Metadata {
-                display_phone_number: cfg.display_phone_number.clone(),
-                phone_number_id: cfg.phone_number_id.clone(),
-            },
-            events: group_events,
-        })],
-    }]);
+    let payload = WebhookPayload::new(vec![Entry::new(
+        cfg.waba_id.clone(),
+        vec![Change::Group(GroupChange::new(
+            GroupField::ParticipantsUpdate,
+            Metadata::new(
+                cfg.display_phone_number.clone(),
+                cfg.phone_number_id.clone(),
+            ),
+            group_events,
+        ))],
+    )]);
     payload.encode()
 }
 

@@ -243,26 +243,18 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
         tracing::info!("dry run: decisions are recorded, nothing is sent");
         return;
     }
+    let window = i64::try_from(inner.config.batch_window.as_millis()).unwrap_or(i64::MAX);
+    let lease = lease_ms(&m);
     loop {
         if !wait(&inner.apply_work, IDLE_POLL, &mut stop).await {
             return;
-        }
-        // Let more decisions arrive to fill the calls, unless stopping.
-        tokio::select! {
-            () = tokio::time::sleep(inner.config.batch_window) => {}
-            _ = stop.changed() => {}
         }
         loop {
             if *stop.borrow() {
                 return;
             }
             let now = now_ms();
-            let claimed = match inner
-                .store
-                .backend()
-                .claim(now, now + lease_ms(&m), ROUND)
-                .await
-            {
+            let mut claimed = match inner.store.backend().claim(now, now + lease, ROUND).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "applier: cannot claim records");
@@ -271,6 +263,35 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
             };
             if claimed.is_empty() {
                 break;
+            }
+            // Let more decisions arrive to fill the calls, until the oldest
+            // claimed decision has waited the batch window (decisions that
+            // already waited, behind the previous round, go at once).
+            let oldest = claimed.iter().map(|r| r.updated_at).min().unwrap_or(now);
+            let wait_ms = oldest.saturating_add(window).saturating_sub(now_ms());
+            if wait_ms > 0 && claimed.len() < ROUND {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(wait_ms.unsigned_abs())) => {}
+                    _ = stop.changed() => {}
+                }
+                if *stop.borrow() {
+                    let keys = claimed
+                        .iter()
+                        .map(|r| (r.group_id.clone(), r.join_request_id.clone()))
+                        .collect();
+                    let _ = inner.store.backend().release(keys).await;
+                    return;
+                }
+                let now = now_ms();
+                match inner
+                    .store
+                    .backend()
+                    .claim(now, now + lease, ROUND - claimed.len())
+                    .await
+                {
+                    Ok(more) => claimed.extend(more),
+                    Err(e) => tracing::error!(error = %e, "applier: cannot claim records"),
+                }
             }
             apply_round(&m, claimed).await;
         }
@@ -504,6 +525,11 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
 
 /// One pass: every known group listed in full; lost requests added, those
 /// no longer pending marked gone, group-full holds retried.
+///
+/// Groups are listed `concurrency` at once (a pass over thousands of
+/// groups one at a time is bound by the round trip, not by the rate limit),
+/// and the decider is woken as soon as a group's lost requests are stored,
+/// not at the end of the pass.
 pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) {
     let inner = &m.inner;
     // One replica reconciles at a time; the others skip this pass.
@@ -525,72 +551,13 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
             return;
         }
     };
-    let mut added = 0usize;
-    for group in groups {
-        if *stop.borrow() {
-            return;
-        }
-        let started = now_ms();
-        let listed: Vec<wa_groups::JoinRequest> = match inner
-            .client
-            .join_requests(&group)
-            .try_collect()
-            .await
-        {
-            Ok(l) => l,
-            Err(e) => {
-                // An incomplete listing proves nothing about absence.
-                tracing::warn!(group_id = %group, error = %e, "reconciler: listing failed; group skipped this pass");
-                continue;
-            }
-        };
-        let seen: HashSet<&str> = listed.iter().map(|j| j.join_request_id.as_str()).collect();
-        let mut changes: Vec<Change> = listed
-            .iter()
-            .map(|j| {
-                Change::new(
-                    &group,
-                    j.join_request_id.as_str(),
-                    Event::Listed {
-                        requester: Requester {
-                            wa_id: j.wa_id.clone(),
-                            user_id: j.user_id.clone(),
-                            username: j.username.clone(),
-                        },
-                        created_at: j.creation_timestamp,
-                    },
-                )
-            })
-            .collect();
-        match inner
-            .store
-            .backend()
-            .records_in(group.clone(), vec![State::Pending, State::Held])
-            .await
-        {
-            Ok(open) => changes.extend(
-                open.iter()
-                    .filter(|r| !seen.contains(r.join_request_id.as_str()))
-                    .map(|r| {
-                        Change::new(
-                            &group,
-                            &r.join_request_id,
-                            Event::Absent {
-                                listing_started_at: started,
-                            },
-                        )
-                    }),
-            ),
-            Err(e) => tracing::error!(error = %e, "reconciler: cannot read open records"),
-        }
-        match inner.store.apply(changes, now_ms()).await {
-            Ok(ts) => {
-                added += ts.iter().filter(|t| t.from.is_none()).count();
-            }
-            Err(e) => {
-                tracing::error!(group_id = %group, error = %e, "reconciler: changes not stored")
-            }
-        }
+    let added: usize = futures_util::stream::iter(groups)
+        .map(|group| reconcile_group(m, stop, group))
+        .buffer_unordered(inner.config.concurrency)
+        .fold(0, |sum, n| async move { sum + n })
+        .await;
+    if *stop.borrow() {
+        return;
     }
     // Group-full holds get another try now that time has passed.
     match inner.store.backend().held_group_full().await {
@@ -614,4 +581,80 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
     }
     inner.decide_work.notify_one();
     inner.apply_work.notify_one();
+}
+
+/// Lists one group in full and stores what the listing shows: requests
+/// the ledger lacks, and open records the group no longer holds. Returns
+/// how many records it added.
+async fn reconcile_group(m: &Moderator, stop: &watch::Receiver<bool>, group: String) -> usize {
+    let inner = &m.inner;
+    if *stop.borrow() {
+        return 0;
+    }
+    let started = now_ms();
+    let listed: Vec<wa_groups::JoinRequest> = match inner
+        .client
+        .join_requests(&group)
+        .try_collect()
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => {
+            // An incomplete listing proves nothing about absence.
+            tracing::warn!(group_id = %group, error = %e, "reconciler: listing failed; group skipped this pass");
+            return 0;
+        }
+    };
+    let seen: HashSet<&str> = listed.iter().map(|j| j.join_request_id.as_str()).collect();
+    let mut changes: Vec<Change> = listed
+        .iter()
+        .map(|j| {
+            Change::new(
+                &group,
+                j.join_request_id.as_str(),
+                Event::Listed {
+                    requester: Requester {
+                        wa_id: j.wa_id.clone(),
+                        user_id: j.user_id.clone(),
+                        username: j.username.clone(),
+                    },
+                    created_at: j.creation_timestamp,
+                },
+            )
+        })
+        .collect();
+    match inner
+        .store
+        .backend()
+        .records_in(group.clone(), vec![State::Pending, State::Held])
+        .await
+    {
+        Ok(open) => changes.extend(
+            open.iter()
+                .filter(|r| !seen.contains(r.join_request_id.as_str()))
+                .map(|r| {
+                    Change::new(
+                        &group,
+                        &r.join_request_id,
+                        Event::Absent {
+                            listing_started_at: started,
+                        },
+                    )
+                }),
+        ),
+        Err(e) => tracing::error!(error = %e, "reconciler: cannot read open records"),
+    }
+    match inner.store.apply(changes, now_ms()).await {
+        Ok(ts) => {
+            let added = ts.iter().filter(|t| t.from.is_none()).count();
+            if added > 0 {
+                inner.decide_work.notify_one();
+            }
+            added
+        }
+        Err(e) => {
+            tracing::error!(group_id = %group, error = %e, "reconciler: changes not stored");
+            0
+        }
+    }
 }

@@ -349,14 +349,14 @@ async fn group_full_is_held_then_applied_when_there_is_room(db: Db) {
     let ids = env.emu.add_join_requests(&group, 1).unwrap();
     // The first approve call answers 131204 for the ID, as a full group does.
     let mut full = DecisionOutcome::new(wa_groups::Action::Approve);
-    full.failed.push(FailedJoinRequest {
-        join_request_id: JoinRequestId::new(ids[0].as_str()).unwrap(),
-        errors: vec![ErrorDetail::new(
+    full.failed.push(FailedJoinRequest::new(
+        JoinRequestId::new(ids[0].as_str()).unwrap(),
+        vec![ErrorDetail::new(
             131_204,
             Some("Group full"),
             "the group is full",
         )],
-    });
+    ));
     env.emu
         .inject_fault(
             Fault::Response {

@@ -73,10 +73,7 @@ fn outcome_body() -> Vec<u8> {
                 "The join request does not exist or was already handled",
             );
             e.details = Some(format!("join request {id} was not found"));
-            o.failed.push(FailedJoinRequest {
-                join_request_id: id,
-                errors: vec![e],
-            });
+            o.failed.push(FailedJoinRequest::new(id, vec![e]));
         } else {
             o.succeeded.push(id);
         }

@@ -441,7 +441,7 @@ impl fmt::Display for UserAgent {
 }
 
 /// Whether `s` matches the spec's User-Agent pattern (see [`UserAgent`]).
-pub fn matches_spec_pattern(s: &str) -> bool {
+pub(crate) fn matches_spec_pattern(s: &str) -> bool {
     fn product(b: u8) -> bool {
         b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
     }
@@ -588,5 +588,51 @@ impl fmt::Debug for BaseUrl {
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents_match_the_spec_pattern() {
+        assert!(matches_spec_pattern(UserAgent::library().as_str()));
+        assert_eq!(
+            UserAgent::library().as_str(),
+            concat!("wa-groups/", env!("CARGO_PKG_VERSION"))
+        );
+        let full = UserAgent::build(Some(("python", "3.11.7")), Some("myapp/1.2.3")).unwrap();
+        assert_eq!(
+            full.as_str(),
+            concat!(
+                "wa-groups/",
+                env!("CARGO_PKG_VERSION"),
+                ";python=3.11.7 myapp/1.2.3"
+            )
+        );
+        assert!(matches_spec_pattern(full.as_str()));
+        let node = UserAgent::build(Some(("node", "20.20.2")), None).unwrap();
+        assert!(matches_spec_pattern(node.as_str()));
+        // The spec's own default, and shapes the pattern refuses.
+        assert!(matches_spec_pattern(
+            "Meta-Business-Messaging-OpenAPI/1.0.0;spec=2025-10-21"
+        ));
+        for bad in [
+            "wa-groups",
+            "wa-groups/1.0",
+            "wa groups/1.0.0",
+            "a/1.0.0;",
+            "a/1.0.0 b",
+            "a/1.0.0 b/x",
+            "a/1.0.0;x;y",
+            "a/1.0.0 b/1 c/2",
+        ] {
+            assert!(!matches_spec_pattern(bad), "{bad}");
+        }
+        assert!(
+            UserAgent::build(Some(("python", "3.11.7+local")), None).is_err(),
+            "a runtime version that breaks the pattern"
+        );
     }
 }

@@ -63,7 +63,7 @@ pub use error::{
 };
 pub use ids::{
     AccessToken, ApiVersion, BaseUrl, Cursor, GroupId, JoinRequestId, JoinRequestIds,
-    MAX_JOIN_REQUEST_IDS, UserAgent, check_id_count, matches_spec_pattern,
+    MAX_JOIN_REQUEST_IDS, UserAgent, check_id_count,
 };
 pub use model::{
     Action, ApproveOutcome, Cursors, DecisionOutcome, ErrorDetail, FailedJoinRequest, GroupInfo,

@@ -12,6 +12,7 @@ use crate::ids::{Cursor, JoinRequestId};
 
 /// One pending join request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JoinRequest {
     /// The join request's ID, to approve or reject it with.
     pub join_request_id: JoinRequestId,
@@ -32,8 +33,24 @@ pub struct JoinRequest {
     pub username: Option<String>,
 }
 
+impl JoinRequest {
+    /// A request made at `creation_timestamp` (Unix seconds), its requester
+    /// not yet known: set `wa_id`, `user_id`, `parent_user_id`, `username`.
+    pub fn new(join_request_id: JoinRequestId, creation_timestamp: i64) -> Self {
+        Self {
+            join_request_id,
+            wa_id: None,
+            creation_timestamp,
+            user_id: None,
+            parent_user_id: None,
+            username: None,
+        }
+    }
+}
+
 /// `paging.cursors` of a list response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Cursors {
     /// Cursor of the first item of this page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +62,7 @@ pub struct Cursors {
 
 /// The spec's `PagingInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Paging {
     /// The cursors of this page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +77,7 @@ pub struct Paging {
 
 /// The body of a list response, as on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ListResponse {
     /// The join requests of this page.
     #[serde(default)]
@@ -70,6 +89,7 @@ pub struct ListResponse {
 
 /// One page of join requests, with the cursors to move on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JoinRequestPage {
     /// The join requests of this page.
     pub data: Vec<JoinRequest>,
@@ -110,6 +130,7 @@ fn query_param(url: &str, key: &str) -> Option<String> {
 
 /// One error item inside a 200 response (the spec's `Error` schema).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ErrorDetail {
     /// Graph error code; always an integer.
     pub code: i64,
@@ -317,12 +338,23 @@ fn bounded_errors<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ErrorDetail>, D
 
 /// A join request that the API could not approve or reject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FailedJoinRequest {
     /// The join request's ID.
     pub join_request_id: JoinRequestId,
     /// Why it failed; at most [`MAX_ERRORS_KEPT`] items are read.
     #[serde(default, deserialize_with = "bounded_errors")]
     pub errors: Vec<ErrorDetail>,
+}
+
+impl FailedJoinRequest {
+    /// `join_request_id` failed for these reasons.
+    pub fn new(join_request_id: JoinRequestId, errors: Vec<ErrorDetail>) -> Self {
+        Self {
+            join_request_id,
+            errors,
+        }
+    }
 }
 
 /// Approve or reject.
@@ -363,6 +395,7 @@ impl Action {
 /// The result of an approve or reject call, whichever it was. Partial
 /// failure is a result: IDs in `failed` did not succeed, the rest did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecisionOutcome {
     /// Which action this is the outcome of.
     pub action: Action,
@@ -469,6 +502,7 @@ impl Serialize for WireOutcomeRef<'_> {
 
 /// The result of an approve call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApproveOutcome {
     /// IDs approved, in input order.
     pub approved: Vec<JoinRequestId>,
@@ -489,6 +523,7 @@ pub struct ApproveOutcome {
 
 /// The result of a reject call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RejectOutcome {
     /// IDs rejected, in input order.
     pub rejected: Vec<JoinRequestId>,
@@ -536,7 +571,8 @@ impl From<DecisionOutcome> for RejectOutcome {
 }
 
 /// A participant as `GroupInfo` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Participant {
     /// WhatsApp ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -551,6 +587,7 @@ pub struct Participant {
 
 /// The spec's `GroupInfo`: what `GET /{version}/{group_id}?fields=...` returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GroupInfo {
     /// Group ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]

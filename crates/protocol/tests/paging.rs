@@ -6,11 +6,9 @@ use proptest::prelude::*;
 use wa_groups_protocol::{Cursor, GroupId, JoinRequestPage, ListQuery, Listing, PageStep};
 
 fn page(next: Option<&String>) -> JoinRequestPage {
-    JoinRequestPage {
-        data: Vec::new(),
-        after: next.map(|c| Cursor::new(c.as_str()).unwrap()),
-        before: None,
-    }
+    let mut page = JoinRequestPage::default();
+    page.after = next.map(|c| Cursor::new(c.as_str()).unwrap());
+    page
 }
 
 proptest! {

@@ -77,11 +77,12 @@ fn error_detail() -> impl Strategy<Value = ErrorDetail> {
         prop::option::of(text()),
         prop::option::of(text()),
     )
-        .prop_map(|(code, title, message, details)| ErrorDetail {
-            code,
-            title,
-            message,
-            details,
+        .prop_map(|(code, title, message, details)| {
+            let mut e = ErrorDetail::new(code, None, "");
+            e.title = title;
+            e.message = message;
+            e.details = details;
+            e
         })
 }
 
@@ -94,27 +95,22 @@ fn outcome() -> impl Strategy<Value = DecisionOutcome> {
                 join_request_id(),
                 prop::collection::vec(error_detail(), 0..3),
             )
-                .prop_map(|(join_request_id, errors)| FailedJoinRequest {
-                    join_request_id,
-                    errors,
+                .prop_map(|(join_request_id, errors)| {
+                    FailedJoinRequest::new(join_request_id, errors)
                 }),
             0..10,
         ),
         prop::collection::vec(error_detail(), 0..3),
         prop::option::of("[a-zA-Z0-9]{1,20}"),
     )
-        .prop_map(
-            |(action, succeeded, failed, errors, request_id)| DecisionOutcome {
-                action,
-                succeeded,
-                failed,
-                errors,
-                errors_omitted: 0,
-                unexpected: Vec::new(),
-                unexpected_omitted: 0,
-                request_id,
-            },
-        )
+        .prop_map(|(action, succeeded, failed, errors, request_id)| {
+            let mut o = DecisionOutcome::new(action);
+            o.succeeded = succeeded;
+            o.failed = failed;
+            o.errors = errors;
+            o.request_id = request_id;
+            o
+        })
 }
 
 fn join_request() -> impl Strategy<Value = JoinRequest> {
@@ -128,14 +124,12 @@ fn join_request() -> impl Strategy<Value = JoinRequest> {
     )
         .prop_map(
             |(join_request_id, wa_id, creation_timestamp, user_id, parent_user_id, username)| {
-                JoinRequest {
-                    join_request_id,
-                    wa_id,
-                    creation_timestamp,
-                    user_id,
-                    parent_user_id,
-                    username,
-                }
+                let mut r = JoinRequest::new(join_request_id, creation_timestamp);
+                r.wa_id = wa_id;
+                r.user_id = user_id;
+                r.parent_user_id = parent_user_id;
+                r.username = username;
+                r
             },
         )
 }
@@ -195,14 +189,16 @@ proptest! {
 
     #[test]
     fn list_response_round_trips(data in prop::collection::vec(join_request(), 0..10), before in prop::option::of(cursor()), after in prop::option::of(cursor()), next in any::<bool>(), prev in any::<bool>()) {
-        let wire = ListResponse {
-            data: data.clone(),
-            paging: Some(Paging {
-                cursors: Some(Cursors { before: before.as_ref().map(|c| c.to_string()), after: after.as_ref().map(|c| c.to_string()) }),
-                previous: prev.then(|| "https://graph.facebook.com/v23.0/g/join_requests".to_owned()),
-                next: next.then(|| "https://graph.facebook.com/v23.0/g/join_requests".to_owned()),
-            }),
-        };
+        let mut cursors = Cursors::default();
+        cursors.before = before.as_ref().map(|c| c.to_string());
+        cursors.after = after.as_ref().map(|c| c.to_string());
+        let mut paging = Paging::default();
+        paging.cursors = Some(cursors);
+        paging.previous = prev.then(|| "https://graph.facebook.com/v23.0/g/join_requests".to_owned());
+        paging.next = next.then(|| "https://graph.facebook.com/v23.0/g/join_requests".to_owned());
+        let mut wire = ListResponse::default();
+        wire.data = data.clone();
+        wire.paging = Some(paging);
         let body = serde_json::to_vec(&wire).unwrap();
         let back: ListResponse = serde_json::from_slice(&body).unwrap();
         prop_assert_eq!(&back, &wire);
@@ -245,7 +241,7 @@ proptest! {
                 for id in chunk.as_slice().iter().rev() {
                     let n: usize = id.as_str()[2..].parse().unwrap();
                     if item_fail_mask >> (n % 64) & 1 == 1 {
-                        o.failed.push(FailedJoinRequest { join_request_id: id.clone(), errors: vec![ErrorDetail::new(131213, None, "gone")] });
+                        o.failed.push(FailedJoinRequest::new(id.clone(), vec![ErrorDetail::new(131213, None, "gone")]));
                     } else {
                         o.succeeded.push(id.clone());
                     }
@@ -281,10 +277,10 @@ fn parse_response_round_trips_a_server_outcome() {
     );
     let mut o = DecisionOutcome::new(Action::Reject);
     o.succeeded.push(JoinRequestId::new("a").unwrap());
-    o.failed.push(FailedJoinRequest {
-        join_request_id: JoinRequestId::new("b").unwrap(),
-        errors: vec![ErrorDetail::new(131213, Some("Not found"), "gone")],
-    });
+    o.failed.push(FailedJoinRequest::new(
+        JoinRequestId::new("b").unwrap(),
+        vec![ErrorDetail::new(131213, Some("Not found"), "gone")],
+    ));
     let parsed = ep
         .parse_response(&op, StatusCode::OK, &HeaderMap::new(), &o.to_json())
         .unwrap();

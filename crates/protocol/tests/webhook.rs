@@ -435,21 +435,17 @@ fn built_payloads_encode_as_meta_sends_them() {
 
 #[test]
 fn settings_update_keeps_unmodelled_keys_raw() {
-    let mut update = SettingsUpdate {
-        subject: Some("New subject".into()),
-        ..SettingsUpdate::default()
-    };
+    let mut update = SettingsUpdate::default();
+    update.subject = Some("New subject".into());
     update.other_fields.insert(
         "description".into(),
         RawJson::new(r#"{ "text": "d", "update_successful": true }"#).expect("JSON"),
     );
     let mut event = GroupEvent::new(7, "g", GroupEventKind::SettingsUpdated(update));
-    event.errors.push(ErrorDetail {
-        code: 131_000,
-        title: Some("t".into()),
-        message: None,
-        details: Some("d".into()),
-    });
+    let mut error = ErrorDetail::new(131_000, Some("t"), "");
+    error.message = None;
+    error.details = Some("d".into());
+    event.errors.push(error);
     let p = WebhookPayload::group_event("w", "p", "d", event);
     let back = webhook::parse(&p.encode()).expect("parses");
     assert_eq!(back, p);
@@ -476,14 +472,11 @@ fn raw_json_is_canonical_and_valid() {
     let err = RawJson::new("{oops").expect_err("not JSON");
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert!(RawJson::new("1 2").is_err());
-    let other = Change::Other(OtherChange {
-        field: "messages".into(),
-        value: RawJson::new(r#"{"b":1,"a":[true,null]}"#).expect("JSON"),
-    });
-    let p = WebhookPayload::new(vec![Entry {
-        id: "w".into(),
-        changes: vec![other],
-    }]);
+    let other = Change::Other(OtherChange::new(
+        "messages",
+        RawJson::new(r#"{"b":1,"a":[true,null]}"#).expect("JSON"),
+    ));
+    let p = WebhookPayload::new(vec![Entry::new("w", vec![other])]);
     assert_eq!(webhook::parse(&p.encode()).expect("parses"), p);
 }
 
@@ -519,18 +512,15 @@ fn timestamps_accept_integers_and_digit_strings() {
 
 #[test]
 fn metadata_is_exposed() {
-    let m = Metadata {
-        display_phone_number: "15550783881".into(),
-        phone_number_id: "106540352242922".into(),
-    };
-    let p = WebhookPayload::new(vec![Entry {
-        id: "w".into(),
-        changes: vec![Change::Group(GroupChange {
-            field: GroupField::ParticipantsUpdate,
-            metadata: m.clone(),
-            events: vec![],
-        })],
-    }]);
+    let m = Metadata::new("15550783881", "106540352242922");
+    let p = WebhookPayload::new(vec![Entry::new(
+        "w",
+        vec![Change::Group(GroupChange::new(
+            GroupField::ParticipantsUpdate,
+            m.clone(),
+            vec![],
+        ))],
+    )]);
     assert_eq!(p.events().count(), 0);
     assert_eq!(webhook::parse(&p.encode()).expect("parses"), p);
     assert_eq!(
@@ -560,15 +550,15 @@ fn participant() -> impl Strategy<Value = GroupParticipant> {
         proptest::option::of(id()),
         text(),
     )
-        .prop_map(
-            |(input, wa_id, user_id, parent_user_id, username)| GroupParticipant {
-                input,
-                wa_id,
-                user_id,
-                parent_user_id,
-                username,
-            },
-        )
+        .prop_map(|(input, wa_id, user_id, parent_user_id, username)| {
+            let mut p = GroupParticipant::default();
+            p.input = input;
+            p.wa_id = wa_id;
+            p.user_id = user_id;
+            p.parent_user_id = parent_user_id;
+            p.username = username;
+            p
+        })
 }
 
 fn join_request() -> impl Strategy<Value = JoinRequestEvent> {
@@ -582,14 +572,13 @@ fn join_request() -> impl Strategy<Value = JoinRequestEvent> {
     )
         .prop_map(
             |(join_request_id, wa_id, user_id, parent_user_id, username, reason)| {
-                JoinRequestEvent {
-                    join_request_id,
-                    wa_id,
-                    user_id,
-                    parent_user_id,
-                    username,
-                    reason,
-                }
+                let mut e = JoinRequestEvent::new(join_request_id);
+                e.wa_id = wa_id;
+                e.user_id = user_id;
+                e.parent_user_id = parent_user_id;
+                e.username = username;
+                e.reason = reason;
+                e
             },
         )
 }
@@ -599,19 +588,21 @@ fn kind() -> impl Strategy<Value = GroupEventKind> {
         join_request().prop_map(GroupEventKind::JoinRequestCreated),
         join_request().prop_map(GroupEventKind::JoinRequestRevoked),
         (text(), proptest::collection::vec(participant(), 0..4)).prop_map(
-            |(reason, participants)| GroupEventKind::ParticipantsAdded(ParticipantsAdded {
-                join_request_id: reason.as_ref().map(|r| format!("jr-{r}")),
-                reason,
-                participants
-            })
+            |(reason, participants)| {
+                let mut added = ParticipantsAdded::default();
+                added.join_request_id = reason.as_ref().map(|r| format!("jr-{r}"));
+                added.reason = reason;
+                added.participants = participants;
+                GroupEventKind::ParticipantsAdded(added)
+            }
         ),
         (text(), proptest::collection::vec(participant(), 0..4)).prop_map(
-            |(initiated_by, participants)| GroupEventKind::ParticipantsRemoved(
-                ParticipantsRemoved {
-                    initiated_by,
-                    participants
-                }
-            )
+            |(initiated_by, participants)| {
+                let mut removed = ParticipantsRemoved::default();
+                removed.initiated_by = initiated_by;
+                removed.participants = participants;
+                GroupEventKind::ParticipantsRemoved(removed)
+            }
         ),
     ]
 }
@@ -629,11 +620,12 @@ fn event() -> impl Strategy<Value = GroupEvent> {
             e.request_id = request_id;
             e.errors = errors
                 .into_iter()
-                .map(|(code, title, message, details)| ErrorDetail {
-                    code,
-                    title,
-                    message,
-                    details,
+                .map(|(code, title, message, details)| {
+                    let mut e = ErrorDetail::new(code, None, "");
+                    e.title = title;
+                    e.message = message;
+                    e.details = details;
+                    e
                 })
                 .collect();
             e

@@ -188,6 +188,15 @@ impl Pool {
                 reused: true,
             });
         }
+        // Boxed: connecting (TCP, TLS, the HTTP/2 handshake) is a future of
+        // about 7 KB, which would otherwise sit inside every call's future
+        // and be copied each time a call is moved (into a task, a binding's
+        // wrapper), though calls on a warm pool never connect.
+        Box::pin(self.connect()).await
+    }
+
+    /// A new connection (no idle one was at hand).
+    async fn connect(&self) -> Result<Sender, TransportError> {
         let _one_at_a_time = if self.protocol.load(Ordering::Acquire) == HTTP1 {
             None
         } else {

@@ -15,6 +15,7 @@ use crate::model::ErrorDetail;
 
 /// A whole webhook delivery: `{"object": ..., "entry": [...]}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WebhookPayload {
     /// The `object`; always `whatsapp_business_account` for WhatsApp.
     pub object: String,
@@ -24,11 +25,22 @@ pub struct WebhookPayload {
 
 /// One `entry` of a delivery: the changes of one WhatsApp Business Account.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Entry {
     /// The WhatsApp Business Account ID (`entry[].id`).
     pub id: String,
     /// The `changes` of this entry.
     pub changes: Vec<Change>,
+}
+
+impl Entry {
+    /// The entry of account `id` with these changes.
+    pub fn new(id: impl Into<String>, changes: Vec<Change>) -> Self {
+        Self {
+            id: id.into(),
+            changes,
+        }
+    }
 }
 
 /// One element of `entry[].changes`.
@@ -102,6 +114,7 @@ impl fmt::Display for GroupField {
 
 /// The business phone number a change is about (`value.metadata`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Metadata {
     /// The number as displayed, such as `15550783881`.
     pub display_phone_number: String,
@@ -109,8 +122,22 @@ pub struct Metadata {
     pub phone_number_id: String,
 }
 
+impl Metadata {
+    /// The metadata of a phone number: as displayed, and its ID.
+    pub fn new(
+        display_phone_number: impl Into<String>,
+        phone_number_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            display_phone_number: display_phone_number.into(),
+            phone_number_id: phone_number_id.into(),
+        }
+    }
+}
+
 /// A change of a group field: `value.metadata` and the `value.groups` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupChange {
     /// Which group field changed.
     pub field: GroupField,
@@ -120,8 +147,20 @@ pub struct GroupChange {
     pub events: Vec<GroupEvent>,
 }
 
+impl GroupChange {
+    /// A change of `field` for the phone number in `metadata`.
+    pub fn new(field: GroupField, metadata: Metadata, events: Vec<GroupEvent>) -> Self {
+        Self {
+            field,
+            metadata,
+            events,
+        }
+    }
+}
+
 /// A change this crate does not model: its field and its raw `value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OtherChange {
     /// The `field`, such as `messages`.
     pub field: String,
@@ -129,8 +168,19 @@ pub struct OtherChange {
     pub value: RawJson,
 }
 
+impl OtherChange {
+    /// A change of `field` whose whole `value` is `value`.
+    pub fn new(field: impl Into<String>, value: RawJson) -> Self {
+        Self {
+            field: field.into(),
+            value,
+        }
+    }
+}
+
 /// One element of `value.groups`: what happened to which group, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupEvent {
     /// When it happened, in Unix seconds (`timestamp`, sent as an integer
     /// or a string of digits).
@@ -244,6 +294,7 @@ impl GroupEventKind {
 /// The requester is known by `wa_id`, or, for business-scoped users, by
 /// `user_id` (and maybe `parent_user_id` and `username`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct JoinRequestEvent {
     /// The join request ID, as approve and reject take it.
     pub join_request_id: String,
@@ -292,6 +343,7 @@ impl JoinRequestEvent {
 
 /// A participant in `added_participants` or `removed_participants`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct GroupParticipant {
     /// What the business gave to identify them (phone number or ID).
     pub input: Option<String>,
@@ -317,6 +369,7 @@ impl GroupParticipant {
 
 /// `group_participants_add`: people joined the group.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ParticipantsAdded {
     /// How they joined, such as `invite_link`.
     pub reason: Option<String>,
@@ -328,6 +381,7 @@ pub struct ParticipantsAdded {
 
 /// `group_participants_remove`: people left or were removed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ParticipantsRemoved {
     /// Who removed them, such as `business` or `participant`.
     pub initiated_by: Option<String>,
@@ -337,6 +391,7 @@ pub struct ParticipantsRemoved {
 
 /// `group_create`: the group's initial settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct GroupCreated {
     /// The group's subject (name).
     pub subject: Option<String>,
@@ -352,6 +407,7 @@ pub struct GroupCreated {
 
 /// A group profile picture, as described by `profile_picture`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct ProfilePicture {
     /// Its MIME type, such as `image/jpeg`.
     pub mime_type: Option<String>,
@@ -361,6 +417,7 @@ pub struct ProfilePicture {
 
 /// `group_settings_update`: what changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SettingsUpdate {
     /// The new subject, when `subject` is a string.
     pub subject: Option<String>,
@@ -375,6 +432,7 @@ pub struct SettingsUpdate {
 
 /// A group event of a `type` this crate does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UnknownEvent {
     /// The `type`.
     pub event_type: String,
