@@ -113,6 +113,7 @@ fn test() -> Result<(), String> {
             "warnings",
         ],
     )?;
+    postgres_notice();
     if has_nextest() {
         run(
             "cargo",
@@ -140,6 +141,19 @@ fn test() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The variable that points the PostgreSQL tests at a server.
+const POSTGRES_VAR: &str = "WA_GROUPS_TEST_POSTGRES";
+
+/// One line when the PostgreSQL tests will be skipped, and why.
+fn postgres_notice() {
+    if std::env::var(POSTGRES_VAR).map_or(true, |v| v.is_empty()) {
+        eprintln!(
+            "\nxtask test: the PostgreSQL tests are SKIPPED: {POSTGRES_VAR} is not set \
+             (set it to a server URL, e.g. postgres://postgres@127.0.0.1:5432/test; .ci/run does)\n"
+        );
+    }
 }
 
 /// Where bench binaries drop their result rows (see [`Row`]).
@@ -370,26 +384,37 @@ fn bench_bindings() -> Result<(), String> {
 
 /// The moderation rows: webhook acknowledgement latency at 500
 /// deliveries/s on SQLite and the time from a delivery to its approval
-/// (the `ack_latency` example), then the sweep of 2,000 groups under the
-/// rate limit against the built `wa-groups moderate serve` (the `sweep`
-/// example; one replica on SQLite). Each example writes its own
-/// `moderation-*.tsv`. The sweep takes `--store URL --replicas N` for the
-/// PostgreSQL rows.
+/// (the `ack_latency` example), the same on PostgreSQL
+/// (`moderation-ack-postgres.tsv`) when `WA_GROUPS_TEST_POSTGRES` names a
+/// server, then the sweep of 2,000 groups under the rate limit against the
+/// built `wa-groups moderate serve` (the `sweep` example; one replica on
+/// SQLite). Each example writes its own `moderation-*.tsv`. The sweep takes
+/// `--store URL --replicas N` for the PostgreSQL rows.
 fn moderation_bench() -> Result<(), String> {
-    run(
-        "cargo",
-        &[
-            "run",
-            "--release",
-            "-p",
-            "wa-groups-moderation",
-            "--example",
-            "ack_latency",
-            "--",
-            "500",
-            "2000",
-        ],
-    )?;
+    let example = [
+        "run",
+        "--release",
+        "-p",
+        "wa-groups-moderation",
+        "--example",
+        "ack_latency",
+        "--",
+        "500",
+        "2000",
+    ];
+    run("cargo", &example)?;
+    match std::env::var(POSTGRES_VAR) {
+        // The example reads the URL from the variable: a password never
+        // reaches a command line or this log.
+        Ok(url) if !url.is_empty() => {
+            let mut args = example.to_vec();
+            args.push("postgres");
+            run("cargo", &args)?;
+        }
+        _ => {
+            eprintln!("xtask bench: the PostgreSQL row is SKIPPED: {POSTGRES_VAR} is not set");
+        }
+    }
     run("cargo", &["build", "--release", "-p", "wa-groups-cli"])?;
     let bin = target_dir().join("release/wa-groups");
     run(

@@ -57,7 +57,7 @@ pub(crate) struct ServeArgs {
     /// The policy file (TOML).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
-    /// Where the ledger lives.
+    /// Where the ledger lives: sqlite:PATH or postgres://... (replicas).
     #[arg(long, value_name = "URL", default_value = DEFAULT_STORE)]
     store: String,
     /// Address to listen on (port 0 picks a free one; the address is printed).
@@ -82,6 +82,11 @@ pub(crate) struct ServeArgs {
     /// How long to wait to fill an approve or reject call, such as 200ms.
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
     batch_window: Duration,
+    /// How long a claim leases its records, such as 60s; renewed while a
+    /// call is in flight. With replicas on PostgreSQL, a dead replica's
+    /// records go to the others after it.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    lease_timeout: Duration,
     /// Decide and record, but send nothing.
     #[arg(long)]
     dry_run: bool,
@@ -89,7 +94,7 @@ pub(crate) struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// Where the ledger lives.
+    /// Where the ledger lives: sqlite:PATH or postgres://... (replicas).
     #[arg(long, value_name = "URL", default_value = DEFAULT_STORE)]
     store: String,
     /// Print one JSON document.
@@ -112,7 +117,7 @@ pub(crate) struct ManualArgs {
     /// Join request IDs.
     #[arg(value_name = "JR_ID", required = true)]
     ids: Vec<String>,
-    /// Where the ledger lives.
+    /// Where the ledger lives: sqlite:PATH or postgres://... (replicas).
     #[arg(long, value_name = "URL", default_value = DEFAULT_STORE)]
     store: String,
 }
@@ -125,7 +130,7 @@ pub(crate) struct LogArgs {
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
-    /// Where the ledger lives.
+    /// Where the ledger lives: sqlite:PATH or postgres://... (replicas).
     #[arg(long, value_name = "URL", default_value = DEFAULT_STORE)]
     store: String,
 }
@@ -205,6 +210,7 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Fatal> {
         .groups(groups)
         .reconcile_every(a.reconcile_every)
         .batch_window(a.batch_window)
+        .lease_timeout(a.lease_timeout)
         .dry_run(a.dry_run)
         .build()
         .map_err(|e| Fatal::usage(e.to_string()))?;
@@ -217,7 +223,7 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Fatal> {
     eprintln!(
         "moderating on http://{addr}{} (store {}{})",
         a.path,
-        a.store,
+        Store::redacted_url(&a.store),
         if a.dry_run { ", dry run" } else { "" }
     );
     moderator.serve(listener).await.map_err(store_err)?;

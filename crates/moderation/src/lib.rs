@@ -42,8 +42,8 @@ mod workers;
 
 pub use ledger::{Decision, Record, Requester, State};
 pub use moderator::{
-    DEFAULT_BATCH_WINDOW, DEFAULT_DECIDER_TIMEOUT, DEFAULT_RECONCILE_EVERY, DEFAULT_WEBHOOK_PATH,
-    Decider, Error, MAX_BODY_BYTES, Moderator, ModeratorBuilder,
+    DEFAULT_BATCH_WINDOW, DEFAULT_DECIDER_TIMEOUT, DEFAULT_LEASE_TIMEOUT, DEFAULT_RECONCILE_EVERY,
+    DEFAULT_WEBHOOK_PATH, Decider, Error, MAX_BODY_BYTES, Moderator, ModeratorBuilder,
 };
 pub use policy::{ModerationRequest, Policy, PolicyError};
 pub use store::{EngineGuard, Status, Store, StoreError};

@@ -34,6 +34,10 @@ pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// The default path of the webhook endpoint in [`Moderator::serve`].
 pub const DEFAULT_WEBHOOK_PATH: &str = "/webhook";
 
+/// How long a claim leases records by default (renewed while their work is
+/// in flight; a dead replica's leases run out after it).
+pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long a user's decider callback may take for one request by default.
 pub const DEFAULT_DECIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -120,6 +124,7 @@ pub(crate) struct Config {
     pub(crate) concurrency: usize,
     pub(crate) shutdown_grace: Duration,
     pub(crate) decider_timeout: Duration,
+    pub(crate) lease_timeout: Duration,
 }
 
 pub(crate) struct Inner {
@@ -196,6 +201,7 @@ impl Moderator {
                 concurrency: wa_groups::DEFAULT_MAX_CONCURRENCY,
                 shutdown_grace: Duration::from_secs(10),
                 decider_timeout: DEFAULT_DECIDER_TIMEOUT,
+                lease_timeout: DEFAULT_LEASE_TIMEOUT,
             },
         }
     }
@@ -222,8 +228,8 @@ impl Moderator {
     ///
     /// Answers: 200; 403 (handshake refused); 401 (signature missing or
     /// wrong; nothing stored); 413 (body over 1 MiB); 400 (not a webhook
-    /// payload); 405 (another method); 500 (the store failed: Meta
-    /// redelivers).
+    /// payload); 405 (another method); 503 (the store failed or is
+    /// unreachable: nothing stored, and Meta redelivers).
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
         let started = Instant::now();
         let (parts, body) = request.into_parts();
@@ -314,8 +320,8 @@ impl Moderator {
                 text(StatusCode::OK, "")
             }
             Err(e) => {
-                tracing::error!(error = %e, "webhook delivery not stored; answering 500 so Meta redelivers");
-                text(StatusCode::INTERNAL_SERVER_ERROR, "not stored\n")
+                tracing::error!(error = %e, "webhook delivery not stored; answering 503 so Meta redelivers");
+                text(StatusCode::SERVICE_UNAVAILABLE, "not stored\n")
             }
         }
     }
@@ -620,13 +626,23 @@ impl ModeratorBuilder {
         self
     }
 
+    /// How long the decider's and the applier's claims lease their records
+    /// (default 60 s). Leases are renewed every third of it while the work
+    /// is in flight; on a shared PostgreSQL store a dead replica's records
+    /// return to the other replicas once its leases run out.
+    pub fn lease_timeout(mut self, timeout: Duration) -> Self {
+        self.config.lease_timeout = timeout;
+        self
+    }
+
     /// Checks the settings and builds the moderator.
     ///
     /// # Errors
     ///
     /// [`Error::Config`] naming the missing or bad setting: `client`,
     /// `store`, `policy` or `decide`, `app_secret`, `verify_token` (empty
-    /// counts as missing), `webhook_path`, `batch_window`, `reconcile_every`.
+    /// counts as missing), `webhook_path`, `batch_window`, `reconcile_every`,
+    /// `decider_timeout`, `lease_timeout`.
     pub fn build(self) -> Result<Moderator, Error> {
         let missing = |what: &str| Error::Config(format!("{what} is required"));
         let client = self.client.ok_or_else(|| missing("client"))?;
@@ -651,6 +667,11 @@ impl ModeratorBuilder {
         }
         if self.config.decider_timeout.is_zero() {
             return Err(Error::Config("decider_timeout must be more than 0".into()));
+        }
+        if self.config.lease_timeout < Duration::from_millis(300) {
+            return Err(Error::Config(
+                "lease_timeout must be at least 300 ms".into(),
+            ));
         }
         if self.config.batch_window > Duration::from_secs(60) {
             return Err(Error::Config("batch_window must be at most 60 s".into()));

@@ -3,7 +3,10 @@
 //! counts, the audit log) and [`Store`], the handle the engine uses.
 //!
 //! SQLite (`sqlite:PATH`) is the embedded default: one file, WAL, one
-//! process; its migrations ship inside the crate. The state machine itself
+//! process. PostgreSQL (`postgres://...` or `postgresql://...`) serves
+//! several replicas on one database: work is leased to one replica at a
+//! time, with an owner and an expiry, and one replica reconciles at a time.
+//! Both ship their migrations inside the crate. The state machine itself
 //! is [`ledger::apply`], which every backend runs inside its transaction,
 //! so a backend only loads and saves rows.
 
@@ -15,6 +18,7 @@ use futures_util::future::BoxFuture;
 
 use crate::ledger::{Event, Record, State, Transition};
 
+mod postgres;
 mod sqlite;
 
 /// A store that cannot be opened, read or written.
@@ -175,8 +179,10 @@ impl Status {
     }
 }
 
-/// A ledger backend. Each method is one transaction. PostgreSQL implements
-/// the same trait (with leases taken by `FOR UPDATE SKIP LOCKED`).
+/// A ledger backend. Each method is one transaction. A backend instance is
+/// one lease owner: its claims lease records to it, and only it renews or
+/// releases them. PostgreSQL takes leases with `FOR UPDATE SKIP LOCKED`, so
+/// replicas on one database never claim the same record.
 pub trait Backend: Send + Sync + 'static {
     /// Applies each change with [`ledger::apply`](crate::ledger::apply) to
     /// the current record, saves the changed records and an audit row per
@@ -188,6 +194,23 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Up to `limit` `pending` records, in arrival order.
     fn pending(&self, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Record>>>;
+
+    /// The decider's work: up to `limit` `pending` records without a live
+    /// lease, in arrival order, leased until `lease_until` so another
+    /// replica's decider does not decide them too. The decision (any
+    /// change that moves the record) releases the lease.
+    ///
+    /// The default, for a backend with one engine (SQLite), is
+    /// [`pending`](Self::pending) without leases.
+    fn claim_pending(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
+        let _ = (now, lease_until);
+        self.pending(limit)
+    }
 
     /// Claims up to `limit` `approving` / `rejecting` records due at `now`
     /// (`not_before` passed, no live lease), in arrival order, leasing them
@@ -213,8 +236,26 @@ pub trait Backend: Send + Sync + 'static {
     /// replicas'.
     fn start_engine(&self, now: i64) -> BoxFuture<'_, StoreResult<EngineGuard>>;
 
-    /// Releases the leases of these records (shutdown).
+    /// Releases the leases this owner holds on these records (shutdown, a
+    /// round that sent nothing).
     fn release(&self, keys: Vec<(String, String)>) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Extends to `lease_until` the leases this owner still holds on these
+    /// records, while their work is in flight; returns how many it held. A
+    /// lease that ran out and went to another owner is not taken back.
+    fn renew(
+        &self,
+        keys: Vec<(String, String)>,
+        lease_until: i64,
+    ) -> BoxFuture<'_, StoreResult<usize>>;
+
+    /// Taken around each reconciliation pass: `Some` guard when this engine
+    /// may reconcile now, `None` when another replica is reconciling (the
+    /// pass is skipped). PostgreSQL uses an advisory lock; the default, for
+    /// a backend with one engine, always allows it.
+    fn reconciler_lock(&self) -> BoxFuture<'_, StoreResult<Option<EngineGuard>>> {
+        Box::pin(async { Ok(Some(EngineGuard::new(()))) })
+    }
 
     /// The records of `group_id` in any of `states`.
     fn records_in(
@@ -282,13 +323,25 @@ impl fmt::Debug for Store {
 
 impl Store {
     /// Opens the store at `url`: `sqlite:PATH` (the file is created, and
-    /// migrated, when needed).
+    /// migrated, when needed) or `postgres://[USER[:PASSWORD]@]HOST[:PORT]/DB`
+    /// (also `postgresql://`; migrated at open under an advisory lock, so
+    /// replicas may start at once). A PostgreSQL URL takes tokio-postgres's
+    /// parameters (`options=-c search_path=...`, `connect_timeout`, ...)
+    /// and `sslmode` (`disable`, `prefer` (default), `require`: encrypted,
+    /// the certificate unchecked, as libpq does; `verify-ca` /
+    /// `verify-full`: checked against the web PKI roots or
+    /// `sslrootcert=PATH`), and `pool_max_size` (connections, default 16).
     ///
     /// # Errors
     ///
-    /// A [`StoreError`] naming the URL scheme when it is not supported, or
-    /// why the database could not be opened or migrated.
+    /// A [`StoreError`] naming the URL scheme when it is not supported, the
+    /// parameter that is wrong, or why the database could not be opened or
+    /// migrated. A password in the URL never appears in it.
     pub async fn open(url: &str) -> StoreResult<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let backend = postgres::PostgresBackend::open(url).await?;
+            return Ok(Self::from_backend(backend));
+        }
         if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
@@ -301,8 +354,17 @@ impl Store {
         }
         let scheme = url.split(':').next().unwrap_or_default();
         Err(StoreError::new(format!(
-            "unsupported store URL scheme {scheme:?} (expected sqlite:PATH)"
+            "unsupported store URL scheme {scheme:?} (expected sqlite:PATH or postgres://...)"
         )))
+    }
+
+    /// `url` as it may be shown: any password replaced by `***`.
+    pub fn redacted_url(url: &str) -> String {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            postgres::redact(url)
+        } else {
+            url.to_owned()
+        }
     }
 
     /// A store over any backend.

@@ -5,6 +5,7 @@
 //! when the stop flag turns true, after finishing the round it is in.
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
 use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -21,10 +22,6 @@ use crate::store::Change;
 
 /// Records taken per decider or applier round.
 const ROUND: usize = 512;
-
-/// How long a claim holds records (the applier finishes a round well
-/// within it; a crashed process's leases are taken back on restart).
-const LEASE: Duration = Duration::from_secs(300);
 
 /// How often idle workers look again without being woken (a `decide` from
 /// another process, a backoff that ran out).
@@ -90,7 +87,13 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
             if *stop.borrow() {
                 return;
             }
-            let batch = match inner.store.backend().pending(ROUND).await {
+            let now = now_ms();
+            let batch = match inner
+                .store
+                .backend()
+                .claim_pending(now, now + lease_ms(&m), ROUND)
+                .await
+            {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "decider: cannot read pending records");
@@ -107,15 +110,15 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
             }
             // Deciders may wait on I/O (an ask hook, a user's coroutine):
             // several run at once, their answers kept in arrival order.
-            let decided: Vec<(Decision, String)> =
+            let deciding =
                 futures_util::stream::iter(batch.iter().map(request_of).collect::<Vec<_>>())
                     .map(|req| {
                         let m = m.clone();
                         async move { decide_one(&m, &req).await }
                     })
                     .buffered(DECIDE_CONCURRENCY)
-                    .collect()
-                    .await;
+                    .collect::<Vec<(Decision, String)>>();
+            let decided = with_renewal(&m, keys_of(&batch), deciding).await;
             let mut changes = Vec::with_capacity(batch.len());
             for (r, (decision, rule)) in batch.iter().zip(decided) {
                 inner.metrics.decision(decision.as_str(), &rule);
@@ -241,7 +244,7 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
         return;
     }
     let window = i64::try_from(inner.config.batch_window.as_millis()).unwrap_or(i64::MAX);
-    let lease = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+    let lease = lease_ms(&m);
     loop {
         if !wait(&inner.apply_work, IDLE_POLL, &mut stop).await {
             return;
@@ -324,16 +327,58 @@ async fn apply_round(m: &Moderator, claimed: Vec<Record>) {
         let _ = inner.store.backend().release(keys).await;
         return;
     }
-    let results: Vec<Vec<Change>> = futures_util::stream::iter(batches)
+    let sends = futures_util::stream::iter(batches)
         .map(|((group, _), (action, records))| send(m, group, action, records))
         .buffer_unordered(inner.config.concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<Vec<Change>>>();
+    let results = with_renewal(m, keys, sends).await;
     let changes: Vec<Change> = results.into_iter().flatten().collect();
     if let Err(e) = inner.store.apply(changes, now_ms()).await {
         // The records stay approving/rejecting with their attempt counted:
         // the next round's 131213 confirms them (`confirmed_by_retry`).
         tracing::error!(error = %e, "applier: outcomes not stored; they will be confirmed by retry");
+    }
+}
+
+/// The lease timeout in milliseconds.
+fn lease_ms(m: &Moderator) -> i64 {
+    i64::try_from(m.inner.config.lease_timeout.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn keys_of(records: &[Record]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .map(|r| (r.group_id.clone(), r.join_request_id.clone()))
+        .collect()
+}
+
+/// Runs `work` while renewing the leases on `keys` every third of the
+/// lease timeout, so a slow round (an ask hook, a throttled API call) keeps
+/// its records and no other replica takes them meanwhile. A renewal that
+/// fails is logged; the work goes on (the API's idempotence covers a
+/// record another replica then sends too).
+async fn with_renewal<T>(
+    m: &Moderator,
+    keys: Vec<(String, String)>,
+    work: impl Future<Output = T>,
+) -> T {
+    let every = m.inner.config.lease_timeout / 3;
+    let renew = async {
+        loop {
+            tokio::time::sleep(every).await;
+            let until = now_ms() + lease_ms(m);
+            match m.inner.store.backend().renew(keys.clone(), until).await {
+                Ok(held) if held < keys.len() => {
+                    tracing::debug!(held, of = keys.len(), "leases renewed; some had ended");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "leases not renewed"),
+            }
+        }
+    };
+    tokio::select! {
+        out = work => out,
+        () = renew => unreachable!("the renewal loop never ends"),
     }
 }
 
@@ -487,6 +532,18 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
 /// not at the end of the pass.
 pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) {
     let inner = &m.inner;
+    // One replica reconciles at a time; the others skip this pass.
+    let _lock = match inner.store.backend().reconciler_lock().await {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            tracing::debug!("reconciler: another replica is reconciling; pass skipped");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reconciler: cannot take the reconcile lock");
+            return;
+        }
+    };
     let groups = match inner.store.backend().groups().await {
         Ok(g) => g,
         Err(e) => {

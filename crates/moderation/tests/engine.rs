@@ -1,6 +1,9 @@
 //! The moderation engine end to end: the real emulator on 127.0.0.1, a
-//! real SQLite file, the moderator on a real socket.
+//! real store, the moderator on a real socket. Every case runs on SQLite
+//! and on PostgreSQL (`sqlite::NAME`, `postgres::NAME`; the PostgreSQL ones
+//! are skipped when `WA_GROUPS_TEST_POSTGRES` is unset).
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -15,9 +18,22 @@ use wa_groups_moderation::{
 
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn handshake_signature_and_body_cap() {
-    let env = Env::start().await;
+on_both_stores!(
+    handshake_signature_and_body_cap,
+    policy_outcomes_by_wa_id_prefix_username_and_default,
+    repeated_deliveries_make_one_record_and_one_call,
+    revokes_before_the_decision_and_before_the_create,
+    reconciliation_finds_lost_deliveries_across_pages_and_marks_gone,
+    group_full_is_held_then_applied_when_there_is_room,
+    dry_run_decides_and_records_but_sends_nothing,
+    ask_rules_post_the_request_and_fall_back_on_error,
+    shutdown_finishes_in_flight_calls,
+    transient_failures_back_off_the_record_then_apply,
+    a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on,
+);
+
+async fn handshake_signature_and_body_cap(db: Db) {
+    let env = Env::start(db).await;
     let m = env
         .builder()
         .await
@@ -87,9 +103,8 @@ async fn handshake_signature_and_body_cap() {
     served.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn policy_outcomes_by_wa_id_prefix_username_and_default() {
-    let env = Env::start().await;
+async fn policy_outcomes_by_wa_id_prefix_username_and_default(db: Db) {
+    let env = Env::start(db).await;
     write(
         &env.path("customers.txt"),
         "# customers\n15550000001\nuser_vip\n",
@@ -177,9 +192,8 @@ wa_id_prefix = ["7", "86"]
     served.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_deliveries_make_one_record_and_one_call() {
-    let env = Env::start().await;
+async fn repeated_deliveries_make_one_record_and_one_call(db: Db) {
+    let env = Env::start(db).await;
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 2).unwrap();
     let m = env
@@ -210,9 +224,8 @@ async fn repeated_deliveries_make_one_record_and_one_call() {
     assert_eq!(status.total.get(State::Approved), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revokes_before_the_decision_and_before_the_create() {
-    let env = Env::start().await;
+async fn revokes_before_the_decision_and_before_the_create(db: Db) {
+    let env = Env::start(db).await;
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 3).unwrap();
     // The deliveries carry the emulator's own requesters, as Meta's would:
@@ -282,9 +295,8 @@ async fn revokes_before_the_decision_and_before_the_create() {
     assert_eq!(env.emu.pending_join_requests(&group).unwrap().len(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconciliation_finds_lost_deliveries_across_pages_and_marks_gone() {
-    let env = Env::with(Emulator::builder().page_size(3)).await;
+async fn reconciliation_finds_lost_deliveries_across_pages_and_marks_gone(db: Db) {
+    let env = Env::with(db, Emulator::builder().page_size(3)).await;
     // Room for all ten (the default cap is 8).
     let group = env
         .emu
@@ -331,9 +343,8 @@ async fn reconciliation_finds_lost_deliveries_across_pages_and_marks_gone() {
     assert!(env.emu.pending_join_requests(&group).unwrap().is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_full_is_held_then_applied_when_there_is_room() {
-    let env = Env::start().await;
+async fn group_full_is_held_then_applied_when_there_is_room(db: Db) {
+    let env = Env::start(db).await;
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 1).unwrap();
     // The first approve call answers 131204 for the ID, as a full group does.
@@ -383,9 +394,8 @@ async fn group_full_is_held_then_applied_when_there_is_room() {
     assert_eq!(env.emu.stats().join_requests_approved, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_decides_and_records_but_sends_nothing() {
-    let env = Env::start().await;
+async fn dry_run_decides_and_records_but_sends_nothing(db: Db) {
+    let env = Env::start(db).await;
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 2).unwrap();
     let m = env
@@ -408,8 +418,7 @@ async fn dry_run_decides_and_records_but_sends_nothing() {
     assert_eq!(env.emu.pending_join_requests(&group).unwrap().len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ask_rules_post_the_request_and_fall_back_on_error() {
+async fn ask_rules_post_the_request_and_fall_back_on_error(db: Db) {
     use http_body_util::{BodyExt as _, Full};
     // A decision hook: rejects requesters whose wa_id ends in 1, approves others.
     let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -445,7 +454,7 @@ async fn ask_rules_post_the_request_and_fall_back_on_error() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let env = Env::start().await;
+    let env = Env::start(db).await;
     let g1 = env.emu.create_group(GroupOptions::default()).unwrap();
     let g2 = env.emu.create_group(GroupOptions::default()).unwrap();
     let policy = Policy::parse(
@@ -494,9 +503,8 @@ ask_on_error = "reject"
     served.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_finishes_in_flight_calls() {
-    let env = Env::start().await;
+async fn shutdown_finishes_in_flight_calls(db: Db) {
+    let env = Env::start(db).await;
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 1).unwrap();
     env.emu
@@ -532,9 +540,8 @@ async fn shutdown_finishes_in_flight_calls() {
     assert_eq!(env.emu.stats().join_requests_approved, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transient_failures_back_off_the_record_then_apply() {
-    let env = Env::start().await;
+async fn transient_failures_back_off_the_record_then_apply(db: Db) {
+    let env = Env::start(db).await;
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 1).unwrap();
     // Three 503s: the first call and both of the client's retries fail.
@@ -579,9 +586,8 @@ async fn transient_failures_back_off_the_record_then_apply() {
     assert_eq!((stats.faults_applied, stats.join_requests_approved), (3, 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on() {
-    let env = Env::start().await;
+async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on(db: Db) {
+    let env = Env::start(db).await;
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 4).unwrap();
     let (panics, hangs) = (ids[0].clone(), ids[1].clone());

@@ -582,6 +582,24 @@ impl Backend for SqliteBackend {
         })
     }
 
+    fn renew(
+        &self,
+        keys: Vec<(String, String)>,
+        lease_until: i64,
+    ) -> BoxFuture<'_, StoreResult<usize>> {
+        self.write(false, move |tx| {
+            let mut renew = tx.prepare_cached(
+                "UPDATE records SET lease_until = ?3 \
+                 WHERE group_id = ?1 AND join_request_id = ?2 AND lease_until <> 0",
+            )?;
+            let mut held = 0;
+            for (g, j) in &keys {
+                held += renew.execute(params![g, j, lease_until])?;
+            }
+            Ok(held)
+        })
+    }
+
     fn records_in(
         &self,
         group_id: String,

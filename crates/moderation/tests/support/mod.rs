@@ -1,6 +1,7 @@
 //! Shared set-up of the moderation tests: a real emulator on 127.0.0.1, a
-//! real SQLite file in a temporary folder, the moderator served on a real
-//! socket, and a plain HTTP client.
+//! real store (a SQLite file in a temporary folder, or a scratch schema on
+//! the PostgreSQL server of `WA_GROUPS_TEST_POSTGRES`), the moderator
+//! served on a real socket, and a plain HTTP client.
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
@@ -18,6 +19,57 @@ use wa_groups::protocol::webhook::{
 use wa_groups_emulator::{Controller, Emulator, EmulatorHandle};
 use wa_groups_moderation::{Moderator, ModeratorBuilder, Record, State, Store};
 
+pub mod pg;
+
+pub use pg::PgScratch;
+
+/// Which store a test runs on.
+pub enum Db {
+    /// A SQLite file in the test's temporary folder.
+    Sqlite,
+    /// A scratch role and schema on the test server.
+    Postgres(PgScratch),
+}
+
+impl Db {
+    pub fn sqlite() -> Self {
+        Self::Sqlite
+    }
+
+    /// `None` (the test is skipped, and says so) when
+    /// `WA_GROUPS_TEST_POSTGRES` is unset.
+    pub fn postgres(test: &str) -> Option<Self> {
+        PgScratch::create(test).map(Self::Postgres)
+    }
+}
+
+/// Each test body, given its store, runs once on SQLite and once on
+/// PostgreSQL: `on_both_stores!(name, ...)` makes `sqlite::name` and
+/// `postgres::name` from `async fn name(db: Db)`.
+#[allow(unused_macros)]
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::support::Db::sqlite()).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = crate::support::Db::postgres(stringify!($name)) {
+                        super::$name(db).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
 pub const APP_SECRET: &str = "test-app-secret-0123456789";
 pub const VERIFY_TOKEN: &str = "test-verify-token-abcdef";
 
@@ -27,19 +79,23 @@ pub struct Env {
     /// Keeps the emulator serving for as long as the test runs.
     _handle: EmulatorHandle,
     pub dir: tempfile::TempDir,
+    /// The store the test runs on (a PostgreSQL scratch schema is dropped
+    /// with it).
+    pub db: Db,
 }
 
 impl Env {
-    pub async fn start() -> Self {
-        Self::with(Emulator::builder()).await
+    pub async fn start(db: Db) -> Self {
+        Self::with(db, Emulator::builder()).await
     }
 
-    pub async fn with(builder: wa_groups_emulator::EmulatorBuilder) -> Self {
+    pub async fn with(db: Db, builder: wa_groups_emulator::EmulatorBuilder) -> Self {
         let handle = builder.start().await.expect("emulator");
         Self {
             emu: handle.controller(),
             _handle: handle,
             dir: tempfile::tempdir().expect("tempdir"),
+            db,
         }
     }
 
@@ -54,7 +110,10 @@ impl Env {
     }
 
     pub fn db_url(&self) -> String {
-        format!("sqlite:{}", self.dir.path().join("moderation.db").display())
+        match &self.db {
+            Db::Sqlite => format!("sqlite:{}", self.dir.path().join("moderation.db").display()),
+            Db::Postgres(pg) => pg.url.clone(),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -1,0 +1,1258 @@
+//! The PostgreSQL backend (`postgres://...`): several `moderate serve`
+//! replicas on one database. tokio-postgres over a bounded deadpool pool,
+//! TLS by rustls as `sslmode` says, migrations run at open under an
+//! advisory lock.
+//!
+//! Leases: each open store is one lease owner (`host:pid:random`). The
+//! decider's and the applier's work is claimed with `FOR UPDATE SKIP
+//! LOCKED`, so replicas never take the same records, and leased until a
+//! time; a lease is renewed while its work is in flight and released by
+//! any change that moves the record. A dead replica's leases simply run
+//! out and the records return to the pool. Records are changed under
+//! `SELECT ... FOR UPDATE`, in key order, so concurrent replicas serialize
+//! per record and never deadlock one another.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures_util::future::BoxFuture;
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+
+use super::{AuditRow, Backend, Change, EngineGuard, Status, StoreError, StoreResult};
+use crate::ledger::{self, Decision, Record, Requester, State, Transition};
+
+/// The migrations, in order, by version; `wa_groups_migrations` lists those
+/// applied.
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// First keys of our advisory locks; the second key is the schema's hash,
+/// so stores in different schemas of one database never contend.
+const MIGRATE_LOCK: i32 = 0x7761_6701;
+const RECONCILE_LOCK: i32 = 0x7761_6702;
+
+/// Connections per store unless the URL says `pool_max_size`.
+pub(super) const DEFAULT_POOL_MAX_SIZE: usize = 16;
+
+/// How long a caller waits for a pooled connection, and for a new one to
+/// connect, before the operation fails (a receiver then answers 503).
+const POOL_WAIT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections made (with the apply's statements prepared) at open.
+const WARM_CONNECTIONS: usize = 8;
+
+/// Transactions retried after a deadlock or serialization failure.
+const TX_ATTEMPTS: usize = 5;
+
+const COLUMNS: &str = "group_id, join_request_id, wa_id, user_id, username, created_at, state, \
+                       decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before";
+
+/// How TLS is used, from `sslmode`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tls {
+    /// In clear.
+    Disable,
+    /// Encrypted when the server offers it, else in clear; the certificate
+    /// is not checked (as libpq does).
+    Prefer,
+    /// Always encrypted; the certificate is not checked (as libpq does
+    /// without a root certificate).
+    Require,
+    /// Always encrypted, the certificate checked against the web PKI roots
+    /// or `sslrootcert`, and the host name against it.
+    VerifyFull { root_cert: Option<PathBuf> },
+}
+
+/// A parsed `postgres://` URL: the connection settings and ours.
+struct PgUrl {
+    config: tokio_postgres::Config,
+    tls: Tls,
+    pool_max_size: usize,
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub(crate) fn redact(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = String::with_capacity(url.len());
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+            out.push_str(scheme);
+            out.push_str("://");
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    match userinfo.split_once(':') {
+                        Some((user, _password)) => {
+                            out.push_str(user);
+                            out.push_str(":***");
+                        }
+                        None => out.push_str(userinfo),
+                    }
+                    out.push('@');
+                    out.push_str(host);
+                }
+                None => out.push_str(authority),
+            }
+            out.push_str(path);
+        }
+        None => out.push_str(base),
+    }
+    if let Some(q) = query {
+        out.push('?');
+        let pieces: Vec<String> = q
+            .split('&')
+            .map(|piece| match piece.split_once('=') {
+                Some((k, _)) if decoded(k).eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => piece.to_owned(),
+            })
+            .collect();
+        out.push_str(&pieces.join("&"));
+    }
+    out
+}
+
+fn decoded(s: &str) -> String {
+    form_urlencoded::parse(s.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default()
+}
+
+/// Parses `postgres://` / `postgresql://` URLs: tokio-postgres's settings
+/// (user, password, host, port, dbname, `options`, `connect_timeout`, ...)
+/// plus `sslmode` (`disable`, `prefer` (default), `require`, `verify-ca`,
+/// `verify-full`), `sslrootcert=PATH` and `pool_max_size=N`, which are ours.
+fn parse_url(url: &str) -> StoreResult<PgUrl> {
+    let shown = redact(url);
+    let bad = |what: String| StoreError::new(format!("{what} in store URL {shown}"));
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut kept = Vec::new();
+    let mut sslmode = None;
+    let mut root_cert = None;
+    let mut pool_max_size = DEFAULT_POOL_MAX_SIZE;
+    for piece in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        let value = || {
+            form_urlencoded::parse(format!("v={v}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        match decoded(k).as_str() {
+            "sslmode" => sslmode = Some(value()),
+            "sslrootcert" => root_cert = Some(PathBuf::from(value())),
+            "pool_max_size" => {
+                pool_max_size = value()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| bad(format!("pool_max_size {:?} is not 1 to 1000", value())))?;
+            }
+            // Kept verbatim: tokio-postgres percent-decodes it itself.
+            _ => kept.push(piece),
+        }
+    }
+    let rebuilt = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    let mut config: tokio_postgres::Config = rebuilt.parse().map_err(|e| bad(format!("{e}")))?;
+    let tls = match sslmode.as_deref() {
+        None | Some("prefer") => Tls::Prefer,
+        Some("disable") => Tls::Disable,
+        Some("require") => Tls::Require,
+        // rustls always checks the host name, so verify-ca is verify-full.
+        Some("verify-ca" | "verify-full") => Tls::VerifyFull { root_cert },
+        Some(other) => {
+            return Err(bad(format!(
+                "sslmode {other:?} is not supported (expected disable, prefer, require, verify-ca or verify-full)"
+            )));
+        }
+    };
+    config.ssl_mode(match tls {
+        Tls::Disable => tokio_postgres::config::SslMode::Disable,
+        Tls::Prefer => tokio_postgres::config::SslMode::Prefer,
+        Tls::Require | Tls::VerifyFull { .. } => tokio_postgres::config::SslMode::Require,
+    });
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("wa-groups-moderation");
+    }
+    Ok(PgUrl {
+        config,
+        tls,
+        pool_max_size,
+    })
+}
+
+/// The rustls connector for `tls` (unused by `disable`).
+fn connector(tls: &Tls) -> StoreResult<tokio_postgres_rustls::MakeRustlsConnect> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::new(format!("postgres TLS: {e}")))?;
+    let config = match tls {
+        Tls::VerifyFull { root_cert } => {
+            let mut roots = rustls::RootCertStore::empty();
+            match root_cert {
+                Some(path) => {
+                    use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+                    let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
+                        StoreError::new(format!("sslrootcert {}: {e}", path.display()))
+                    })?;
+                    for cert in certs {
+                        let cert = cert.map_err(|e| {
+                            StoreError::new(format!("sslrootcert {}: {e}", path.display()))
+                        })?;
+                        roots.add(cert).map_err(|e| {
+                            StoreError::new(format!("sslrootcert {}: {e}", path.display()))
+                        })?;
+                    }
+                }
+                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        Tls::Disable | Tls::Prefer | Tls::Require => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
+            .with_no_client_auth(),
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// `sslmode=prefer` / `require` as libpq means them: the session is
+/// encrypted, the server's certificate is not checked (its handshake
+/// signatures are). `verify-full` checks it.
+#[derive(Debug)]
+struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A database error as a store error: the server's message when there is
+/// one (tokio-postgres's own Display says only "db error").
+fn pg_err(e: &tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError::new(format!("postgres: {}: {}", db.severity(), db.message())),
+        None => {
+            let mut msg = format!("postgres: {e}");
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                msg.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            StoreError::new(msg)
+        }
+    }
+}
+
+fn pool_err(e: &deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg_err(e),
+        other => StoreError::new(format!("postgres pool: {other}")),
+    }
+}
+
+/// Whether retrying the whole transaction may succeed: a deadlock, a
+/// serialization failure, or a record another replica created after our
+/// load (the insert's unique violation).
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::UNIQUE_VIOLATION
+    })
+}
+
+fn row_to_record(row: &Row) -> StoreResult<Record> {
+    row_to_record_at(row, 0)
+}
+
+fn records(rows: &[Row]) -> StoreResult<Vec<Record>> {
+    rows.iter().map(row_to_record).collect()
+}
+
+/// A query parameter.
+type Param = dyn tokio_postgres::types::ToSql + Sync;
+
+/// Query parameters borrowed for `'a`.
+type Params<'a> = Vec<&'a (dyn tokio_postgres::types::ToSql + Sync + 'a)>;
+
+/// The failure of one transaction attempt: worth retrying, or not.
+enum TxError {
+    Pg(tokio_postgres::Error),
+    Store(StoreError),
+}
+
+impl From<tokio_postgres::Error> for TxError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Pg(e)
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+pub(super) struct PostgresBackend {
+    pool: Pool,
+    /// This store's lease owner: `host:pid:random`.
+    owner: String,
+}
+
+fn owner_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    format!("{host}:{}:{:08x}", std::process::id(), fastrand::u32(..))
+}
+
+impl PostgresBackend {
+    /// Connects (bounded pool) and migrates under the migration lock.
+    pub(super) async fn open(url: &str) -> StoreResult<Self> {
+        let parsed = parse_url(url)?;
+        let shown = redact(url);
+        let manager = Manager::from_config(
+            parsed.config,
+            connector(&parsed.tls)?,
+            ManagerConfig {
+                // A connection the server closed (pg_terminate_backend, a
+                // restart) is dropped at checkout instead of handed out.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(parsed.pool_max_size)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::new(format!("postgres pool: {e}")))?;
+        let backend = Self {
+            pool,
+            owner: owner_id(),
+        };
+        backend
+            .migrate()
+            .await
+            .map_err(|e| StoreError::new(format!("cannot open {shown}: {}", e.message)))?;
+        // Connect a few now: a first burst of deliveries should not wait
+        // for connections (and TLS handshakes) to be made.
+        let warm = parsed.pool_max_size.min(WARM_CONNECTIONS);
+        let warmed = futures_util::future::join_all((0..warm).map(|_| async {
+            let conn = backend.pool.get().await.ok()?;
+            // Prepared now, so a delivery never pays a cold backend's
+            // parse and plan.
+            Statements::prepare(&conn).await.ok()?;
+            Some(conn)
+        }))
+        .await;
+        drop(warmed);
+        Ok(backend)
+    }
+
+    async fn conn(&self) -> StoreResult<Object> {
+        self.pool.get().await.map_err(|e| pool_err(&e))
+    }
+
+    /// Applies the missing migrations in one transaction under a
+    /// transaction-scoped advisory lock: replicas starting at once wait for
+    /// the first, then find nothing left to do.
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| pg_err(&e))?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+            &[&MIGRATE_LOCK],
+        )
+        .await
+        .map_err(|e| pg_err(&e))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS wa_groups_migrations (\
+               version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .await
+        .map_err(|e| pg_err(&e))?;
+        let applied: i32 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM wa_groups_migrations",
+                &[],
+            )
+            .await
+            .map_err(|e| pg_err(&e))?
+            .get(0);
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if applied > known {
+            return Err(StoreError::new(format!(
+                "the schema has version {applied}, newer than this wa-groups knows ({known})"
+            )));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+            tx.batch_execute(sql).await.map_err(|e| pg_err(&e))?;
+            tx.execute(
+                "INSERT INTO wa_groups_migrations (version) VALUES ($1)",
+                &[version],
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
+            tracing::info!(version, "postgres store migrated");
+        }
+        tx.commit().await.map_err(|e| pg_err(&e))
+    }
+
+    /// [`Backend::apply`]: one transaction on a pooled connection, run
+    /// again (up to [`TX_ATTEMPTS`]) after a deadlock, a serialization
+    /// failure or a record another replica created meanwhile.
+    async fn apply_changes(&self, changes: &[Change], now: i64) -> StoreResult<Vec<Transition>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let conn = self.conn().await?;
+            match apply_in(&conn, changes, now).await {
+                Ok(v) => return Ok(v),
+                Err(TxError::Pg(e)) if retryable(&e) && attempt < TX_ATTEMPTS => {
+                    tracing::debug!(error = %pg_err(&e), attempt, "postgres: transaction retried");
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..20))).await;
+                }
+                Err(TxError::Pg(e)) => return Err(pg_err(&e)),
+                Err(TxError::Store(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Leases up to `limit` records in `states` that are due and unleased,
+    /// skipping rows another replica has locked, in arrival order.
+    fn lease(
+        &self,
+        states: &'static str,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let sql = format!(
+                "WITH c AS (SELECT id FROM records WHERE state IN ({states}) \
+                   AND not_before <= $1 AND lease_until <= $1 ORDER BY id LIMIT $3 \
+                   FOR UPDATE SKIP LOCKED) \
+                 UPDATE records r SET lease_until = $2, lease_owner = $4 FROM c WHERE r.id = c.id \
+                 RETURNING r.id, {}",
+                COLUMNS
+                    .split(", ")
+                    .map(|c| format!("r.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let stmt = conn.prepare_cached(&sql).await.map_err(|e| pg_err(&e))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut rows = lease_write(
+                &conn,
+                conn.query(&stmt, &[&now, &lease_until, &limit, &self.owner]),
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
+            // RETURNING keeps no order.
+            rows.sort_by_key(|r| r.get::<_, i64>(0));
+            rows.iter()
+                .map(|r| {
+                    // Skip the leading id: the record's columns follow it.
+                    row_to_record_at(r, 1)
+                })
+                .collect()
+        })
+    }
+
+    async fn query_records(&self, sql: &str, params: &[&Param]) -> StoreResult<Vec<Record>> {
+        let conn = self.conn().await?;
+        let stmt = conn.prepare_cached(sql).await.map_err(|e| pg_err(&e))?;
+        let rows = conn.query(&stmt, params).await.map_err(|e| pg_err(&e))?;
+        records(&rows)
+    }
+}
+
+/// [`row_to_record`] for a row whose record columns start at `offset`.
+fn row_to_record_at(row: &Row, offset: usize) -> StoreResult<Record> {
+    let bad = |m: String| StoreError::new(format!("postgres: bad record: {m}"));
+    let at = |i: usize| i + offset;
+    let state: String = row.get(at(6));
+    let decision: Option<String> = row.get(at(7));
+    let attempts: i32 = row.get(at(11));
+    Ok(Record {
+        group_id: row.get(at(0)),
+        join_request_id: row.get(at(1)),
+        requester: Requester {
+            wa_id: row.get(at(2)),
+            user_id: row.get(at(3)),
+            username: row.get(at(4)),
+        },
+        created_at: row.get(at(5)),
+        state: state.parse().map_err(bad)?,
+        decision: decision
+            .map(|d| d.parse::<Decision>())
+            .transpose()
+            .map_err(bad)?,
+        rule: row.get(at(8)),
+        reason: row.get(at(9)),
+        code: row.get(at(10)),
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        first_seen_at: row.get(at(12)),
+        updated_at: row.get(at(13)),
+        not_before: row.get(at(14)),
+    })
+}
+
+/// One attempt at [`Backend::apply`] on `conn`: one transaction in two
+/// round trips whatever the number of changes. `BEGIN` and the load (which
+/// locks the records) go out together; the ledger runs in memory; then the
+/// writes and `COMMIT` go out together. A failed write aborts the
+/// transaction, so that `COMMIT` rolls it back: nothing half-done is kept.
+async fn apply_in(conn: &Object, changes: &[Change], now: i64) -> Result<Vec<Transition>, TxError> {
+    let statements = Statements::prepare(conn).await?;
+    let mut keys: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c.group_id.as_str(), c.join_request_id.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let (groups, jrs): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+    // In order on the wire: `BEGIN`, then the load.
+    let (begun, loaded) = futures_util::future::join(
+        conn.batch_execute("BEGIN"),
+        conn.query(&statements.load, &[&groups, &jrs]),
+    )
+    .await;
+    let rows = match begun.and(loaded) {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = conn.batch_execute("ROLLBACK").await;
+            return Err(e.into());
+        }
+    };
+    let plan = match Plan::new(&rows, changes, now) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let _ = conn.batch_execute("ROLLBACK").await;
+            return Err(e.into());
+        }
+    };
+    let mut known_groups: Vec<&str> = groups.clone();
+    known_groups.dedup();
+
+    let new = plan.inserts();
+    let (updates, keep_lease) = plan.updates();
+    let audit = &plan.audit;
+    let inserted = async {
+        if new.len() == 0 {
+            Ok(0)
+        } else {
+            conn.execute(&statements.insert, &new.params()).await
+        }
+    };
+    let updated = async {
+        if updates.len() == 0 {
+            Ok(0)
+        } else {
+            let mut p = updates.params();
+            p.push(&keep_lease);
+            conn.execute(&statements.update, &p).await
+        }
+    };
+    let audited = async {
+        if audit.len() == 0 {
+            Ok(0)
+        } else {
+            let mut p: Params<'_> = vec![&now];
+            p.extend(audit.params());
+            conn.execute(&statements.audit, &p).await
+        }
+    };
+    let group_params: Params<'_> = vec![&known_groups];
+    let grouped = conn.execute(&statements.group, &group_params);
+    // Every future runs to its end (`join`, not `try_join`), so `COMMIT`
+    // has been sent and answered whatever failed before it.
+    let ((inserted, updated, audited, grouped), committed) = futures_util::future::join(
+        futures_util::future::join4(inserted, updated, audited, grouped),
+        conn.batch_execute("COMMIT"),
+    )
+    .await;
+    inserted?;
+    updated?;
+    audited?;
+    grouped?;
+    committed?;
+    Ok(plan.out)
+}
+
+/// The prepared statements of [`apply_in`] (cached per connection).
+struct Statements {
+    load: tokio_postgres::Statement,
+    insert: tokio_postgres::Statement,
+    update: tokio_postgres::Statement,
+    audit: tokio_postgres::Statement,
+    group: tokio_postgres::Statement,
+}
+
+impl Statements {
+    async fn prepare(conn: &Object) -> Result<Self, tokio_postgres::Error> {
+        // Locked in key order (the sort comes before the lock), so two
+        // replicas' transactions never wait on each other in a cycle.
+        let load = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM records r JOIN unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
+                   ON r.group_id = k.g AND r.join_request_id = k.j \
+                 ORDER BY r.group_id, r.join_request_id FOR UPDATE OF r",
+                prefixed("r")
+            ))
+            .await?;
+        // No ON CONFLICT: a record another replica created after our load
+        // is a unique violation, which aborts (and retries) the transaction.
+        let insert = conn
+            .prepare_cached(
+                "INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
+                   state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
+                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+                   $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
+                   $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[])",
+            )
+            .await?;
+        let update = conn
+            .prepare_cached(
+                "UPDATE records r SET wa_id = u.wa_id, user_id = u.user_id, username = u.username, \
+                   created_at = u.created_at, state = u.state, decision = u.decision, rule = u.rule, \
+                   reason = u.reason, code = u.code, attempts = u.attempts, updated_at = u.updated_at, \
+                   not_before = u.not_before, \
+                   lease_until = CASE WHEN u.keep THEN r.lease_until ELSE 0 END, \
+                   lease_owner = CASE WHEN u.keep THEN r.lease_owner ELSE NULL END \
+                 FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+                   $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
+                   $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BOOLEAN[]) \
+                   AS u(group_id, join_request_id, wa_id, user_id, username, created_at, state, \
+                        decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before, keep) \
+                 WHERE r.group_id = u.group_id AND r.join_request_id = u.join_request_id",
+            )
+            .await?;
+        let audit = conn
+            .prepare_cached(
+                "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
+                 SELECT $1, g, j, f, t, e, ru, re FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[], \
+                   $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[]) WITH ORDINALITY \
+                   AS a(g, j, f, t, e, ru, re, n) ORDER BY n",
+            )
+            .await?;
+        let group = conn
+            .prepare_cached(
+                "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        Ok(Self {
+            load,
+            insert,
+            update,
+            audit,
+            group,
+        })
+    }
+}
+
+/// What one [`apply_in`] writes: the ledger run in memory over the loaded
+/// records, in the changes' order.
+struct Plan {
+    /// Every record as it ends, by key.
+    current: HashMap<(String, String), Record>,
+    /// The keys that were loaded (updated) rather than new (inserted).
+    existed: HashSet<(String, String)>,
+    /// Per record written: whether its lease stays (only when every change
+    /// to it was `Sending`), and its first change's index.
+    written: HashMap<(String, String), (bool, usize)>,
+    audit: AuditColumns,
+    out: Vec<Transition>,
+}
+
+impl Plan {
+    fn new(rows: &[Row], changes: &[Change], now: i64) -> StoreResult<Self> {
+        let mut current: HashMap<(String, String), Record> = HashMap::new();
+        for row in rows {
+            let r = row_to_record(row)?;
+            current.insert((r.group_id.clone(), r.join_request_id.clone()), r);
+        }
+        let existed: HashSet<(String, String)> = current.keys().cloned().collect();
+        let mut out: Vec<Transition> = Vec::new();
+        let mut written: HashMap<(String, String), (bool, usize)> = HashMap::new();
+        let mut audit = AuditColumns::default();
+        for (i, c) in changes.iter().enumerate() {
+            let key = (c.group_id.clone(), c.join_request_id.clone());
+            let Some(t) = ledger::apply(
+                current.get(&key),
+                &c.group_id,
+                &c.join_request_id,
+                &c.event,
+                now,
+            ) else {
+                continue;
+            };
+            if !t.changed {
+                continue;
+            }
+            if t.state_changed() {
+                audit.push(&t, c.event.name());
+            }
+            let sending = matches!(c.event, ledger::Event::Sending);
+            written
+                .entry(key.clone())
+                .and_modify(|(keep, _)| *keep &= sending)
+                .or_insert((sending, i));
+            current.insert(key, t.record.clone());
+            out.push(t);
+        }
+        Ok(Self {
+            current,
+            existed,
+            written,
+            audit,
+            out,
+        })
+    }
+
+    /// The new records, in the order of their first change (their ids are
+    /// the arrival order).
+    fn inserts(&self) -> RecordColumns<'_> {
+        let mut new: Vec<(usize, &Record)> = self
+            .written
+            .iter()
+            .filter(|(key, _)| !self.existed.contains(*key))
+            .map(|(key, &(_, first))| (first, &self.current[key]))
+            .collect();
+        new.sort_by_key(|(first, _)| *first);
+        let mut cols = RecordColumns::default();
+        for (_, r) in new {
+            cols.push(r);
+        }
+        cols
+    }
+
+    /// The changed existing records, with whether each keeps its lease.
+    fn updates(&self) -> (RecordColumns<'_>, Vec<bool>) {
+        let mut cols = RecordColumns::default();
+        let mut keep_lease = Vec::new();
+        for (key, &(keep, _)) in &self.written {
+            if self.existed.contains(key) {
+                cols.push(&self.current[key]);
+                keep_lease.push(keep);
+            }
+        }
+        (cols, keep_lease)
+    }
+}
+
+/// `r.group_id, r.join_request_id, ...`: the record columns of alias `a`.
+fn prefixed(a: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("{a}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Records as column arrays, for `unnest`.
+#[derive(Default)]
+struct RecordColumns<'a> {
+    group_id: Vec<&'a str>,
+    join_request_id: Vec<&'a str>,
+    wa_id: Vec<Option<&'a str>>,
+    user_id: Vec<Option<&'a str>>,
+    username: Vec<Option<&'a str>>,
+    created_at: Vec<Option<i64>>,
+    state: Vec<&'static str>,
+    decision: Vec<Option<&'static str>>,
+    rule: Vec<Option<&'a str>>,
+    reason: Vec<Option<&'a str>>,
+    code: Vec<Option<i64>>,
+    attempts: Vec<i32>,
+    first_seen_at: Vec<i64>,
+    updated_at: Vec<i64>,
+    not_before: Vec<i64>,
+}
+
+impl<'a> RecordColumns<'a> {
+    fn push(&mut self, r: &'a Record) {
+        self.group_id.push(&r.group_id);
+        self.join_request_id.push(&r.join_request_id);
+        self.wa_id.push(r.requester.wa_id.as_deref());
+        self.user_id.push(r.requester.user_id.as_deref());
+        self.username.push(r.requester.username.as_deref());
+        self.created_at.push(r.created_at);
+        self.state.push(r.state.as_str());
+        self.decision.push(r.decision.map(Decision::as_str));
+        self.rule.push(r.rule.as_deref());
+        self.reason.push(r.reason.as_deref());
+        self.code.push(r.code);
+        self.attempts
+            .push(i32::try_from(r.attempts).unwrap_or(i32::MAX));
+        self.first_seen_at.push(r.first_seen_at);
+        self.updated_at.push(r.updated_at);
+        self.not_before.push(r.not_before);
+    }
+
+    fn len(&self) -> usize {
+        self.group_id.len()
+    }
+
+    fn params(&self) -> Params<'_> {
+        vec![
+            &self.group_id,
+            &self.join_request_id,
+            &self.wa_id,
+            &self.user_id,
+            &self.username,
+            &self.created_at,
+            &self.state,
+            &self.decision,
+            &self.rule,
+            &self.reason,
+            &self.code,
+            &self.attempts,
+            &self.first_seen_at,
+            &self.updated_at,
+            &self.not_before,
+        ]
+    }
+}
+
+/// Audit rows as column arrays, in order.
+#[derive(Default)]
+struct AuditColumns {
+    group_id: Vec<String>,
+    join_request_id: Vec<String>,
+    from: Vec<Option<&'static str>>,
+    to: Vec<&'static str>,
+    event: Vec<&'static str>,
+    rule: Vec<Option<String>>,
+    reason: Vec<Option<String>>,
+}
+
+impl AuditColumns {
+    fn push(&mut self, t: &Transition, event: &'static str) {
+        self.group_id.push(t.record.group_id.clone());
+        self.join_request_id.push(t.record.join_request_id.clone());
+        self.from.push(t.from.map(State::as_str));
+        self.to.push(t.record.state.as_str());
+        self.event.push(event);
+        self.rule.push(t.record.rule.clone());
+        self.reason.push(t.record.reason.clone());
+    }
+
+    fn len(&self) -> usize {
+        self.to.len()
+    }
+
+    fn params(&self) -> Params<'_> {
+        vec![
+            &self.group_id,
+            &self.join_request_id,
+            &self.from,
+            &self.to,
+            &self.event,
+            &self.rule,
+            &self.reason,
+        ]
+    }
+}
+
+/// Runs `statement`, which changes only leases, in a transaction whose
+/// commit does not wait for the WAL to reach the disk (one round trip,
+/// pipelined). A lease lost in a database crash only frees a record early,
+/// as an expired lease does, and the API's idempotence covers a second
+/// send; the records' states and the audit trail are always committed
+/// durably, so the webhook acknowledgements they gate do not share the disk
+/// with lease bookkeeping.
+async fn lease_write<T>(
+    conn: &Object,
+    statement: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, tokio_postgres::Error> {
+    // In order on the wire; every one answered (a failed statement aborts
+    // the transaction, and COMMIT then rolls it back).
+    let (begun, result, committed) = futures_util::future::join3(
+        conn.batch_execute("BEGIN; SET LOCAL synchronous_commit TO OFF"),
+        statement,
+        conn.batch_execute("COMMIT"),
+    )
+    .await;
+    begun?;
+    let v = result?;
+    committed?;
+    Ok(v)
+}
+
+/// The `(group_id, join_request_id)` pairs as two arrays, for `unnest`.
+fn key_arrays(keys: &[(String, String)]) -> (Vec<&str>, Vec<&str>) {
+    let mut keys: Vec<&(String, String)> = keys.iter().collect();
+    keys.sort();
+    keys.iter().map(|(g, j)| (g.as_str(), j.as_str())).unzip()
+}
+
+/// Held while a replica reconciles: the session-level advisory lock lives
+/// on this connection, which is closed (not returned to the pool) when the
+/// guard drops, so the server releases the lock even if no unlock could be
+/// sent.
+struct ReconcileLock(Option<Object>);
+
+impl Drop for ReconcileLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(Object::take(conn));
+        }
+    }
+}
+
+impl Backend for PostgresBackend {
+    fn apply(&self, changes: Vec<Change>, now: i64) -> BoxFuture<'_, StoreResult<Vec<Transition>>> {
+        Box::pin(async move { self.apply_changes(&changes, now).await })
+    }
+
+    fn pending(&self, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            self.query_records(
+                &format!(
+                    "SELECT {COLUMNS} FROM records WHERE state = 'pending' ORDER BY id LIMIT $1"
+                ),
+                &[&limit],
+            )
+            .await
+        })
+    }
+
+    fn claim_pending(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
+        self.lease("'pending'", now, lease_until, limit)
+    }
+
+    fn claim(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
+        self.lease("'approving', 'rejecting'", now, lease_until, limit)
+    }
+
+    fn renew(
+        &self,
+        keys: Vec<(String, String)>,
+        lease_until: i64,
+    ) -> BoxFuture<'_, StoreResult<usize>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let (groups, jrs) = key_arrays(&keys);
+            let stmt = conn
+                .prepare_cached(
+                    "UPDATE records r SET lease_until = $3 FROM unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
+                     WHERE r.group_id = k.g AND r.join_request_id = k.j AND r.lease_owner = $4 \
+                       AND r.lease_until > 0",
+                )
+                .await
+                .map_err(|e| pg_err(&e))?;
+            let n = lease_write(
+                &conn,
+                conn.execute(&stmt, &[&groups, &jrs, &lease_until, &self.owner]),
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+
+    fn start_engine(&self, now: i64) -> BoxFuture<'_, StoreResult<EngineGuard>> {
+        Box::pin(async move {
+            // Other replicas' live leases are theirs; only expired ones are
+            // cleared (claims would take them anyway).
+            let conn = self.conn().await?;
+            let n = conn
+                .execute(
+                    "UPDATE records SET lease_until = 0, lease_owner = NULL \
+                     WHERE lease_until <> 0 AND lease_until <= $1",
+                    &[&now],
+                )
+                .await
+                .map_err(|e| pg_err(&e))?;
+            if n > 0 {
+                tracing::info!(
+                    leases = n,
+                    "took back the expired leases of stopped replicas"
+                );
+            }
+            tracing::info!(owner = %self.owner, "engine started on the postgres store");
+            Ok(EngineGuard::new(()))
+        })
+    }
+
+    fn release(&self, keys: Vec<(String, String)>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let (groups, jrs) = key_arrays(&keys);
+            let stmt = conn
+                .prepare_cached(
+                    "UPDATE records r SET lease_until = 0, lease_owner = NULL \
+                     FROM unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
+                     WHERE r.group_id = k.g AND r.join_request_id = k.j AND r.lease_owner = $3",
+                )
+                .await
+                .map_err(|e| pg_err(&e))?;
+            lease_write(&conn, conn.execute(&stmt, &[&groups, &jrs, &self.owner]))
+                .await
+                .map_err(|e| pg_err(&e))?;
+            Ok(())
+        })
+    }
+
+    fn reconciler_lock(&self) -> BoxFuture<'_, StoreResult<Option<EngineGuard>>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let taken: bool = conn
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
+                    &[&RECONCILE_LOCK],
+                )
+                .await
+                .map_err(|e| pg_err(&e))?
+                .get(0);
+            if taken {
+                Ok(Some(EngineGuard::new(std::sync::Mutex::new(
+                    ReconcileLock(Some(conn)),
+                ))))
+            } else {
+                Ok(None)
+            }
+        })
+    }
+
+    fn records_in(
+        &self,
+        group_id: String,
+        states: Vec<State>,
+    ) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
+        Box::pin(async move {
+            let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+            self.query_records(
+                &format!(
+                    "SELECT {COLUMNS} FROM records WHERE group_id = $1 AND state = ANY($2) ORDER BY id"
+                ),
+                &[&group_id, &states],
+            )
+            .await
+        })
+    }
+
+    fn held_group_full(&self) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
+        Box::pin(async move {
+            self.query_records(
+                &format!(
+                    "SELECT {COLUMNS} FROM records WHERE state = 'held' AND reason = $1 ORDER BY id"
+                ),
+                &[&ledger::GROUP_FULL],
+            )
+            .await
+        })
+    }
+
+    fn get(
+        &self,
+        group_id: String,
+        join_request_id: String,
+    ) -> BoxFuture<'_, StoreResult<Option<Record>>> {
+        Box::pin(async move {
+            Ok(self
+                .query_records(
+                    &format!(
+                        "SELECT {COLUMNS} FROM records WHERE group_id = $1 AND join_request_id = $2"
+                    ),
+                    &[&group_id, &join_request_id],
+                )
+                .await?
+                .pop())
+        })
+    }
+
+    fn add_groups(&self, groups: Vec<String>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            if groups.is_empty() {
+                return Ok(());
+            }
+            let conn = self.conn().await?;
+            conn.execute(
+                "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING",
+                &[&groups],
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
+            Ok(())
+        })
+    }
+
+    fn groups(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let rows = conn
+                .query("SELECT group_id FROM groups ORDER BY group_id", &[])
+                .await
+                .map_err(|e| pg_err(&e))?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn status(&self) -> BoxFuture<'_, StoreResult<Status>> {
+        Box::pin(async move {
+            let records = self
+                .query_records(&format!("SELECT {COLUMNS} FROM records ORDER BY id"), &[])
+                .await?;
+            Ok(Status::from_records(records))
+        })
+    }
+
+    fn audit(&self, group_id: Option<String>) -> BoxFuture<'_, StoreResult<Vec<AuditRow>>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let stmt = conn
+                .prepare_cached(
+                    "SELECT id, at, group_id, join_request_id, from_state, to_state, event, rule, reason \
+                     FROM audit WHERE $1::TEXT IS NULL OR group_id = $1 ORDER BY id",
+                )
+                .await
+                .map_err(|e| pg_err(&e))?;
+            let rows = conn
+                .query(&stmt, &[&group_id])
+                .await
+                .map_err(|e| pg_err(&e))?;
+            Ok(rows
+                .iter()
+                .map(|r| AuditRow {
+                    id: r.get(0),
+                    at: r.get(1),
+                    group_id: r.get(2),
+                    join_request_id: r.get(3),
+                    from: r.get(4),
+                    to: r.get(5),
+                    event: r.get(6),
+                    rule: r.get(7),
+                    reason: r.get(8),
+                })
+                .collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db.example:5432/m?sslmode=require"),
+            "postgres://app:***@db.example:5432/m?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgresql://db/m?user=app&password=s3cret&x=1"),
+            "postgresql://db/m?user=app&password=***&x=1"
+        );
+        assert_eq!(
+            redact("postgres://app@127.0.0.1/test"),
+            "postgres://app@127.0.0.1/test"
+        );
+    }
+
+    #[test]
+    fn our_parameters_are_taken_out_and_checked() {
+        let p = parse_url("postgres://u:pw@h:5433/d?sslmode=disable&pool_max_size=3&options=-c%20search_path%3Ds1")
+            .unwrap();
+        assert_eq!((p.tls, p.pool_max_size), (Tls::Disable, 3));
+        assert_eq!(p.config.get_options(), Some("-c search_path=s1"));
+        assert_eq!(p.config.get_dbname(), Some("d"));
+        assert_eq!(parse_url("postgresql://h/d").unwrap().tls, Tls::Prefer);
+        assert!(matches!(
+            parse_url("postgres://h/d?sslmode=verify-full").unwrap().tls,
+            Tls::VerifyFull { root_cert: None }
+        ));
+        for bad in [
+            "postgres://u:pw@h/d?sslmode=allow",
+            "postgres://u:pw@h/d?pool_max_size=0",
+            "postgres://u:pw@h/d?nonsense=1",
+        ] {
+            let e = parse_url(bad).err().expect(bad).to_string();
+            assert!(!e.contains("pw@"), "{e}");
+            assert!(e.contains("u:***@h"), "{e}");
+        }
+        let e = parse_url("postgres://h/d?sslmode=allow")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("sslmode \"allow\""), "{e}");
+        let e = parse_url("postgres://h/d?pool_max_size=x")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("pool_max_size"), "{e}");
+    }
+}
