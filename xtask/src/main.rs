@@ -430,7 +430,34 @@ fn moderation_bench() -> Result<(), String> {
             "--bin",
             &bin.to_string_lossy(),
         ],
-    )
+    )?;
+    if std::env::var(POSTGRES_VAR).is_ok_and(|url| !url.is_empty()) {
+        // One replica and three behind a round-robin forwarder, each on a
+        // scratch schema of the server (the URL stays in the variable).
+        for replicas in ["1", "3"] {
+            run(
+                "cargo",
+                &[
+                    "run",
+                    "--release",
+                    "-p",
+                    "wa-groups-moderation",
+                    "--example",
+                    "sweep",
+                    "--",
+                    "--bin",
+                    &bin.to_string_lossy(),
+                    "--store",
+                    "postgres",
+                    "--replicas",
+                    replicas,
+                ],
+            )?;
+        }
+    } else {
+        eprintln!("xtask bench: the PostgreSQL sweep rows are SKIPPED: {POSTGRES_VAR} is not set");
+    }
+    Ok(())
 }
 
 /// The webhook load generator the bindings' moderation benches drive their

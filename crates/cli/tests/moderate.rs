@@ -4,7 +4,7 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,23 +13,13 @@ use wa_groups_emulator::GroupOptions;
 
 mod support;
 
-use support::{BIN, Emu, emulator};
+use support::{Emu, emulator};
 
 const APP_SECRET: &str = "cli-app-secret-5f1e2d3c4b5a";
 const VERIFY_TOKEN: &str = "cli-verify-token-9a8b7c6d";
 
 fn command(emu: &Emu, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("moderate")
-        .args(args)
-        .env("WHATSAPP_ACCESS_TOKEN", emu.access_token())
-        .env("WHATSAPP_APP_SECRET", APP_SECRET)
-        .env("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
-        .env("WA_GROUPS_BASE_URL", emu.base_url())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    support::moderate(emu, APP_SECRET, VERIFY_TOKEN, args)
 }
 
 fn assert_no_secret(emu: &Emu, text: &str) {

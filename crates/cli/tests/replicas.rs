@@ -12,7 +12,7 @@ mod pg;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,56 +20,19 @@ use serde_json::Value;
 use wa_groups::protocol::webhook::{
     self, GroupEvent, GroupEventKind, JoinRequestEvent, WebhookPayload,
 };
-use wa_groups_emulator::{
-    Controller, Emulator, EmulatorHandle, Fault, FaultMatch, GroupOptions, Requester,
-};
+use wa_groups_emulator::{Fault, FaultMatch, GroupOptions, Requester};
 
 use pg::PgScratch;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wa-groups");
+mod support;
+
+use support::{Emu, emulator};
+
 const APP_SECRET: &str = "replicas-app-secret-0f1e2d";
 const VERIFY_TOKEN: &str = "replicas-verify-token-3c4b";
 
-struct Emu {
-    _handle: EmulatorHandle,
-    controller: Controller,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl std::ops::Deref for Emu {
-    type Target = Controller;
-    fn deref(&self) -> &Controller {
-        &self.controller
-    }
-}
-
-fn emulator() -> Emu {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let handle = Emulator::builder().start_on(rt.handle()).unwrap();
-    let controller = handle.controller();
-    Emu {
-        _handle: handle,
-        controller,
-        _rt: rt,
-    }
-}
-
 fn command(emu: &Emu, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("moderate")
-        .args(args)
-        .env("WHATSAPP_ACCESS_TOKEN", emu.access_token())
-        .env("WHATSAPP_APP_SECRET", APP_SECRET)
-        .env("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
-        .env("WA_GROUPS_BASE_URL", emu.base_url())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
+    support::moderate(emu, APP_SECRET, VERIFY_TOKEN, args)
 }
 
 fn assert_no_secret(emu: &Emu, pg: &PgScratch, text: &str) {

@@ -22,6 +22,8 @@ use wa_groups::protocol::webhook::{
 use wa_groups_emulator::{Emulator, GroupOptions};
 use wa_groups_moderation::{Decision, ModerationRequest, Moderator, State, Store};
 
+mod scratch;
+
 const SECRET: &str = "bench-app-secret";
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -33,7 +35,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut args = std::env::args().skip(1);
     let rate: u64 = args.next().map_or(Ok(500), |a| a.parse())?;
     let count: usize = args.next().map_or(Ok(2000), |a| a.parse())?;
@@ -60,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let dir = tempfile::tempdir()?;
     let scratch = match &postgres {
-        Some(url) => Some(scratch_schema(url).await?),
+        Some(url) => Some(scratch::schema(url, "wa_groups_bench").await?),
         None => None,
     };
     let store = match &scratch {
@@ -174,11 +176,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.await?;
     drop((moderator, store));
     if let (Some(url), Some((_, schema))) = (&postgres, &scratch) {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-        tokio::spawn(conn);
-        client
-            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .await?;
+        scratch::drop(url, schema).await?;
     }
     acks.sort_by(f64::total_cmp);
     applied_ms.sort_by(f64::total_cmp);
@@ -215,7 +213,7 @@ async fn raw_insert_p99(
     url: &str,
     rate: u64,
     count: usize,
-) -> Result<f64, Box<dyn std::error::Error>> {
+) -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
     let mut conns = Vec::new();
     for _ in 0..4 {
         let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
@@ -256,31 +254,6 @@ async fn raw_insert_p99(
     conns[0].batch_execute("DROP TABLE raw_baseline").await?;
     ms.sort_by(f64::total_cmp);
     Ok(percentile(&ms, 0.99))
-}
-
-/// A fresh schema on the server at `url` for this run: the store URL that
-/// uses it, and its name (dropped at the end).
-async fn scratch_schema(url: &str) -> Result<(String, String), Box<dyn std::error::Error>> {
-    let schema = format!("wa_groups_bench_{}", std::process::id());
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .await?;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    // Unless the URL says otherwise, in clear like the baseline's plain
-    // connections: TLS over loopback would measure the cipher, not the store.
-    let clear = if url.contains("sslmode=") {
-        ""
-    } else {
-        "&sslmode=disable"
-    };
-    Ok((
-        format!("{url}{sep}options=-c%20search_path%3D{schema}{clear}"),
-        schema,
-    ))
 }
 
 /// The rows for `cargo xtask bench` (`section, case, ours, baseline, ratio,

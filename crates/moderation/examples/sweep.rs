@@ -26,7 +26,7 @@
 //! ```sh
 //! cargo build --release -p wa-groups-cli
 //! cargo run --release -p wa-groups-moderation --example sweep -- \
-//!     [--bin target/release/wa-groups] [--store URL] [--replicas N] \
+//!     [--bin target/release/wa-groups] [--store URL|postgres] [--replicas N] \
 //!     [--groups 2000] [--per-group 4] [--rate 2000] [--reconcile-every 2s]
 //! ```
 //!
@@ -34,7 +34,8 @@
 //! calls by kind, webhooks delivered and failed).
 //!
 //! Defaults: one replica on a SQLite file in a temporary folder. Several
-//! replicas need a shared store (`--store postgres://...`); the harness
+//! replicas need a shared store (`--store postgres://...`, or `--store
+//! postgres` for a scratch schema on the server in `WA_GROUPS_TEST_POSTGRES`); the harness
 //! then puts a round-robin forwarder in front of them, as a load balancer
 //! would be. Writes its rows for `cargo xtask bench` to
 //! `target/bench-results/moderation-sweep-{sqlite|postgres}-{N}.tsv`.
@@ -61,6 +62,8 @@ const WALL_TARGET: f64 = 1.3;
 const RSS_TARGET_MB: f64 = 64.0;
 /// When the run is given up (a moderator that never finishes).
 const GIVE_UP: Duration = Duration::from_secs(180);
+
+mod scratch;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -352,10 +355,21 @@ async fn main() -> Result<(), Error> {
         .into());
     }
     let dir = tempfile::tempdir()?;
-    let store_url = args
-        .store
-        .clone()
-        .unwrap_or_else(|| format!("sqlite:{}", dir.path().join("sweep.db").display()));
+    // `--store postgres`: a scratch schema on the server whose URL is in
+    // WA_GROUPS_TEST_POSTGRES (kept off the command line), dropped at the end.
+    let (store_url, scratch) = match args.store.as_deref() {
+        None => (
+            format!("sqlite:{}", dir.path().join("sweep.db").display()),
+            None,
+        ),
+        Some("postgres") => {
+            let server = std::env::var("WA_GROUPS_TEST_POSTGRES")
+                .map_err(|_| "--store postgres: set WA_GROUPS_TEST_POSTGRES to the server's URL")?;
+            let (url, schema) = scratch::schema(&server, "wa_groups_sweep").await?;
+            (url, Some((server, schema)))
+        }
+        Some(url) => (url.to_owned(), None),
+    };
     let store_kind = if store_url.starts_with("sqlite:") {
         "sqlite"
     } else {
@@ -704,6 +718,10 @@ async fn main() -> Result<(), Error> {
         rows.concat(),
     )?;
     emu.shutdown().await;
+    drop(store);
+    if let Some((server, schema)) = &scratch {
+        scratch::drop(server, schema).await?;
+    }
     if !correct {
         for r in &replicas {
             eprintln!(

@@ -4,6 +4,8 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, unreachable_pub)]
 
+use std::process::{Command, Stdio};
+
 use wa_groups_emulator::{Controller, Emulator, EmulatorHandle};
 
 /// The path of the built `wa-groups` binary.
@@ -38,4 +40,20 @@ pub fn emulator() -> Emu {
         controller,
         _rt: rt,
     }
+}
+
+/// `wa-groups moderate ARGS` against `emu`, with the three secrets in the
+/// environment (where the binary reads them) and stdout and stderr piped.
+pub fn moderate(emu: &Emu, app_secret: &str, verify_token: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("moderate")
+        .args(args)
+        .env("WHATSAPP_ACCESS_TOKEN", emu.access_token())
+        .env("WHATSAPP_APP_SECRET", app_secret)
+        .env("WHATSAPP_VERIFY_TOKEN", verify_token)
+        .env("WA_GROUPS_BASE_URL", emu.base_url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
 }
