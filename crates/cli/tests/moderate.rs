@@ -2,7 +2,6 @@
 //! 127.0.0.1 delivering signed webhooks, a real SQLite file; killed with
 //! SIGKILL and restarted where the test says so.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::sync::{Arc, Mutex};
@@ -64,36 +63,10 @@ impl Serve {
             "127.0.0.1:0",
         ];
         args.extend_from_slice(extra);
-        let mut child = command(emu, &args)
-            .env("RUST_LOG", rust_log)
-            .env("WA_GROUPS_BASE_URL", base_url)
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        for pipe in [
-            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stdout.take().unwrap()),
-        ] {
-            let output = Arc::clone(&output);
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(rest) = line.strip_prefix("moderating on ") {
-                        let url = rest
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned();
-                        let _ = tx.send(url);
-                    }
-                    let mut o = output.lock().unwrap();
-                    o.push_str(&line);
-                    o.push('\n');
-                }
-            });
-        }
+        let mut cmd = command(emu, &args);
+        cmd.env("RUST_LOG", rust_log)
+            .env("WA_GROUPS_BASE_URL", base_url);
+        let (child, output, rx) = support::spawn_serve(cmd);
         let url = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("serve did not start: {}", output.lock().unwrap()));
@@ -107,14 +80,7 @@ impl Serve {
 
     /// SIGTERM, then the exit code and everything it printed.
     fn terminate(mut self) -> (Option<i32>, String) {
-        let pid = self.child.id().to_string();
-        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(ok.success());
-        let status = self.child.wait().unwrap();
-        // Let the reader threads drain the pipes.
-        std::thread::sleep(Duration::from_millis(100));
-        let out = self.output.lock().unwrap().clone();
-        (status.code(), out)
+        support::terminate(&mut self.child, &self.output)
     }
 }
 

@@ -10,7 +10,7 @@
 #[path = "../../moderation/tests/support/pg.rs"]
 mod pg;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Output};
 use std::sync::{Arc, Mutex};
@@ -67,7 +67,7 @@ impl Replica {
         pg: &PgScratch,
         policy: &std::path::Path,
     ) -> (Child, Arc<Mutex<String>>, std::sync::mpsc::Receiver<String>) {
-        let mut child = command(
+        let mut cmd = command(
             emu,
             &[
                 "serve",
@@ -87,32 +87,9 @@ impl Replica {
                 "--reconcile-every",
                 "1h",
             ],
-        )
-        .env("RUST_LOG", "info")
-        .spawn()
-        .unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        for pipe in [
-            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stdout.take().unwrap()),
-        ] {
-            let output = Arc::clone(&output);
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { break };
-                    if let Some(rest) = line.strip_prefix("moderating on http://") {
-                        let addr = rest.split('/').next().unwrap_or_default().to_owned();
-                        let _ = tx.send(addr);
-                    }
-                    let mut o = output.lock().unwrap();
-                    o.push_str(&line);
-                    o.push('\n');
-                }
-            });
-        }
-        (child, output, rx)
+        );
+        cmd.env("RUST_LOG", "info");
+        support::spawn_serve(cmd)
     }
 
     fn pid(&self) -> u32 {
@@ -126,13 +103,7 @@ impl Replica {
 
     /// SIGTERM, then the exit code and everything it printed.
     fn terminate(mut self) -> (Option<i32>, String) {
-        let pid = self.child.id().to_string();
-        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(ok.success());
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        let out = self.output.lock().unwrap().clone();
-        (status.code(), out)
+        support::terminate(&mut self.child, &self.output)
     }
 }
 
@@ -256,9 +227,16 @@ fn three_replicas_one_killed_with_leases_every_request_applied_once() {
         started.push(rx);
     }
     for (r, rx) in replicas.iter_mut().zip(started) {
-        r.addr = rx
+        let url = rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("a replica did not start: {}", r.output.lock().unwrap()));
+        // `http://ADDR/webhook`: the deliveries go to ADDR.
+        r.addr = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
     }
 
     // Round-robin over the three until replica 0 holds leases on decided

@@ -270,10 +270,16 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
             let oldest = claimed.iter().map(|r| r.updated_at).min().unwrap_or(now);
             let wait_ms = oldest.saturating_add(window).saturating_sub(now_ms());
             if wait_ms > 0 && claimed.len() < ROUND {
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(wait_ms.unsigned_abs())) => {}
-                    _ = stop.changed() => {}
-                }
+                // The claim is held while the call fills: renewed like any
+                // work in flight, or a batch window longer than a third of
+                // the lease would let another replica take these records.
+                let fill = async {
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(wait_ms.unsigned_abs())) => {}
+                        _ = stop.changed() => {}
+                    }
+                };
+                with_renewal(&m, keys_of(&claimed), fill).await;
                 if *stop.borrow() {
                     let keys = claimed
                         .iter()

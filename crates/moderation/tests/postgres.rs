@@ -368,3 +368,43 @@ async fn replicas_changing_the_same_records_at_once_serialize() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_window_longer_than_the_lease_keeps_the_claim() {
+    let Some(pg) = PgScratch::create("fill") else {
+        return;
+    };
+    let env = Env::start(Db::Postgres(pg)).await;
+    let group = env.emu.create_group(GroupOptions::default()).unwrap();
+    let ids = env.emu.add_join_requests(&group, 1).unwrap();
+    let pending = env.emu.pending_join_requests(&group).unwrap();
+    let wa_id = pending[0].wa_id.clone().unwrap();
+    // Two replicas whose applier waits longer to fill a call than a lease
+    // lasts: the claim must be renewed meanwhile, or the other replica
+    // takes the record too and a second approve call goes out.
+    let replica = || async {
+        env.builder()
+            .await
+            .decide(|_req| async { Decision::Approve })
+            .batch_window(Duration::from_millis(1500))
+            .lease_timeout(Duration::from_millis(450))
+            .reconcile_every(Duration::from_secs(3600))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (replica().await, replica().await);
+    let (served_a, served_b) = (Served::start(a.clone()).await, Served::start(b).await);
+    let delivery = payload(&group, vec![created(&ids[0], &wa_id)]);
+    assert_eq!(
+        deliver(&served_a.webhook_url(), &delivery, APP_SECRET).await,
+        200
+    );
+    record_in(a.store(), &group, &ids[0], State::Approved).await;
+    // Past another full window: a second sender would have sent by now.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    served_a.stop().await;
+    served_b.stop().await;
+    let stats = env.emu.stats();
+    assert_eq!(stats.join_requests_approved, 1);
+    assert_eq!(stats.failed_items, 0, "the request was sent twice");
+}

@@ -4,7 +4,11 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code, unreachable_pub)]
 
-use std::process::{Command, Stdio};
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use wa_groups_emulator::{Controller, Emulator, EmulatorHandle};
 
@@ -56,4 +60,47 @@ pub fn moderate(emu: &Emu, app_secret: &str, verify_token: &str, args: &[&str]) 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
+}
+
+/// Spawns `moderate serve` as `cmd` says, with threads that keep all it
+/// prints; the receiver yields the URL it announces (`moderating on URL`).
+pub fn spawn_serve(mut cmd: Command) -> (Child, Arc<Mutex<String>>, Receiver<String>) {
+    let mut child = cmd.spawn().expect("moderate serve");
+    let output = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = channel();
+    for pipe in [
+        Box::new(child.stderr.take().expect("stderr piped")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stdout.take().expect("stdout piped")),
+    ] {
+        let output = Arc::clone(&output);
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("moderating on ") {
+                    let url = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(url.to_owned());
+                }
+                let mut o = output.lock().expect("output");
+                o.push_str(&line);
+                o.push('\n');
+            }
+        });
+    }
+    (child, output, rx)
+}
+
+/// SIGTERM to `child`, then its exit code and everything it printed.
+pub fn terminate(child: &mut Child, output: &Mutex<String>) -> (Option<i32>, String) {
+    let pid = child.id().to_string();
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let status = child.wait().expect("wait");
+    // Let the reader threads drain the pipes.
+    std::thread::sleep(Duration::from_millis(100));
+    let out = output.lock().expect("output").clone();
+    (status.code(), out)
 }
