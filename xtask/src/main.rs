@@ -416,10 +416,12 @@ fn moderation_bench() -> Result<(), String> {
         }
     }
     run("cargo", &["build", "--release", "-p", "wa-groups-cli"])?;
-    let bin = target_dir().join("release/wa-groups");
-    run(
-        "cargo",
-        &[
+    let bin = target_dir()
+        .join("release/wa-groups")
+        .to_string_lossy()
+        .into_owned();
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
             "run",
             "--release",
             "-p",
@@ -428,31 +430,17 @@ fn moderation_bench() -> Result<(), String> {
             "sweep",
             "--",
             "--bin",
-            &bin.to_string_lossy(),
-        ],
-    )?;
+            &bin,
+        ];
+        args.extend_from_slice(extra);
+        run("cargo", &args)
+    };
+    sweep(&[])?;
     if std::env::var(POSTGRES_VAR).is_ok_and(|url| !url.is_empty()) {
         // One replica and three behind a round-robin forwarder, each on a
         // scratch schema of the server (the URL stays in the variable).
         for replicas in ["1", "3"] {
-            run(
-                "cargo",
-                &[
-                    "run",
-                    "--release",
-                    "-p",
-                    "wa-groups-moderation",
-                    "--example",
-                    "sweep",
-                    "--",
-                    "--bin",
-                    &bin.to_string_lossy(),
-                    "--store",
-                    "postgres",
-                    "--replicas",
-                    replicas,
-                ],
-            )?;
+            sweep(&["--store", "postgres", "--replicas", replicas])?;
         }
     } else {
         eprintln!("xtask bench: the PostgreSQL sweep rows are SKIPPED: {POSTGRES_VAR} is not set");

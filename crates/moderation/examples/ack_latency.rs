@@ -16,12 +16,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use wa_groups::protocol::webhook::{
-    self, GroupEvent, GroupEventKind, JoinRequestEvent, WebhookPayload,
-};
 use wa_groups_emulator::{Emulator, GroupOptions};
 use wa_groups_moderation::{Decision, ModerationRequest, Moderator, State, Store};
 
+mod delivery;
 mod scratch;
 
 const SECRET: &str = "bench-app-secret";
@@ -115,24 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     for (i, (group, jr)) in targets.iter().enumerate() {
         let due = start + interval * u32::try_from(i)?;
         tokio::time::sleep_until(due.into()).await;
-        let body = WebhookPayload::group_event(
-            "102290129340398",
-            "106540352242922",
-            "15550783881",
-            GroupEvent::new(
-                1_700_000_000,
-                group.as_str(),
-                GroupEventKind::JoinRequestCreated(
-                    JoinRequestEvent::new(jr.as_str()).with_wa_id("15550001"),
-                ),
-            ),
-        )
-        .encode();
-        let sig = webhook::sign(SECRET.as_bytes(), &body);
-        let req = http::Request::post(&url)
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", sig)
-            .body(Full::new(body))?;
+        let req = delivery::created(&url, SECRET, group, jr)?;
         let http = http.clone();
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();

@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use wa_groups::protocol::webhook::{
-    self, GroupEvent, GroupEventKind, JoinRequestEvent, WebhookPayload,
-};
+
+mod delivery;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -49,24 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep_until(due.into()).await;
         let group = format!("G{}", i / 20);
         let jr = format!("JR{run}-{i}");
-        let body = WebhookPayload::group_event(
-            "102290129340398",
-            "106540352242922",
-            "15550783881",
-            GroupEvent::new(
-                1_700_000_000,
-                group.as_str(),
-                GroupEventKind::JoinRequestCreated(
-                    JoinRequestEvent::new(jr.as_str()).with_wa_id("15550001"),
-                ),
-            ),
-        )
-        .encode();
-        let sig = webhook::sign(secret.as_bytes(), &body);
-        let req = http::Request::post(&url)
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", sig)
-            .body(Full::new(body))?;
+        let req = delivery::created(&url, &secret, &group, &jr)?;
         let http = http.clone();
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
