@@ -4,7 +4,10 @@
 //! 127.0.0.1, deliveries spread round-robin by the test. One replica is
 //! killed with SIGKILL while it holds leases on calls in flight: every
 //! request still ends in its policy state, each applied exactly once per
-//! the emulator, none left with the dead replica's lease; `status`,
+//! the emulator, none left with the dead replica's lease, and the dead
+//! replica's records are taken over long before its leases would run out
+//! (the lease timeout is 10 minutes: the survivors see that the dead
+//! replica's owner lock is gone); `status`,
 //! `decide` and `log` work against the shared database.
 
 #[path = "../../moderation/tests/support/pg.rs"]
@@ -80,7 +83,10 @@ impl Replica {
                 "--batch-window",
                 "20ms",
                 "--lease-timeout",
-                "3s",
+                // Far beyond the test's patience: the dead replica's records
+                // must come back because its owner lock went with it, not
+                // because its leases ran out.
+                "10m",
                 // No reconcile pass after the first (which finds no group
                 // yet): a listing must not decide the requests ahead of the
                 // deliveries this test spreads over the replicas.
@@ -374,7 +380,7 @@ fn three_replicas_one_killed_with_leases_every_request_applied_once() {
         assert!(output.contains("password=***"), "{output}");
     }
     eprintln!(
-        "killed with {} leased calls in flight; all 54 approved {:.1} s after the kill (lease timeout 3 s)",
+        "killed with {} leased calls in flight; all 54 approved {:.1} s after the kill (lease timeout 10 min)",
         leased_by_victim.len(),
         done_after_kill.as_secs_f64()
     );

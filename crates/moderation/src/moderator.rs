@@ -35,7 +35,8 @@ pub const DEFAULT_RECONCILE_EVERY: Duration = Duration::from_secs(600);
 pub const DEFAULT_WEBHOOK_PATH: &str = "/webhook";
 
 /// How long a claim leases records by default (renewed while their work is
-/// in flight; a dead replica's leases run out after it).
+/// in flight; on PostgreSQL a dead replica's leases are free at once, and
+/// this bounds a replica that hangs while alive).
 pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long a user's decider callback may take for one request by default.
@@ -628,8 +629,9 @@ impl ModeratorBuilder {
 
     /// How long the decider's and the applier's claims lease their records
     /// (default 60 s). Leases are renewed every third of it while the work
-    /// is in flight; on a shared PostgreSQL store a dead replica's records
-    /// return to the other replicas once its leases run out.
+    /// is in flight. On a shared PostgreSQL store a dead replica's records
+    /// return to the other replicas at once (its owner lock went with its
+    /// session); the timeout bounds a replica that hangs while alive.
     pub fn lease_timeout(mut self, timeout: Duration) -> Self {
         self.config.lease_timeout = timeout;
         self

@@ -232,8 +232,9 @@ pub trait Backend: Send + Sync + 'static {
     /// lock (a second engine gets an error naming the file), so any lease
     /// found at start-up is a dead engine's and all are taken back. A
     /// shared-database backend with replicas must instead take back only
-    /// leases that have expired (`lease_until <= now`): the others are live
-    /// replicas'.
+    /// leases that have expired (`lease_until <= now`) or whose owner it
+    /// knows to be dead (PostgreSQL: its owner lock is held by no session):
+    /// the others are live replicas'.
     fn start_engine(&self, now: i64) -> BoxFuture<'_, StoreResult<EngineGuard>>;
 
     /// Releases the leases this owner holds on these records (shutdown, a
@@ -248,6 +249,19 @@ pub trait Backend: Send + Sync + 'static {
         keys: Vec<(String, String)>,
         lease_until: i64,
     ) -> BoxFuture<'_, StoreResult<usize>>;
+
+    /// Whether this owner can still stand behind the leases it claimed:
+    /// `Some(generation)` while it can, the same value for as long as the
+    /// leases claimed under it stay provably its own; `None` while it
+    /// cannot (PostgreSQL: the session holding its owner lock is gone, so
+    /// other replicas may take its records). Workers read it before a
+    /// claim and check it again before they send or store what they
+    /// claimed: work claimed under another generation is dropped, not
+    /// sent. The default, for a backend with one engine whose lock cannot
+    /// be lost while the process lives (SQLite), is always `Some(0)`.
+    fn lease_generation(&self) -> Option<u64> {
+        Some(0)
+    }
 
     /// Taken around each reconciliation pass: `Some` guard when this engine
     /// may reconcile now, `None` when another replica is reconciling (the

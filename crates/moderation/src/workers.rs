@@ -88,6 +88,7 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
                 return;
             }
             let now = now_ms();
+            let generation = inner.store.backend().lease_generation();
             let batch = match inner
                 .store
                 .backend()
@@ -118,7 +119,10 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
                     })
                     .buffered(DECIDE_CONCURRENCY)
                     .collect::<Vec<(Decision, String)>>();
-            let decided = with_renewal(&m, keys_of(&batch), deciding).await;
+            let decided = with_renewal(&m, generation, keys_of(&batch), deciding).await;
+            if !still_owned(&m, generation, &keys_of(&batch), "decisions").await {
+                break;
+            }
             let mut changes = Vec::with_capacity(batch.len());
             for (r, (decision, rule)) in batch.iter().zip(decided) {
                 inner.metrics.decision(decision.as_str(), &rule);
@@ -254,6 +258,7 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
                 return;
             }
             let now = now_ms();
+            let generation = inner.store.backend().lease_generation();
             let mut claimed = match inner.store.backend().claim(now, now + lease, ROUND).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -279,7 +284,7 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
                         _ = stop.changed() => {}
                     }
                 };
-                with_renewal(&m, keys_of(&claimed), fill).await;
+                with_renewal(&m, generation, keys_of(&claimed), fill).await;
                 if *stop.borrow() {
                     let keys = claimed
                         .iter()
@@ -299,7 +304,7 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
                     Err(e) => tracing::error!(error = %e, "applier: cannot claim records"),
                 }
             }
-            apply_round(&m, claimed).await;
+            apply_round(&m, generation, claimed).await;
         }
     }
 }
@@ -307,8 +312,17 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
 /// Sends one round of claimed records: marks them `Sending` (committed
 /// before any call, so a crash mid-call is known on restart), calls the
 /// API per group and action, and records each ID's outcome.
-async fn apply_round(m: &Moderator, claimed: Vec<Record>) {
+///
+/// `generation` is the store's [`lease_generation`] when the records were
+/// claimed: if it changed (the leases were lost, and others may be sending
+/// these records), nothing is marked or sent.
+///
+/// [`lease_generation`]: crate::store::Backend::lease_generation
+async fn apply_round(m: &Moderator, generation: Option<u64>, claimed: Vec<Record>) {
     let inner = &m.inner;
+    if !still_owned(m, generation, &keys_of(&claimed), "claimed records").await {
+        return;
+    }
     let mut batches: BTreeMap<(String, bool), (Action, Vec<Record>)> = BTreeMap::new();
     for r in claimed {
         if let Some(action) = r.sendable() {
@@ -337,7 +351,12 @@ async fn apply_round(m: &Moderator, claimed: Vec<Record>) {
         .map(|((group, _), (action, records))| send(m, group, action, records))
         .buffer_unordered(inner.config.concurrency)
         .collect::<Vec<Vec<Change>>>();
-    let results = with_renewal(m, keys, sends).await;
+    // Checked again as late as can be, right before the calls (the
+    // `Sending` commit took a round trip).
+    if !still_owned(m, generation, &keys, "records marked sending").await {
+        return;
+    }
+    let results = with_renewal(m, generation, keys, sends).await;
     let changes: Vec<Change> = results.into_iter().flatten().collect();
     if let Err(e) = inner.store.apply(changes, now_ms()).await {
         // The records stay approving/rejecting with their attempt counted:
@@ -358,13 +377,41 @@ fn keys_of(records: &[Record]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether the leases claimed under `generation` are still this store's.
+/// When they are not, logs what is dropped and releases `keys`: a release
+/// touches only the current owner's leases, so it frees records a claim
+/// that raced a new lock leased to the new owner (they would otherwise sit
+/// out the lease timeout) and leaves alone those another replica took.
+async fn still_owned(
+    m: &Moderator,
+    generation: Option<u64>,
+    keys: &[(String, String)],
+    what: &str,
+) -> bool {
+    let backend = m.inner.store.backend();
+    if generation.is_some() && backend.lease_generation() == generation {
+        return true;
+    }
+    tracing::warn!(
+        records = keys.len(),
+        "leases lost while working (the store's lease owner lock went); {what} dropped, not sent: another replica takes them"
+    );
+    if let Err(e) = backend.release(keys.to_vec()).await {
+        tracing::debug!(error = %e, "leases not released");
+    }
+    false
+}
+
 /// Runs `work` while renewing the leases on `keys` every third of the
 /// lease timeout, so a slow round (an ask hook, a throttled API call) keeps
 /// its records and no other replica takes them meanwhile. A renewal that
 /// fails is logged; the work goes on (the API's idempotence covers a
-/// record another replica then sends too).
+/// record another replica then sends too). Once the store's lease
+/// generation is no longer `generation` (the leases were lost), nothing is
+/// renewed: the records may be another replica's.
 async fn with_renewal<T>(
     m: &Moderator,
+    generation: Option<u64>,
     keys: Vec<(String, String)>,
     work: impl Future<Output = T>,
 ) -> T {
@@ -372,6 +419,9 @@ async fn with_renewal<T>(
     let renew = async {
         loop {
             tokio::time::sleep(every).await;
+            if m.inner.store.backend().lease_generation() != generation {
+                continue;
+            }
             let until = now_ms() + lease_ms(m);
             match m.inner.store.backend().renew(keys.clone(), until).await {
                 Ok(held) if held < keys.len() => {

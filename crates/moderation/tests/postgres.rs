@@ -408,3 +408,302 @@ async fn a_batch_window_longer_than_the_lease_keeps_the_claim() {
     assert_eq!(stats.join_requests_approved, 1);
     assert_eq!(stats.failed_items, 0, "the request was sent twice");
 }
+
+/// The owner lock of the store that leased `jr`: terminates the server
+/// session holding it, as a dropped connection or a restart would end it.
+fn cut_owner_lock_of(pg: &PgScratch, jr: &str) -> usize {
+    pg.rows(&format!(
+        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN records r \
+           ON l.objid::BIGINT = (hashtext(r.lease_owner)::BIGINT & 4294967295) \
+         WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND r.join_request_id = '{jr}'"
+    ))
+    .len()
+}
+
+fn leased(pg: &PgScratch) -> Vec<String> {
+    pg.rows("SELECT join_request_id FROM records WHERE lease_until > 0 ORDER BY id")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_owners_leases_return_at_once_and_a_live_owners_stay() {
+    let Some(pg) = PgScratch::create("dead_owner") else {
+        return;
+    };
+    let a = Store::open(&pg.url).await.unwrap();
+    let b = Store::open(&pg.url).await.unwrap();
+    a.apply(
+        vec![
+            Change::new("G", "J1", created_event("1")),
+            Change::new("G", "J2", created_event("2")),
+        ],
+        10,
+    )
+    .await
+    .unwrap();
+    // Leases that never run out: only an owner's death can free them.
+    let never = i64::MAX / 2;
+    assert_eq!(
+        a.backend().claim_pending(20, never, 1).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        b.backend().claim_pending(20, never, 1).await.unwrap().len(),
+        1
+    );
+    // Both alive: neither takes the other's record.
+    assert!(
+        a.backend()
+            .claim_pending(21, never, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        b.backend()
+            .claim_pending(21, never, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A goes away as a killed process does: its connections close.
+    drop(a);
+    let taken = eventually("the dead owner's record to return", || async {
+        let got = b.backend().claim_pending(22, never, 10).await.unwrap();
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].join_request_id, "J1");
+    // A third replica, and its engine starting, leave the live owner's
+    // leases alone.
+    let c = Store::open(&pg.url).await.unwrap();
+    let _engine = c.backend().start_engine(23).await.unwrap();
+    assert!(
+        c.backend()
+            .claim_pending(23, never, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(leased(&pg), ["J1", "J2"]);
+    // An engine starting after B died takes B's leases back at once.
+    drop(b);
+    let d = Store::open(&pg.url).await.unwrap();
+    eventually("the dead owner's lock to go", || async {
+        (cut_owner_lock_of(&pg, "J1") == 0).then_some(())
+    })
+    .await;
+    let _engine = d.backend().start_engine(24).await.unwrap();
+    assert!(leased(&pg).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_owner_lock_stops_claims_and_renewals_until_a_new_one_is_taken() {
+    let Some(pg) = PgScratch::create("lost_lock") else {
+        return;
+    };
+    let a = Store::open(&pg.url).await.unwrap();
+    let b = Store::open(&pg.url).await.unwrap();
+    a.apply(
+        vec![
+            Change::new("G", "J1", created_event("1")),
+            Change::new("G", "J2", created_event("2")),
+        ],
+        10,
+    )
+    .await
+    .unwrap();
+    let never = i64::MAX / 2;
+    assert_eq!(
+        a.backend()
+            .claim_pending(20, never, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let first = a.backend().lease_generation().expect("the lock is held");
+    assert!(
+        b.backend()
+            .claim_pending(20, never, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A's lock connection is cut while A lives, and A cannot log in again
+    // for now (its pooled connections stay).
+    pg.rows(&format!("ALTER ROLE {} NOLOGIN", pg.name));
+    assert_eq!(cut_owner_lock_of(&pg, "J1"), 1);
+    eventually("A to see its lock lost", || async {
+        a.backend().lease_generation().is_none().then_some(())
+    })
+    .await;
+    // A renews nothing and claims nothing: its records may be B's now.
+    let keys = vec![key("G", "J1"), key("G", "J2")];
+    assert_eq!(a.backend().renew(keys.clone(), never).await.unwrap(), 0);
+    let e = a.backend().claim(30, never, 10).await.unwrap_err();
+    assert!(e.to_string().contains("lease owner lock"), "{e}");
+    // B takes them at once, long before the leases would run out.
+    let taken = b.backend().claim_pending(31, never, 10).await.unwrap();
+    assert_eq!(taken.len(), 2);
+    // A takes a new lock once it can log in again, as a new owner: B's
+    // leases stay B's, and A claims new work.
+    pg.rows(&format!("ALTER ROLE {} LOGIN", pg.name));
+    let second = eventually("A to take a new lock", || async {
+        a.backend().lease_generation()
+    })
+    .await;
+    assert_ne!(first, second);
+    assert_eq!(a.backend().renew(keys.clone(), never).await.unwrap(), 0);
+    assert_eq!(b.backend().renew(keys, never).await.unwrap(), 2);
+    assert!(
+        a.backend()
+            .claim_pending(40, never, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    a.apply(vec![Change::new("G", "J3", created_event("3"))], 41)
+        .await
+        .unwrap();
+    let mine = a.backend().claim_pending(42, never, 10).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].join_request_id, "J3");
+}
+
+/// Two engines; A's owner-lock connection is cut while its approve call is
+/// on the wire, and A cannot log in again for a while. A must stop: it
+/// claims and sends nothing while its lock is gone; B takes A's records at
+/// once (the lease timeout is 10 minutes); when A can log in again it takes
+/// a new lock and works again. Every request is applied exactly once per
+/// the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_that_loses_its_owner_lock_stops_sending_and_recovers() {
+    let Some(pg) = PgScratch::create("lock_loss") else {
+        return;
+    };
+    let env = Env::start(Db::Postgres(pg)).await;
+    let Db::Postgres(pg) = &env.db else {
+        unreachable!()
+    };
+    let group = env
+        .emu
+        .create_group(GroupOptions::default().participant_cap(100))
+        .unwrap();
+    // Four requests now (the engine's first reconcile pass finds them);
+    // the others are made later, so only a delivery announces them.
+    let mut ids = env.emu.add_join_requests(&group, 4).unwrap();
+    let wa_ids = |ids: &[String]| -> Vec<String> {
+        let pending = env.emu.pending_join_requests(&group).unwrap();
+        ids.iter()
+            .map(|id| {
+                pending
+                    .iter()
+                    .find(|p| p.join_request_id.as_str() == id.as_str())
+                    .and_then(|p| p.wa_id.clone())
+                    .unwrap()
+            })
+            .collect()
+    };
+    let delivery = |id: &str, wa: &str| payload(&group, vec![created(id, wa)]);
+    // Calls take a while, so A's call is in flight when its lock goes.
+    env.emu
+        .inject_fault(
+            Fault::Latency(Duration::from_millis(500)),
+            FaultMatch::any()
+                .method(Method::POST)
+                .path_contains("/join_requests")
+                .times(1000),
+        )
+        .unwrap();
+    let replica = || async {
+        env.builder()
+            .await
+            .decide(|_req| async { Decision::Approve })
+            .lease_timeout(Duration::from_secs(600))
+            .reconcile_every(Duration::from_secs(3600))
+            .build()
+            .unwrap()
+    };
+    let a = replica().await;
+    let served_a = Served::start(a.clone()).await;
+    for (id, wa) in ids.iter().zip(wa_ids(&ids)) {
+        assert_eq!(
+            deliver(&served_a.webhook_url(), &delivery(id, &wa), APP_SECRET).await,
+            200
+        );
+    }
+    eventually("A to send", || async {
+        let s = a.store().status().await.unwrap();
+        s.requests.iter().any(|r| r.attempts > 0).then_some(())
+    })
+    .await;
+    // Cut every owner lock of this schema (only A holds one).
+    pg.rows(&format!("ALTER ROLE {} NOLOGIN", pg.name));
+    pg.rows(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+           AND objsubid = 1 AND classid::BIGINT = (hashtext('{}')::BIGINT & 4294967295)",
+        pg.name
+    ));
+    eventually("A to see its lock lost", || async {
+        a.store()
+            .backend()
+            .lease_generation()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    // A call already on the wire as the lock went ends within its latency;
+    // none may start after.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let approved_before = env.emu.stats().join_requests_approved;
+    // Deliveries still reach A's pooled connections; A decides and sends
+    // none of them while it has no lock.
+    let later = env.emu.add_join_requests(&group, 4).unwrap();
+    for (id, wa) in later.iter().zip(wa_ids(&later)) {
+        assert_eq!(
+            deliver(&served_a.webhook_url(), &delivery(id, &wa), APP_SECRET).await,
+            200
+        );
+    }
+    // Past the workers' idle poll, twice: an engine that did not stop would
+    // have decided these by now.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for id in &later {
+        let r = a.store().get(&group, id).await.unwrap();
+        assert!(
+            r.as_ref().is_some_and(|r| r.state == State::Pending),
+            "decided while A had no lock: {r:?}"
+        );
+    }
+    assert_eq!(env.emu.stats().join_requests_approved, approved_before);
+    // The role may log in again: B starts and takes what A left (long
+    // before A's leases would run out), and A takes a new lock.
+    pg.rows(&format!("ALTER ROLE {} LOGIN", pg.name));
+    let b = replica().await;
+    let served_b = Served::start(b.clone()).await;
+    ids.extend(later);
+    let last = env.emu.add_join_requests(&group, 4).unwrap();
+    for (id, wa) in last.iter().zip(wa_ids(&last)) {
+        assert_eq!(
+            deliver(&served_b.webhook_url(), &delivery(id, &wa), APP_SECRET).await,
+            200
+        );
+    }
+    ids.extend(last);
+    eventually("A to take a new lock", || async {
+        a.store().backend().lease_generation()
+    })
+    .await;
+    for id in &ids {
+        record_in(a.store(), &group, id, State::Approved).await;
+    }
+    served_a.stop().await;
+    served_b.stop().await;
+    let stats = env.emu.stats();
+    assert_eq!(stats.join_requests_approved, 12, "each applied once");
+    assert!(env.emu.pending_join_requests(&group).unwrap().is_empty());
+}

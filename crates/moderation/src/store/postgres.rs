@@ -3,14 +3,29 @@
 //! TLS by rustls as `sslmode` says, migrations run at open under an
 //! advisory lock.
 //!
-//! Leases: each open store is one lease owner (`host:pid:random`). The
-//! decider's and the applier's work is claimed with `FOR UPDATE SKIP
-//! LOCKED`, so replicas never take the same records, and leased until a
-//! time; a lease is renewed while its work is in flight and released by
-//! any change that moves the record. A dead replica's leases simply run
-//! out and the records return to the pool. Records are changed under
-//! `SELECT ... FOR UPDATE`, in key order, so concurrent replicas serialize
-//! per record and never deadlock one another.
+//! Leases: each store that claims work is one lease owner
+//! (`host:pid:random`) and proves it is alive by holding a session-level
+//! advisory lock named by the owner (the schema's hash and the owner's
+//! hash) on a connection of its own, outside the pool. The decider's and
+//! the applier's work is claimed with `FOR UPDATE SKIP LOCKED`, so replicas
+//! never take the same records, and leased until a time; a lease is renewed
+//! while its work is in flight and released by any change that moves the
+//! record. A claim treats a lease as free when it has run out *or* when
+//! its owner's lock is held by no session (looked up in `pg_locks` once per
+//! statement): when a replica dies, PostgreSQL ends its session, drops the
+//! lock, and the replica's records return to the pool at once instead of
+//! after the lease timeout.
+//!
+//! If the lock's connection is lost while the process lives (a terminated
+//! backend, a server restart), the other replicas may take this owner's
+//! records, so the store says its leases are lost
+//! ([`Backend::lease_generation`] turns `None`): the workers stop renewing
+//! and sending what they claimed, and claims fail, until a background task
+//! takes a lock again, with backoff, under a *new* owner (a fresh random
+//! part), so nothing claimed before the loss can be mistaken for this
+//! owner's again. Records are changed under `SELECT ... FOR UPDATE`, in key
+//! order, so concurrent replicas serialize per record and never deadlock
+//! one another.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -19,6 +34,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures_util::future::BoxFuture;
+use tokio::sync::watch;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
@@ -33,6 +49,34 @@ const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres
 /// so stores in different schemas of one database never contend.
 const MIGRATE_LOCK: i32 = 0x7761_6701;
 const RECONCILE_LOCK: i32 = 0x7761_6702;
+
+/// The owner lock's key, for owner `$1`: the one-`bigint` form of advisory
+/// lock (`objsubid = 1` in `pg_locks`), so it never meets the two-key locks
+/// above; its high half is the schema's hash, its low half the owner's.
+const OWNER_LOCK_KEY: &str =
+    "((hashtext(current_schema())::BIGINT << 32) | (hashtext($1)::BIGINT & 4294967295))";
+
+/// A CTE body: the owner hashes (as `h`) whose lock some session of this
+/// database and schema holds now. Read once per statement: `pg_locks` is a
+/// snapshot of the lock table, not a per-row lookup.
+const LIVE_OWNERS: &str = "SELECT objid::BIGINT AS h FROM pg_locks \
+     WHERE locktype = 'advisory' AND objsubid = 1 AND granted \
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+       AND classid::BIGINT = (hashtext(current_schema())::BIGINT & 4294967295)";
+
+/// The low half of an owner lock's key (its `objid` in `pg_locks`) for the
+/// owner in SQL expression `owner`.
+fn owner_hash(owner: &str) -> String {
+    format!("(hashtext({owner})::BIGINT & 4294967295)")
+}
+
+/// How often the owner lock's connection is checked with a query, so a
+/// connection that died without a word (a half-open socket) is noticed.
+const OWNER_LOCK_PING: Duration = Duration::from_secs(2);
+
+/// Backoff between attempts to take the owner lock again: from the first
+/// to the last, doubling.
+const OWNER_LOCK_RETRY: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 
 /// Connections per store unless the URL says `pool_max_size`.
 pub(super) const DEFAULT_POOL_MAX_SIZE: usize = 16;
@@ -349,10 +393,46 @@ impl From<StoreError> for TxError {
     }
 }
 
+/// This store's standing as a lease owner, published by the task that
+/// holds its owner lock.
+#[derive(Debug, Clone)]
+struct Holder {
+    /// The current owner, `host:pid:random`: a new one each time the lock
+    /// is taken, so leases claimed before a loss are never this owner's
+    /// again.
+    owner: Arc<str>,
+    /// Counts the locks taken: the leases claimed under one generation are
+    /// this store's while it lasts and the lock is held.
+    generation: u64,
+    /// Whether the lock is held now.
+    held: bool,
+}
+
 pub(super) struct PostgresBackend {
     pool: Pool,
-    /// This store's lease owner: `host:pid:random`.
-    owner: String,
+    /// How the owner lock's own connection is made (outside the pool, so a
+    /// recycled connection never carries the lock to another use).
+    lock_config: tokio_postgres::Config,
+    tls: Tls,
+    /// Published by the owner-lock task.
+    holder: Arc<watch::Sender<Holder>>,
+    /// The owner-lock task: started by the first claim or engine start (a
+    /// store that only reads, such as `moderate status`, holds no lock and
+    /// no extra connection), aborted when the store is dropped, which
+    /// closes its connection and so frees the lock.
+    lock_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for PostgresBackend {
+    fn drop(&mut self) {
+        let task = self
+            .lock_task
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(task) = task.take() {
+            task.abort();
+        }
+    }
 }
 
 fn owner_id() -> String {
@@ -364,11 +444,99 @@ fn owner_id() -> String {
     format!("{host}:{}:{:08x}", std::process::id(), fastrand::u32(..))
 }
 
+/// The owner-lock task: takes the lock under a fresh owner, holds it while
+/// its connection lives, and when the connection is lost says so at once
+/// (before anything else: other replicas may already be taking this
+/// owner's records) and takes a new one, with backoff. It runs until the
+/// store drops it.
+async fn hold_owner_lock(
+    config: tokio_postgres::Config,
+    tls: Tls,
+    holder: Arc<watch::Sender<Holder>>,
+) {
+    let mut backoff = OWNER_LOCK_RETRY.0;
+    loop {
+        let owner: Arc<str> = owner_id().into();
+        let taken = || {
+            holder.send_modify(|h| {
+                h.owner = Arc::clone(&owner);
+                h.generation += 1;
+                h.held = true;
+            });
+            tracing::info!(%owner, "lease owner lock taken");
+        };
+        match hold_once(&config, &tls, &owner, taken).await {
+            Ok(why) => {
+                holder.send_modify(|h| h.held = false);
+                tracing::warn!(%owner, reason = %why, "lease owner lock lost: other replicas may take this replica's leases, so its claimed work is dropped and nothing is claimed until a new lock is taken");
+                backoff = OWNER_LOCK_RETRY.0;
+            }
+            Err(why) => {
+                tracing::warn!(reason = %why, retry_in = ?backoff, "cannot take the lease owner lock");
+            }
+        }
+        let jitter = Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 4));
+        tokio::time::sleep(backoff + jitter).await;
+        backoff = (backoff * 2).min(OWNER_LOCK_RETRY.1);
+    }
+}
+
+/// Connects, takes `owner`'s lock (calling `taken`) and holds it until the
+/// connection ends or stops answering: `Ok` with why it was lost, or `Err`
+/// with why it was never taken.
+async fn hold_once(
+    config: &tokio_postgres::Config,
+    tls: &Tls,
+    owner: &str,
+    taken: impl FnOnce(),
+) -> Result<String, String> {
+    let connector = connector(tls).map_err(|e| e.message)?;
+    let (client, connection) = config
+        .connect(connector)
+        .await
+        .map_err(|e| pg_err(&e).message)?;
+    let mut connection = std::pin::pin!(connection);
+    let ended = |r: Result<(), tokio_postgres::Error>| match r {
+        Ok(()) => "the server closed the connection".to_owned(),
+        Err(e) => pg_err(&e).message,
+    };
+    let sql = format!("SELECT pg_try_advisory_lock({OWNER_LOCK_KEY})");
+    let params: Params<'_> = vec![&owner];
+    let got: bool = tokio::select! {
+        r = client.query_one(&sql, &params) => r.map_err(|e| pg_err(&e).message)?.get(0),
+        r = &mut connection => return Err(ended(r)),
+    };
+    if !got {
+        // Owners are random, so only another owner's hash can hold it.
+        return Err(
+            "the lock's key is another owner's (a hash collision); trying another owner".into(),
+        );
+    }
+    taken();
+    loop {
+        // The connection is polled while the ping waits for its answer.
+        let ping = async {
+            tokio::time::sleep(OWNER_LOCK_PING).await;
+            tokio::time::timeout(OWNER_LOCK_PING, client.simple_query("SELECT 1")).await
+        };
+        tokio::select! {
+            r = &mut connection => return Ok(ended(r)),
+            r = ping => match r {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Ok(pg_err(&e).message),
+                Err(_) => return Ok(format!("no answer to a ping within {OWNER_LOCK_PING:?}")),
+            },
+        }
+    }
+}
+
 impl PostgresBackend {
     /// Connects (bounded pool) and migrates under the migration lock.
     pub(super) async fn open(url: &str) -> StoreResult<Self> {
         let parsed = parse_url(url)?;
         let shown = redact(url);
+        let lock_config = parsed.config.clone();
+        let tls = parsed.tls.clone();
         let manager = Manager::from_config(
             parsed.config,
             connector(&parsed.tls)?,
@@ -388,7 +556,17 @@ impl PostgresBackend {
             .map_err(|e| StoreError::new(format!("postgres pool: {e}")))?;
         let backend = Self {
             pool,
-            owner: owner_id(),
+            lock_config,
+            tls,
+            holder: Arc::new(
+                watch::channel(Holder {
+                    owner: "".into(),
+                    generation: 0,
+                    held: false,
+                })
+                .0,
+            ),
+            lock_task: std::sync::Mutex::new(None),
         };
         backend
             .migrate()
@@ -411,6 +589,48 @@ impl PostgresBackend {
 
     async fn conn(&self) -> StoreResult<Object> {
         self.pool.get().await.map_err(|e| pool_err(&e))
+    }
+
+    /// This store as a lease owner, once its owner lock is held: starts
+    /// the owner-lock task on first use and waits (up to [`POOL_WAIT`]) for
+    /// the first lock, so no lease is ever taken by an owner whose death
+    /// other replicas could not see; fails at once while a lock that was
+    /// held is lost.
+    async fn holder(&self) -> StoreResult<Holder> {
+        {
+            let mut task = self
+                .lock_task
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if task.is_none() {
+                *task = Some(tokio::spawn(hold_owner_lock(
+                    self.lock_config.clone(),
+                    self.tls.clone(),
+                    Arc::clone(&self.holder),
+                )));
+            }
+        }
+        let mut rx = self.holder.subscribe();
+        {
+            let h = rx.borrow();
+            if h.held {
+                return Ok(h.clone());
+            }
+            if h.generation > 0 {
+                // Lost after it was held: fail now rather than hold a
+                // worker; the task is already taking a new one.
+                return Err(StoreError::new(
+                    "postgres: this replica's lease owner lock was lost (it is being taken again); nothing is claimed meanwhile",
+                ));
+            }
+        }
+        // The first lock: wait for it (a store's first claim).
+        match tokio::time::timeout(POOL_WAIT, rx.wait_for(|h| h.held)).await {
+            Ok(Ok(h)) => Ok(h.clone()),
+            _ => Err(StoreError::new(
+                "postgres: this replica's lease owner lock is not held (it is being taken again); nothing is claimed meanwhile",
+            )),
+        }
     }
 
     /// Applies the missing migrations in one transaction under a
@@ -478,8 +698,11 @@ impl PostgresBackend {
         }
     }
 
-    /// Leases up to `limit` records in `states` that are due and unleased,
-    /// skipping rows another replica has locked, in arrival order.
+    /// Leases up to `limit` records in `states` that are due and free,
+    /// skipping rows another replica has locked, in arrival order. Free:
+    /// never leased, its lease run out, or its owner's lock held by no
+    /// session (a dead replica). Nothing is leased unless this owner's own
+    /// lock is held as the statement runs.
     fn lease(
         &self,
         states: &'static str,
@@ -488,13 +711,19 @@ impl PostgresBackend {
         limit: usize,
     ) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
         Box::pin(async move {
+            let holder = self.holder().await?;
             let conn = self.conn().await?;
             let sql = format!(
-                "WITH c AS (SELECT id FROM records WHERE state IN ({states}) \
-                   AND not_before <= $1 AND lease_until <= $1 ORDER BY id LIMIT $3 \
-                   FOR UPDATE SKIP LOCKED) \
+                "WITH live AS MATERIALIZED ({LIVE_OWNERS}), \
+                 c AS (SELECT id FROM records WHERE state IN ({states}) \
+                   AND not_before <= $1 \
+                   AND (lease_until <= $1 OR NOT EXISTS (SELECT 1 FROM live WHERE live.h = {})) \
+                   AND EXISTS (SELECT 1 FROM live WHERE live.h = {}) \
+                   ORDER BY id LIMIT $3 FOR UPDATE OF records SKIP LOCKED) \
                  UPDATE records r SET lease_until = $2, lease_owner = $4 FROM c WHERE r.id = c.id \
                  RETURNING r.id, {}",
+                owner_hash("records.lease_owner"),
+                owner_hash("$4"),
                 COLUMNS
                     .split(", ")
                     .map(|c| format!("r.{}", c.trim()))
@@ -503,9 +732,10 @@ impl PostgresBackend {
             );
             let stmt = conn.prepare_cached(&sql).await.map_err(|e| pg_err(&e))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let owner: &str = &holder.owner;
             let mut rows = lease_write(
                 &conn,
-                conn.query(&stmt, &[&now, &lease_until, &limit, &self.owner]),
+                conn.query(&stmt, &[&now, &lease_until, &limit, &owner]),
             )
             .await
             .map_err(|e| pg_err(&e))?;
@@ -1004,19 +1234,29 @@ impl Backend for PostgresBackend {
         lease_until: i64,
     ) -> BoxFuture<'_, StoreResult<usize>> {
         Box::pin(async move {
+            // A lost lock renews nothing: others may hold these records now.
+            let holder = self.holder.borrow().clone();
+            if !holder.held {
+                return Ok(0);
+            }
             let conn = self.conn().await?;
             let (groups, jrs) = key_arrays(&keys);
+            // The owner's lock is checked in the statement too: the task
+            // may not have seen its connection end yet.
             let stmt = conn
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "UPDATE records r SET lease_until = $3 FROM unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
                      WHERE r.group_id = k.g AND r.join_request_id = k.j AND r.lease_owner = $4 \
-                       AND r.lease_until > 0",
-                )
+                       AND r.lease_until > 0 \
+                       AND EXISTS (SELECT 1 FROM ({LIVE_OWNERS}) live WHERE live.h = {})",
+                    owner_hash("$4")
+                ))
                 .await
                 .map_err(|e| pg_err(&e))?;
+            let owner: &str = &holder.owner;
             let n = lease_write(
                 &conn,
-                conn.execute(&stmt, &[&groups, &jrs, &lease_until, &self.owner]),
+                conn.execute(&stmt, &[&groups, &jrs, &lease_until, &owner]),
             )
             .await
             .map_err(|e| pg_err(&e))?;
@@ -1026,13 +1266,22 @@ impl Backend for PostgresBackend {
 
     fn start_engine(&self, now: i64) -> BoxFuture<'_, StoreResult<EngineGuard>> {
         Box::pin(async move {
-            // Other replicas' live leases are theirs; only expired ones are
-            // cleared (claims would take them anyway).
+            // This engine's own lock first, so its claims are seen as live.
+            let holder = self.holder().await?;
+            // Other replicas' live leases are theirs; only expired ones and
+            // those of owners whose lock is gone (dead replicas, this
+            // process's previous life) are cleared (claims would take them
+            // anyway).
             let conn = self.conn().await?;
             let n = conn
                 .execute(
-                    "UPDATE records SET lease_until = 0, lease_owner = NULL \
-                     WHERE lease_until <> 0 AND lease_until <= $1",
+                    &format!(
+                        "WITH live AS MATERIALIZED ({LIVE_OWNERS}) \
+                         UPDATE records SET lease_until = 0, lease_owner = NULL \
+                         WHERE lease_until <> 0 AND (lease_until <= $1 \
+                           OR NOT EXISTS (SELECT 1 FROM live WHERE live.h = {}))",
+                        owner_hash("records.lease_owner")
+                    ),
                     &[&now],
                 )
                 .await
@@ -1040,12 +1289,19 @@ impl Backend for PostgresBackend {
             if n > 0 {
                 tracing::info!(
                     leases = n,
-                    "took back the expired leases of stopped replicas"
+                    "took back the leases of stopped or dead replicas"
                 );
             }
-            tracing::info!(owner = %self.owner, "engine started on the postgres store");
+            tracing::info!(owner = %holder.owner, "engine started on the postgres store");
+            // The owner lock lives as long as the store, which outlives its
+            // engine.
             Ok(EngineGuard::new(()))
         })
+    }
+
+    fn lease_generation(&self) -> Option<u64> {
+        let h = self.holder.borrow();
+        h.held.then_some(h.generation)
     }
 
     fn release(&self, keys: Vec<(String, String)>) -> BoxFuture<'_, StoreResult<()>> {
@@ -1060,7 +1316,9 @@ impl Backend for PostgresBackend {
                 )
                 .await
                 .map_err(|e| pg_err(&e))?;
-            lease_write(&conn, conn.execute(&stmt, &[&groups, &jrs, &self.owner]))
+            let owner = self.holder.borrow().owner.clone();
+            let owner: &str = &owner;
+            lease_write(&conn, conn.execute(&stmt, &[&groups, &jrs, &owner]))
                 .await
                 .map_err(|e| pg_err(&e))?;
             Ok(())
