@@ -707,3 +707,78 @@ async fn an_engine_that_loses_its_owner_lock_stops_sending_and_recovers() {
     assert_eq!(stats.join_requests_approved, 12, "each applied once");
     assert!(env.emu.pending_join_requests(&group).unwrap().is_empty());
 }
+
+/// Webhook deliveries that arrive together are committed together (group
+/// commit: one transaction, one WAL flush); one the server refuses (a NUL
+/// byte, which PostgreSQL text cannot hold) gets its own error, and the
+/// deliveries that were in its transaction are stored all the same.
+///
+/// On a current-thread runtime every delivery below is queued before the
+/// committer task first runs, so each group is one transaction's worth.
+#[tokio::test]
+async fn deliveries_commit_together_and_a_refused_one_fails_alone() {
+    let Some(pg) = PgScratch::create("group_commit") else {
+        return;
+    };
+    let store = Store::open(&pg.url).await.unwrap();
+    let deliver = |jr: String| {
+        let store = store.clone();
+        async move {
+            store
+                .apply(vec![Change::new("G", jr, created_event("1"))], 10)
+                .await
+        }
+    };
+
+    // 20 deliveries at once: all stored, by one transaction.
+    let first: Vec<String> = (0..20).map(|i| format!("A{i:02}")).collect();
+    let results = futures_util::future::join_all(first.iter().cloned().map(deliver)).await;
+    for (jr, r) in first.iter().zip(&results) {
+        let t = r.as_ref().unwrap_or_else(|e| panic!("{jr}: {e}"));
+        assert_eq!(t.len(), 1, "{jr}: its own transition");
+        assert_eq!(&t[0].record.join_request_id, jr);
+    }
+    let xids = pg.rows("SELECT count(DISTINCT xmin::text) FROM records");
+    assert_eq!(xids[0][0].as_deref(), Some("1"), "one transaction");
+
+    // 20 more, one of which the server refuses: only that one fails.
+    let second: Vec<String> = (0..20)
+        .map(|i| {
+            if i == 7 {
+                "B\0refused".to_owned()
+            } else {
+                format!("B{i:02}")
+            }
+        })
+        .collect();
+    let results = futures_util::future::join_all(second.iter().cloned().map(deliver)).await;
+    for (jr, r) in second.iter().zip(&results) {
+        if jr.contains('\0') {
+            let e = r.as_ref().expect_err("the refused delivery fails");
+            assert!(e.to_string().contains("postgres"), "{e}");
+        } else {
+            let t = r.as_ref().unwrap_or_else(|e| panic!("{jr}: {e}"));
+            assert_eq!(t.len(), 1, "{jr}");
+            assert_eq!(t[0].record.state, State::Pending);
+        }
+    }
+    let status = store.status().await.unwrap();
+    assert_eq!(status.requests.len(), 39);
+    assert_eq!(status.total.get(State::Pending), 39);
+    // Arrival order survives the batching: ids follow the calls' order.
+    let order: Vec<&str> = status
+        .requests
+        .iter()
+        .map(|r| r.join_request_id.as_str())
+        .collect();
+    let expected: Vec<&str> = first
+        .iter()
+        .chain(&second)
+        .map(String::as_str)
+        .filter(|j| !j.contains('\0'))
+        .collect();
+    assert_eq!(order, expected);
+    let audit = store.audit(None).await.unwrap();
+    assert_eq!(audit.len(), 39, "one audit row per stored delivery");
+    assert!(audit.iter().all(|a| a.at == 10));
+}

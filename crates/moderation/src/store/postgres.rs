@@ -92,6 +92,14 @@ const WARM_CONNECTIONS: usize = 8;
 /// Transactions retried after a deadlock or serialization failure.
 const TX_ATTEMPTS: usize = 5;
 
+/// Webhook deliveries committed together in one transaction at most.
+const MAX_GROUP_COMMIT: usize = 256;
+
+/// Transactions of deliveries in flight at once: one commits while the
+/// next gathers the deliveries that arrive meanwhile. More would only
+/// split the same deliveries into more commits.
+const DELIVERY_COMMITTERS: usize = 2;
+
 const COLUMNS: &str = "group_id, join_request_id, wa_id, user_id, username, created_at, state, \
                        decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before";
 
@@ -421,6 +429,8 @@ pub(super) struct PostgresBackend {
     /// no extra connection), aborted when the store is dropped, which
     /// closes its connection and so frees the lock.
     lock_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Webhook deliveries waiting to be committed together.
+    deliveries: Arc<std::sync::Mutex<Deliveries>>,
 }
 
 impl Drop for PostgresBackend {
@@ -431,6 +441,53 @@ impl Drop for PostgresBackend {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(task) = task.take() {
             task.abort();
+        }
+    }
+}
+
+/// One [`Backend::apply`] call: its changes and its time.
+type Call<'a> = (&'a [Change], i64);
+
+/// A webhook delivery waiting for the group commit.
+struct Delivery {
+    changes: Vec<Change>,
+    now: i64,
+    reply: tokio::sync::oneshot::Sender<StoreResult<Vec<Transition>>>,
+}
+
+/// The deliveries queued for the group commit and how many committers
+/// (tasks committing them) run.
+#[derive(Default)]
+struct Deliveries {
+    queued: std::collections::VecDeque<Delivery>,
+    committers: usize,
+}
+
+/// Whether every change is a webhook delivery's (`created`, `revoked`):
+/// such calls come from the receiver, whose 200 waits for them.
+fn is_delivery(changes: &[Change]) -> bool {
+    changes.iter().all(|c| {
+        matches!(
+            c.event,
+            ledger::Event::Created { .. } | ledger::Event::Revoked
+        )
+    })
+}
+
+/// Why [`apply_calls`] stored nothing.
+enum ApplyError {
+    /// The server refused a statement (a value it will not store, a
+    /// constraint): the fault may be one call's, so calls that were
+    /// together are run again one by one.
+    Refused(StoreError),
+    /// No connection, or it was lost: every call fails alike.
+    Unavailable(StoreError),
+}
+
+impl ApplyError {
+    fn into_store(self) -> StoreError {
+        match self {
+            Self::Refused(e) | Self::Unavailable(e) => e,
         }
     }
 }
@@ -567,6 +624,7 @@ impl PostgresBackend {
                 .0,
             ),
             lock_task: std::sync::Mutex::new(None),
+            deliveries: Arc::default(),
         };
         backend
             .migrate()
@@ -678,24 +736,40 @@ impl PostgresBackend {
         tx.commit().await.map_err(|e| pg_err(&e))
     }
 
-    /// [`Backend::apply`]: one transaction on a pooled connection, run
-    /// again (up to [`TX_ATTEMPTS`]) after a deadlock, a serialization
-    /// failure or a record another replica created meanwhile.
-    async fn apply_changes(&self, changes: &[Change], now: i64) -> StoreResult<Vec<Transition>> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let conn = self.conn().await?;
-            match apply_in(&conn, changes, now).await {
-                Ok(v) => return Ok(v),
-                Err(TxError::Pg(e)) if retryable(&e) && attempt < TX_ATTEMPTS => {
-                    tracing::debug!(error = %pg_err(&e), attempt, "postgres: transaction retried");
-                    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..20))).await;
-                }
-                Err(TxError::Pg(e)) => return Err(pg_err(&e)),
-                Err(TxError::Store(e)) => return Err(e),
+    /// A webhook delivery's [`Backend::apply`], by group commit: the
+    /// deliveries that arrive while a transaction of them commits wait in a
+    /// queue and are committed together by the next, so concurrent
+    /// deliveries share one transaction, its round trips and its WAL flush
+    /// instead of queueing for connections and flushes of their own. The
+    /// commit runs in a task of its own, so a caller that goes away (a
+    /// dropped webhook connection) never cuts short the others' commit.
+    async fn apply_delivery(&self, changes: Vec<Change>, now: i64) -> StoreResult<Vec<Transition>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut q = self
+                .deliveries
+                .lock()
+                .map_err(|_| StoreError::new("postgres: delivery queue poisoned"))?;
+            q.queued.push_back(Delivery {
+                changes,
+                now,
+                reply,
+            });
+            let start = q.committers < DELIVERY_COMMITTERS;
+            if start {
+                q.committers += 1;
             }
+            start
+        };
+        if start {
+            tokio::spawn(commit_deliveries(
+                self.pool.clone(),
+                Arc::clone(&self.deliveries),
+            ));
         }
+        answer
+            .await
+            .map_err(|_| StoreError::new("postgres: the delivery's commit was abandoned"))?
     }
 
     /// Leases up to `limit` records in `states` that are due and free,
@@ -758,6 +832,93 @@ impl PostgresBackend {
     }
 }
 
+/// A committer of queued deliveries: takes what is queued (up to
+/// [`MAX_GROUP_COMMIT`]), commits it in one transaction and answers each
+/// caller, until the queue is empty. When the server refuses the
+/// transaction, its deliveries are committed again one by one, so only the
+/// delivery at fault gets the error (and its 503) and the others commit.
+async fn commit_deliveries(pool: Pool, queue: Arc<std::sync::Mutex<Deliveries>>) {
+    /// Gives the committer's place back even if it panics, so later
+    /// deliveries still find a committer.
+    struct Running(Arc<std::sync::Mutex<Deliveries>>, bool);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            if self.1
+                && let Ok(mut q) = self.0.lock()
+            {
+                q.committers -= 1;
+            }
+        }
+    }
+    let mut running = Running(Arc::clone(&queue), true);
+    loop {
+        let batch: Vec<Delivery> = {
+            let Ok(mut q) = queue.lock() else { return };
+            if q.queued.is_empty() {
+                // Under the lock that `apply_delivery` pushes under: a
+                // delivery queued after this finds a place to start one.
+                q.committers -= 1;
+                running.1 = false;
+                return;
+            }
+            let n = q.queued.len().min(MAX_GROUP_COMMIT);
+            q.queued.drain(..n).collect()
+        };
+        let calls: Vec<Call<'_>> = batch.iter().map(|d| (&d.changes[..], d.now)).collect();
+        match apply_calls(&pool, &calls).await {
+            Ok(outs) => {
+                for (d, out) in batch.into_iter().zip(outs) {
+                    // The caller may have gone; its delivery stands.
+                    let _ = d.reply.send(Ok(out));
+                }
+            }
+            Err(ApplyError::Refused(e)) if batch.len() > 1 => {
+                tracing::debug!(error = %e, deliveries = batch.len(), "postgres: a group commit was refused; committing its deliveries one by one");
+                for d in batch {
+                    let out = apply_calls(&pool, &[(&d.changes[..], d.now)])
+                        .await
+                        .map(|mut outs| outs.pop().unwrap_or_default())
+                        .map_err(ApplyError::into_store);
+                    let _ = d.reply.send(out);
+                }
+            }
+            Err(e) => {
+                let e = e.into_store();
+                for d in batch {
+                    let _ = d.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// `calls` applied in order in one transaction on a pooled connection
+/// (each call's transitions returned to it), run again (up to
+/// [`TX_ATTEMPTS`]) after a deadlock, a serialization failure or a record
+/// another replica created meanwhile.
+async fn apply_calls(pool: &Pool, calls: &[Call<'_>]) -> Result<Vec<Vec<Transition>>, ApplyError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let conn = pool
+            .get()
+            .await
+            .map_err(|e| ApplyError::Unavailable(pool_err(&e)))?;
+        match apply_in(&conn, calls).await {
+            Ok(v) => return Ok(v),
+            Err(TxError::Pg(e)) if retryable(&e) && attempt < TX_ATTEMPTS => {
+                tracing::debug!(error = %pg_err(&e), attempt, "postgres: transaction retried");
+                tokio::time::sleep(Duration::from_millis(fastrand::u64(1..20))).await;
+            }
+            Err(TxError::Pg(e)) if e.as_db_error().is_some() => {
+                return Err(ApplyError::Refused(pg_err(&e)));
+            }
+            Err(TxError::Pg(e)) => return Err(ApplyError::Unavailable(pg_err(&e))),
+            Err(TxError::Store(e)) => return Err(ApplyError::Refused(e)),
+        }
+    }
+}
+
 /// [`row_to_record`] for a row whose record columns start at `offset`.
 fn row_to_record_at(row: &Row, offset: usize) -> StoreResult<Record> {
     let bad = |m: String| StoreError::new(format!("postgres: bad record: {m}"));
@@ -789,15 +950,17 @@ fn row_to_record_at(row: &Row, offset: usize) -> StoreResult<Record> {
     })
 }
 
-/// One attempt at [`Backend::apply`] on `conn`: one transaction in two
-/// round trips whatever the number of changes. `BEGIN` and the load (which
-/// locks the records) go out together; the ledger runs in memory; then the
-/// writes and `COMMIT` go out together. A failed write aborts the
-/// transaction, so that `COMMIT` rolls it back: nothing half-done is kept.
-async fn apply_in(conn: &Object, changes: &[Change], now: i64) -> Result<Vec<Transition>, TxError> {
+/// One attempt at `calls` (one or more [`Backend::apply`] calls, in order)
+/// on `conn`: one transaction in two round trips whatever the number of
+/// calls and changes. `BEGIN` and the load (which locks the records) go out
+/// together; the ledger runs in memory; then the writes and `COMMIT` go out
+/// together. A failed write aborts the transaction, so that `COMMIT` rolls
+/// it back: nothing half-done is kept.
+async fn apply_in(conn: &Object, calls: &[Call<'_>]) -> Result<Vec<Vec<Transition>>, TxError> {
     let statements = Statements::prepare(conn).await?;
-    let mut keys: Vec<(&str, &str)> = changes
+    let mut keys: Vec<(&str, &str)> = calls
         .iter()
+        .flat_map(|(changes, _)| changes.iter())
         .map(|c| (c.group_id.as_str(), c.join_request_id.as_str()))
         .collect();
     keys.sort_unstable();
@@ -816,7 +979,7 @@ async fn apply_in(conn: &Object, changes: &[Change], now: i64) -> Result<Vec<Tra
             return Err(e.into());
         }
     };
-    let plan = match Plan::new(&rows, changes, now) {
+    let plan = match Plan::new(&rows, calls) {
         Ok(plan) => plan,
         Err(e) => {
             let _ = conn.batch_execute("ROLLBACK").await;
@@ -849,9 +1012,7 @@ async fn apply_in(conn: &Object, changes: &[Change], now: i64) -> Result<Vec<Tra
         if audit.len() == 0 {
             Ok(0)
         } else {
-            let mut p: Params<'_> = vec![&now];
-            p.extend(audit.params());
-            conn.execute(&statements.audit, &p).await
+            conn.execute(&statements.audit, &audit.params()).await
         }
     };
     let group_params: Params<'_> = vec![&known_groups];
@@ -922,9 +1083,9 @@ impl Statements {
         let audit = conn
             .prepare_cached(
                 "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
-                 SELECT $1, g, j, f, t, e, ru, re FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[], \
-                   $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[]) WITH ORDINALITY \
-                   AS a(g, j, f, t, e, ru, re, n) ORDER BY n",
+                 SELECT at, g, j, f, t, e, ru, re FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], \
+                   $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[]) WITH ORDINALITY \
+                   AS a(at, g, j, f, t, e, ru, re, n) ORDER BY n",
             )
             .await?;
         let group = conn
@@ -943,7 +1104,8 @@ impl Statements {
 }
 
 /// What one [`apply_in`] writes: the ledger run in memory over the loaded
-/// records, in the changes' order.
+/// records, in the calls' and their changes' order (as if each call were a
+/// transaction of its own, one after the other).
 struct Plan {
     /// Every record as it ends, by key.
     current: HashMap<(String, String), Record>,
@@ -953,52 +1115,64 @@ struct Plan {
     /// to it was `Sending`), and its first change's index.
     written: HashMap<(String, String), (bool, usize)>,
     audit: AuditColumns,
-    out: Vec<Transition>,
+    /// Each call's transitions.
+    out: Vec<Vec<Transition>>,
 }
 
 impl Plan {
-    fn new(rows: &[Row], changes: &[Change], now: i64) -> StoreResult<Self> {
+    fn new(rows: &[Row], calls: &[Call<'_>]) -> StoreResult<Self> {
         let mut current: HashMap<(String, String), Record> = HashMap::new();
         for row in rows {
             let r = row_to_record(row)?;
             current.insert((r.group_id.clone(), r.join_request_id.clone()), r);
         }
-        let existed: HashSet<(String, String)> = current.keys().cloned().collect();
-        let mut out: Vec<Transition> = Vec::new();
-        let mut written: HashMap<(String, String), (bool, usize)> = HashMap::new();
-        let mut audit = AuditColumns::default();
-        for (i, c) in changes.iter().enumerate() {
-            let key = (c.group_id.clone(), c.join_request_id.clone());
-            let Some(t) = ledger::apply(
-                current.get(&key),
-                &c.group_id,
-                &c.join_request_id,
-                &c.event,
-                now,
-            ) else {
-                continue;
-            };
-            if !t.changed {
-                continue;
-            }
-            if t.state_changed() {
-                audit.push(&t, c.event.name());
-            }
-            let sending = matches!(c.event, ledger::Event::Sending);
-            written
-                .entry(key.clone())
-                .and_modify(|(keep, _)| *keep &= sending)
-                .or_insert((sending, i));
-            current.insert(key, t.record.clone());
-            out.push(t);
-        }
-        Ok(Self {
+        let mut plan = Self {
+            existed: current.keys().cloned().collect(),
             current,
-            existed,
-            written,
-            audit,
-            out,
-        })
+            written: HashMap::new(),
+            audit: AuditColumns::default(),
+            out: Vec::with_capacity(calls.len()),
+        };
+        // Every change is numbered across the calls: new records get their
+        // ids (the arrival order) in this order.
+        let mut i = 0;
+        for &(changes, now) in calls {
+            let mut out = Vec::new();
+            for c in changes {
+                if let Some(t) = plan.change(c, now, i) {
+                    out.push(t);
+                }
+                i += 1;
+            }
+            plan.out.push(out);
+        }
+        Ok(plan)
+    }
+
+    /// Runs the ledger for `c` (the `i`th change) on its record as it
+    /// stands; the transition when it changed something.
+    fn change(&mut self, c: &Change, now: i64, i: usize) -> Option<Transition> {
+        let key = (c.group_id.clone(), c.join_request_id.clone());
+        let t = ledger::apply(
+            self.current.get(&key),
+            &c.group_id,
+            &c.join_request_id,
+            &c.event,
+            now,
+        )?;
+        if !t.changed {
+            return None;
+        }
+        if t.state_changed() {
+            self.audit.push(&t, c.event.name(), now);
+        }
+        let sending = matches!(c.event, ledger::Event::Sending);
+        self.written
+            .entry(key.clone())
+            .and_modify(|(keep, _)| *keep &= sending)
+            .or_insert((sending, i));
+        self.current.insert(key, t.record.clone());
+        Some(t)
     }
 
     /// The new records, in the order of their first change (their ids are
@@ -1109,6 +1283,7 @@ impl<'a> RecordColumns<'a> {
 /// Audit rows as column arrays, in order.
 #[derive(Default)]
 struct AuditColumns {
+    at: Vec<i64>,
     group_id: Vec<String>,
     join_request_id: Vec<String>,
     from: Vec<Option<&'static str>>,
@@ -1119,7 +1294,8 @@ struct AuditColumns {
 }
 
 impl AuditColumns {
-    fn push(&mut self, t: &Transition, event: &'static str) {
+    fn push(&mut self, t: &Transition, event: &'static str, at: i64) {
+        self.at.push(at);
         self.group_id.push(t.record.group_id.clone());
         self.join_request_id.push(t.record.join_request_id.clone());
         self.from.push(t.from.map(State::as_str));
@@ -1135,6 +1311,7 @@ impl AuditColumns {
 
     fn params(&self) -> Params<'_> {
         vec![
+            &self.at,
             &self.group_id,
             &self.join_request_id,
             &self.from,
@@ -1194,7 +1371,15 @@ impl Drop for ReconcileLock {
 
 impl Backend for PostgresBackend {
     fn apply(&self, changes: Vec<Change>, now: i64) -> BoxFuture<'_, StoreResult<Vec<Transition>>> {
-        Box::pin(async move { self.apply_changes(&changes, now).await })
+        Box::pin(async move {
+            if is_delivery(&changes) {
+                return self.apply_delivery(changes, now).await;
+            }
+            apply_calls(&self.pool, &[(&changes[..], now)])
+                .await
+                .map(|mut outs| outs.pop().unwrap_or_default())
+                .map_err(ApplyError::into_store)
+        })
     }
 
     fn pending(&self, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Record>>> {
