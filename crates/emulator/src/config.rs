@@ -25,6 +25,7 @@ pub(crate) struct Config {
     pub(crate) idle_timeout: Duration,
     pub(crate) max_connections: usize,
     pub(crate) webhook_retries: u32,
+    pub(crate) webhook_concurrency: usize,
     pub(crate) webhook_backoff: Duration,
     pub(crate) requester_seed: Option<u64>,
 }

@@ -180,7 +180,9 @@
 //! `X-Hub-Signature-256` over the exact body. Check it with
 //! `wa_groups_protocol::webhook::verify_signature`. Rejections send nothing,
 //! as a rejected requester is not told. Deliveries run in order on one
-//! background task, 5 s timeout each. A failed one (connection error,
+//! background task, 5 s timeout each
+//! ([`EmulatorBuilder::webhook_concurrency`] lets several be in flight at
+//! once). A failed one (connection error,
 //! timeout, non-2xx) is retried as Meta does, with backoff: by default 5
 //! times, after 1 s, 2 s, 4 s... ([`EmulatorBuilder::webhook_retries`]),
 //! beside the queue, so a retry arrives out of order. Failures, retries,
@@ -424,6 +426,7 @@ impl Default for EmulatorBuilder {
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 webhook_retries: DEFAULT_WEBHOOK_RETRIES,
+                webhook_concurrency: 1,
                 webhook_backoff: DEFAULT_WEBHOOK_BACKOFF,
                 requester_seed: None,
             },
@@ -558,6 +561,17 @@ impl EmulatorBuilder {
     pub fn webhook_retries(mut self, retries: u32, backoff: Duration) -> Self {
         self.config.webhook_retries = retries;
         self.config.webhook_backoff = backoff;
+        self
+    }
+
+    /// Webhook deliveries posted at once (default 1: one at a time, in
+    /// order). Above 1, up to `n` deliveries are in flight together and may
+    /// arrive in any order, as from a sender that does not wait for one
+    /// answer before the next POST; a receiver's acknowledgement latency
+    /// then no longer caps the delivery rate at one over it.
+    #[must_use]
+    pub fn webhook_concurrency(mut self, n: usize) -> Self {
+        self.config.webhook_concurrency = n.max(1);
         self
     }
 

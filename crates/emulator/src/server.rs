@@ -47,6 +47,7 @@ pub(crate) fn start(config: Config, rt: &tokio::runtime::Handle) -> Result<Start
         retries: core.config.webhook_retries,
         backoff: core.config.webhook_backoff,
         max_in_flight: core.config.webhook_queue,
+        concurrency: core.config.webhook_concurrency,
     }));
     let task = rt.spawn(serve(listener, Arc::clone(&core), stop_rx, worker));
     Ok(Started {

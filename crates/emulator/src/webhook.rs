@@ -93,6 +93,8 @@ pub(crate) struct Worker {
     pub(crate) backoff: Duration,
     /// Deliveries held back or being retried at once, at most.
     pub(crate) max_in_flight: usize,
+    /// Deliveries of the queue posted at once (1: in order).
+    pub(crate) concurrency: usize,
 }
 
 /// Delivery faults in force, with their random source.
@@ -342,7 +344,8 @@ impl Sender {
     }
 }
 
-/// The delivery task: one POST at a time, in order, until the queue closes.
+/// The delivery task: one POST at a time, in order (or up to
+/// `concurrency` at once, in any order), until the queue closes.
 /// A delivery held back by a delay fault, or retried after a failure, goes
 /// on in a task of its own (at most `max_in_flight` at once), so the queue
 /// keeps moving, as Meta's does.
@@ -353,6 +356,7 @@ pub(crate) async fn worker(w: Worker) {
         retries,
         backoff,
         max_in_flight,
+        concurrency,
     } = w;
     let sender = Sender {
         client: Client::builder(TokioExecutor::new()).build_http(),
@@ -361,6 +365,7 @@ pub(crate) async fn worker(w: Worker) {
         backoff,
     };
     let slots = Arc::new(Semaphore::new(max_in_flight.max(1)));
+    let lanes = Arc::new(Semaphore::new(concurrency.max(1)));
     let on_its_own =
         |fut: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| match Arc::clone(&slots)
             .try_acquire_owned()
@@ -382,6 +387,33 @@ pub(crate) async fn worker(w: Worker) {
                     s.retry(d).await;
                 }
             }));
+            continue;
+        }
+        if concurrency > 1 {
+            // The queue waits for a free lane, so a slow receiver backs it
+            // up (and a full queue drops) just as with one lane.
+            let Ok(lane) = Arc::clone(&lanes).acquire_owned().await else {
+                return;
+            };
+            let s = sender.clone();
+            let slots = Arc::clone(&slots);
+            tokio::spawn(async move {
+                let sent = s.send_once(&d).await;
+                // The lane is for first attempts; a retry waits beside the
+                // queue, in a slot, as with one lane.
+                drop(lane);
+                if sent {
+                    return;
+                }
+                if retries == 0 {
+                    bump(&s.counters.webhooks_abandoned);
+                } else if let Ok(slot) = slots.try_acquire_owned() {
+                    s.retry(d).await;
+                    drop(slot);
+                } else {
+                    bump(&s.counters.webhooks_dropped);
+                }
+            });
             continue;
         }
         if sender.send_once(&d).await {

@@ -316,3 +316,97 @@ async fn the_requester_pool_is_varied_and_seedable() {
     .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
 }
+
+/// A receiver that holds each delivery until `gate` of them are in flight
+/// together (or `hold` passes), then answers 200; gives the most it saw at
+/// once and every body.
+async fn gated_receiver(
+    gate: usize,
+    hold: Duration,
+) -> (
+    String,
+    Arc<Mutex<(usize, usize)>>,
+    mpsc::UnboundedReceiver<Bytes>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    // (in flight now, most in flight at once)
+    let seen = Arc::new(Mutex::new((0usize, 0usize)));
+    let open = Arc::new(tokio::sync::Notify::new());
+    let state = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (tx, seen, open) = (tx.clone(), Arc::clone(&state), Arc::clone(&open));
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (tx, seen, open) = (tx.clone(), Arc::clone(&seen), Arc::clone(&open));
+                    async move {
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let reached = {
+                            let mut s = seen.lock().unwrap();
+                            s.0 += 1;
+                            s.1 = s.1.max(s.0);
+                            s.0 >= gate
+                        };
+                        if reached {
+                            open.notify_waiters();
+                        } else {
+                            let _ = tokio::time::timeout(hold, open.notified()).await;
+                        }
+                        seen.lock().unwrap().0 -= 1;
+                        let _ = tx.send(body);
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (url, seen, rx)
+}
+
+#[tokio::test]
+async fn webhook_concurrency_posts_several_deliveries_at_once_and_no_more() {
+    let emu = Emulator::builder()
+        .webhook_concurrency(4)
+        .start()
+        .await
+        .unwrap();
+    let c = emu.controller();
+    // The gate is never reached with 4 lanes: each group of 4 waits out
+    // the hold, so the most seen at once is exactly the lanes.
+    let (url, seen, mut rx) = gated_receiver(5, Duration::from_secs(1)).await;
+    c.set_webhook(&url, "secret").unwrap();
+    let g = c.create_group(GroupOptions::default()).unwrap();
+    let mut sent = Vec::new();
+    for _ in 0..8 {
+        sent.extend(c.add_join_requests(&g, 1).unwrap());
+    }
+    let mut got = BTreeSet::new();
+    for _ in 0..8 {
+        got.insert(created_id(&recv(&mut rx).await));
+    }
+    assert_eq!(got, sent.iter().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(seen.lock().unwrap().1, 4, "deliveries in flight at once");
+    until(&c, |s| s.webhooks_delivered == 8).await;
+}
+
+#[tokio::test]
+async fn one_webhook_lane_by_default_posts_one_delivery_at_a_time() {
+    let (emu, c, g, _) = setup(Emulator::builder(), vec![]).await;
+    let (url, seen, mut rx) = gated_receiver(2, Duration::from_millis(300)).await;
+    c.set_webhook(&url, "secret").unwrap();
+    let sent: Vec<String> = (0..2)
+        .flat_map(|_| c.add_join_requests(&g, 1).unwrap())
+        .collect();
+    let got: Vec<String> = vec![
+        created_id(&recv(&mut rx).await),
+        created_id(&recv(&mut rx).await),
+    ];
+    assert_eq!(got, sent, "in order");
+    assert_eq!(seen.lock().unwrap().1, 1);
+    drop(emu);
+}

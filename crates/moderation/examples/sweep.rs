@@ -27,8 +27,13 @@
 //! cargo build --release -p wa-groups-cli
 //! cargo run --release -p wa-groups-moderation --example sweep -- \
 //!     [--bin target/release/wa-groups] [--store URL|postgres] [--replicas N] \
-//!     [--groups 2000] [--per-group 4] [--rate 2000] [--reconcile-every 2s]
+//!     [--groups 2000] [--per-group 4] [--rate 2000] [--reconcile-every 2s] \
+//!     [--webhook-lanes 1]
 //! ```
+//!
+//! `--webhook-lanes N` has the emulator post up to N deliveries at once,
+//! in any order, instead of one at a time: with one lane the delivery rate
+//! is at most one over the receiver's acknowledgement latency.
 //!
 //! `SWEEP_TRACE=1` prints the progress every 100 ms (requests applied, API
 //! calls by kind, webhooks delivered and failed).
@@ -75,6 +80,8 @@ struct Args {
     per_group: usize,
     rate: f64,
     reconcile_every: String,
+    /// Webhook deliveries the emulator posts at once (1: in order).
+    webhook_lanes: usize,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -88,6 +95,7 @@ fn parse_args() -> Result<Args, Error> {
         per_group: 4,
         rate: 2000.0,
         reconcile_every: "2s".into(),
+        webhook_lanes: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -100,10 +108,11 @@ fn parse_args() -> Result<Args, Error> {
             "--per-group" => a.per_group = value()?.parse()?,
             "--rate" => a.rate = value()?.parse()?,
             "--reconcile-every" => a.reconcile_every = value()?,
+            "--webhook-lanes" => a.webhook_lanes = value()?.parse()?,
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
-    if a.replicas == 0 || a.groups == 0 || a.per_group == 0 {
+    if a.replicas == 0 || a.groups == 0 || a.per_group == 0 || a.webhook_lanes == 0 {
         return Err("--replicas, --groups and --per-group must be at least 1".into());
     }
     if a.replicas > 1 && a.store.as_deref().is_none_or(|s| s.starts_with("sqlite:")) {
@@ -377,7 +386,10 @@ async fn main() -> Result<(), Error> {
     };
 
     // The groups and every requester, known before anything is created.
-    let emu = Emulator::builder().start().await?;
+    let emu = Emulator::builder()
+        .webhook_concurrency(args.webhook_lanes)
+        .start()
+        .await?;
     let ctl = emu.controller();
     let mut groups = Vec::with_capacity(args.groups);
     for _ in 0..args.groups {
@@ -460,7 +472,7 @@ async fn main() -> Result<(), Error> {
     }
 
     // The job: requests arrive over about a second (the emulator's webhook
-    // sender posts one delivery at a time), and the moderators decide and
+    // sender posts one delivery at a time unless --webhook-lanes says more), and the moderators decide and
     // apply them; one is killed with SIGKILL once half of them are applied.
     let started = Instant::now();
     let creator = {
@@ -686,8 +698,13 @@ async fn main() -> Result<(), Error> {
         }
     );
     let met = |ok: bool| if ok { "yes" } else { "no" };
+    let lanes = if args.webhook_lanes > 1 {
+        format!(", webhooks {} at a time", args.webhook_lanes)
+    } else {
+        String::new()
+    };
     let case = format!(
-        "sweep: {} groups × {}, limit {:.0}/s, 10% dropped, 10% duplicated, SIGKILL once, {replicas_label} on {store_label}",
+        "sweep: {} groups × {}, limit {:.0}/s, 10% dropped, 10% duplicated{lanes}, SIGKILL once, {replicas_label} on {store_label}",
         args.groups, args.per_group, args.rate
     );
     let rows = [
