@@ -7,8 +7,8 @@
 //!
 //! Running `decide`: the engine's calls go to one thread per moderator
 //! (`wa-groups-decide`), which waits for them without the GIL and takes it
-//! once for all the calls waiting at that moment (the decider asks for up
-//! to 16 at once), releasing it as soon as they are made. A plain function
+//! once for all the calls waiting by the time it holds it (the decider
+//! asks for up to 16 at once), releasing it as soon as they are made. A plain function
 //! runs there to its end; a coroutine function's coroutine is handed to an
 //! asyncio event loop the moderator owns, in a daemon thread, and the
 //! answer comes back through its future's done-callback. No runtime worker
@@ -382,23 +382,26 @@ impl PyDecide {
     }
 }
 
-/// The decide thread: waits (without the GIL) for calls, then makes every
-/// call waiting at that moment, up to [`DECIDE_BATCH`], under one hold of
-/// the GIL. Ends when the engine drops its [`PyDecide`].
+/// The decide thread: waits (without the GIL) for a call, takes the GIL,
+/// and makes that call and every call waiting by then (those that came
+/// while it waited for the GIL included), up to [`DECIDE_BATCH`], under
+/// that one hold. Ends when the engine drops its [`PyDecide`].
 fn decide_thread(decide: &Decide, jobs: &mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(DECIDE_BATCH);
     while let Ok(first) = jobs.recv() {
-        batch.push(first);
-        batch.extend(jobs.try_iter().take(DECIDE_BATCH - 1));
         Python::attach(|py| {
-            for Job { req, reply } in batch.drain(..) {
+            let mut next = Some(first);
+            let mut made = 0;
+            while let Some(Job { req, reply }) = next.take() {
                 // A call whose answer is no longer awaited (the decider
                 // timeout ran out while it waited here) is not made.
-                if reply.is_closed() {
-                    continue;
-                }
-                if let Err(Started::Pending(_, future)) = reply.send(decide.start(py, req)) {
+                if !reply.is_closed()
+                    && let Err(Started::Pending(_, future)) = reply.send(decide.start(py, req))
+                {
                     let _ = future.bind(py).call_method0("cancel");
+                }
+                made += 1;
+                if made < DECIDE_BATCH {
+                    next = jobs.try_recv().ok();
                 }
             }
         });
