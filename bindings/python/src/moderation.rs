@@ -5,13 +5,20 @@
 //! with the Node binding; this file converts Python values and runs the
 //! user's `decide`.
 //!
-//! Running `decide`: the engine calls it from a blocking thread of the
-//! package's runtime, which takes the GIL only for the call (a plain
-//! function runs there to its end; a coroutine function's coroutine is
-//! handed to an asyncio event loop the moderator owns, in a daemon thread,
-//! and the answer comes back through its future's done-callback). No
-//! runtime worker thread ever waits for the GIL.
+//! Running `decide`: the engine's calls go to one thread per moderator
+//! (`wa-groups-decide`), which waits for them without the GIL and takes it
+//! once for all the calls waiting by the time it holds it (the decider
+//! asks for up to 16 at once), releasing it as soon as they are made. A plain function
+//! runs there to its end; a coroutine function's coroutine is handed to an
+//! asyncio event loop the moderator owns, in a daemon thread, and the
+//! answer comes back through its future's done-callback. No runtime worker
+//! thread ever waits for the GIL, and the server's event loop (uvicorn's)
+//! competes for it with one thread, once per batch, instead of with one
+//! blocking thread per call, each creating and destroying a Python thread
+//! state. Plain functions therefore run one at a time: one that blocks on
+//! I/O should be a coroutine function instead.
 
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -347,8 +354,59 @@ fn is_coroutine(py: Python<'_>, v: &Bound<'_, PyAny>) -> bool {
         .unwrap_or(false)
 }
 
-/// The engine's side of `decide`: see the module documentation.
-struct PyDecide(Arc<Decide>);
+/// The most calls of `decide` made under one hold of the GIL: the
+/// decider's concurrency, so that a round's calls go together while the
+/// server's event loop waits for at most one batch.
+const DECIDE_BATCH: usize = 16;
+
+/// One call of `decide` waiting for the decide thread, and where its
+/// start goes.
+struct Job {
+    req: wa_groups_moderation::ModerationRequest,
+    reply: oneshot::Sender<Started>,
+}
+
+/// The engine's side of `decide`: calls sent to the moderator's decide
+/// thread (see the module documentation). Dropping it (with the engine)
+/// ends the thread.
+struct PyDecide(mpsc::Sender<Job>);
+
+impl PyDecide {
+    /// Starts the decide thread of `decide`.
+    fn spawn(decide: Arc<Decide>) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("wa-groups-decide".to_owned())
+            .spawn(move || decide_thread(&decide, &rx))?;
+        Ok(Self(tx))
+    }
+}
+
+/// The decide thread: waits (without the GIL) for a call, takes the GIL,
+/// and makes that call and every call waiting by then (those that came
+/// while it waited for the GIL included), up to [`DECIDE_BATCH`], under
+/// that one hold. Ends when the engine drops its [`PyDecide`].
+fn decide_thread(decide: &Decide, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        Python::attach(|py| {
+            let mut next = Some(first);
+            let mut made = 0;
+            while let Some(Job { req, reply }) = next.take() {
+                // A call whose answer is no longer awaited (the decider
+                // timeout ran out while it waited here) is not made.
+                if !reply.is_closed()
+                    && let Err(Started::Pending(_, future)) = reply.send(decide.start(py, req))
+                {
+                    let _ = future.bind(py).call_method0("cancel");
+                }
+                made += 1;
+                if made < DECIDE_BATCH {
+                    next = jobs.try_recv().ok();
+                }
+            }
+        });
+    }
+}
 
 /// Cancels a coroutine whose answer is no longer awaited (the decider
 /// timeout ran out, or the engine stopped).
@@ -371,19 +429,15 @@ impl HostDecide for PyDecide {
         &self,
         req: wa_groups_moderation::ModerationRequest,
     ) -> BoxFuture<'static, Result<String, String>> {
-        let decide = Arc::clone(&self.0);
+        let (reply, started) = oneshot::channel();
+        let sent = self.0.send(Job { req, reply });
         Box::pin(async move {
-            let started = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| match decide.start(py, req) {
-                    Started::Done(answer) => (Some(answer), None),
-                    Started::Pending(rx, future) => (None, Some((rx, future))),
-                })
-            })
-            .await
-            .map_err(|e| format!("decide could not run: {e}"))?;
-            match started {
-                (Some(answer), _) => answer,
-                (None, Some((rx, future))) => {
+            if sent.is_err() {
+                return Err("decide's thread has ended".to_owned());
+            }
+            match started.await {
+                Ok(Started::Done(answer)) => answer,
+                Ok(Started::Pending(rx, future)) => {
                     let mut guard = CancelOnDrop(Some(future));
                     let answer = rx.await;
                     // Done: nothing to cancel (the future is released by
@@ -391,7 +445,7 @@ impl HostDecide for PyDecide {
                     drop(guard.0.take());
                     answer.unwrap_or_else(|_| Err("decide's coroutine was dropped".to_owned()))
                 }
-                (None, None) => Err("decide did not run".to_owned()),
+                Err(_) => Err("decide did not run".to_owned()),
             }
         })
     }
@@ -532,9 +586,12 @@ impl ModeratorCore {
                 ));
             }
         };
-        let decider = decide
-            .as_ref()
-            .map(|d| host_decider(PyDecide(Arc::clone(d))));
+        let decider = match &decide {
+            None => None,
+            Some(d) => Some(host_decider(
+                PyDecide::spawn(Arc::clone(d)).map_err(|e| PyOSError::new_err(e.to_string()))?,
+            )),
+        };
         let host = block_on(py, async move {
             // Building opens the store: on the package's runtime.
             options.build(decider).await

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import os
 import signal
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -32,7 +34,7 @@ from moderation_support import (
     waitress_serving,
 )
 
-from wa_groups import InvalidInputError
+from wa_groups import InvalidInputError, webhooks
 from wa_groups.moderation import (
     AsgiApp,
     ModerationError,
@@ -219,6 +221,59 @@ def test_other_failing_decides_hold_and_the_engine_goes_on(
         address = m.start()
         ids = deliver(emu, group, f"http://{address}/webhook", 2)
         assert rules(wait_settled(m, 2)) == {i: ("held", rule) for i in ids}
+
+
+def join_requests_delivery(group: str, n: int) -> bytes:
+    """One signed-webhook body carrying ``n`` new join requests."""
+    events = [
+        {
+            "timestamp": "1700000000",
+            "group_id": group,
+            "type": "group_join_request_created",
+            "join_request_id": f"JR{i}",
+            "wa_id": f"1555{i:07d}",
+        }
+        for i in range(n)
+    ]
+    change = {
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "groups": events,
+        },
+        "field": "group_participants_update",
+    }
+    body = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [change]}]}
+    return json.dumps(body).encode()
+
+
+def test_a_plain_decide_runs_on_the_moderators_decide_thread(emu: Emulator, store: str) -> None:
+    # Many requests pending at start: the decider asks for 16 at once. They
+    # are all made on one thread of the moderator's (which takes the GIL
+    # once per batch), never on the caller's thread nor on a thread per call.
+    threads: set[int] = set()
+
+    def decide(req: ModerationRequest) -> str:
+        threads.add(threading.get_native_id())
+        return by_parity(req)
+
+    n = 64
+    body = join_requests_delivery("G1", n)
+    headers = [("x-hub-signature-256", webhooks.sign(APP_SECRET, body))]
+    with moderator(emu, store, decide=decide, dry_run=True) as m:
+        status, *_ = m.handle("POST", "/webhook", headers, body)
+        assert status == 200
+        assert m.status()["total"]["pending"] == n
+        m.start(listen=None)
+        total = wait_for(
+            f"{n} decisions",
+            lambda: (lambda t: t if t["approving"] + t["rejecting"] == n else None)(
+                m.status()["total"]
+            ),
+        )
+    assert total["approving"] == n // 2
+    assert len(threads) == 1
+    assert threading.get_native_id() not in threads
 
 
 # ---------------------------------------------------------------------------
