@@ -438,9 +438,21 @@ fn moderation_bench() -> Result<(), String> {
     sweep(&[])?;
     if std::env::var(POSTGRES_VAR).is_ok_and(|url| !url.is_empty()) {
         // One replica and three behind a round-robin forwarder, each on a
-        // scratch schema of the server (the URL stays in the variable).
-        for replicas in ["1", "3"] {
-            sweep(&["--store", "postgres", "--replicas", replicas])?;
+        // scratch schema of the server (the URL stays in the variable);
+        // webhooks one at a time (the rows the targets are for), then 8 at
+        // a time, so that the receiver's commit latency no longer sets the
+        // delivery rate.
+        for lanes in ["1", "8"] {
+            for replicas in ["1", "3"] {
+                sweep(&[
+                    "--store",
+                    "postgres",
+                    "--replicas",
+                    replicas,
+                    "--webhook-lanes",
+                    lanes,
+                ])?;
+            }
         }
     } else {
         eprintln!("xtask bench: the PostgreSQL sweep rows are SKIPPED: {POSTGRES_VAR} is not set");

@@ -43,7 +43,7 @@
 //! postgres` for a scratch schema on the server in `WA_GROUPS_TEST_POSTGRES`); the harness
 //! then puts a round-robin forwarder in front of them, as a load balancer
 //! would be. Writes its rows for `cargo xtask bench` to
-//! `target/bench-results/moderation-sweep-{sqlite|postgres}-{N}.tsv`.
+//! `target/bench-results/moderation-sweep-{sqlite|postgres}-{N}[-lanesL].tsv`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -729,8 +729,13 @@ async fn main() -> Result<(), Error> {
     std::fs::create_dir_all(&out)?;
     std::fs::write(
         out.join(format!(
-            "moderation-sweep-{store_kind}-{}.tsv",
-            args.replicas
+            "moderation-sweep-{store_kind}-{}{}.tsv",
+            args.replicas,
+            if args.webhook_lanes > 1 {
+                format!("-lanes{}", args.webhook_lanes)
+            } else {
+                String::new()
+            }
         )),
         rows.concat(),
     )?;
