@@ -143,6 +143,18 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
+/// Cargo settings for the release builds of the packages (the wheel and the
+/// addon) on top of `[profile.release]`: fat LTO and one codegen unit, which
+/// take the packages' size down by about a third. Given as the environment
+/// of those builds only; the CLI's and the benches' release builds would
+/// spend minutes linking for nothing.
+pub(crate) fn package_build_env() -> Vec<(String, String)> {
+    vec![
+        ("CARGO_PROFILE_RELEASE_LTO".into(), "fat".into()),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS".into(), "1".into()),
+    ]
+}
+
 /// The variable that points the PostgreSQL tests at a server.
 const POSTGRES_VAR: &str = "WA_GROUPS_TEST_POSTGRES";
 

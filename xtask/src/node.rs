@@ -128,10 +128,11 @@ fn build_addon(extra: &[&str], envs: &[(String, String)]) -> Result<(), String> 
 /// [`glibc::TARGET`] at the glibc floor with zig (as the wheel is).
 fn build_addon_release(glibc_floor: bool) -> Result<(), String> {
     if !glibc_floor {
-        return build_addon(&["--release", "--strip"], &[]);
+        return build_addon(&["--release", "--strip"], &crate::package_build_env());
     }
     let venv = glibc::dist_venv()?;
-    let env = glibc::zig_env(&venv)?;
+    let mut env = glibc::zig_env(&venv)?;
+    env.extend(crate::package_build_env());
     // napi's `--strip` adds `-C link-arg=-s` to RUSTFLAGS, which would
     // rebuild every dependency the wheel build already compiled; the addon
     // is stripped afterwards instead.

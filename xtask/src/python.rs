@@ -213,7 +213,9 @@ fn build_wheel_with(
         &out_arg,
     ];
     args.extend_from_slice(extra);
-    run_in_env(venv, &root(), &venv_bin(venv).join("maturin"), &args, envs)?;
+    let mut envs = envs.to_vec();
+    envs.extend(crate::package_build_env());
+    run_in_env(venv, &root(), &venv_bin(venv).join("maturin"), &args, &envs)?;
     std::fs::read_dir(out)
         .map_err(|e| e.to_string())?
         .flatten()

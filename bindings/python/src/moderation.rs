@@ -5,21 +5,21 @@
 //! with the Node binding; this file converts Python values and runs the
 //! user's `decide`.
 //!
-//! Running `decide`: the engine's calls go to one thread per moderator
-//! (`wa-groups-decide`), which waits for them without the GIL and takes it
-//! once for all the calls waiting by the time it holds it (the decider
-//! asks for up to 16 at once), releasing it as soon as they are made. A plain function
+//! Running `decide`: the engine's calls go to the moderator's decide
+//! threads (`wa-groups-decide`, as many as the decider's 16 calls at once).
+//! A free one waits for a call without the GIL, takes it, and makes that
+//! call and every call still waiting when it is free again (the decider
+//! asks for up to 16 at once), releasing it as soon as none is left. A plain function
 //! runs there to its end; a coroutine function's coroutine is handed to an
 //! asyncio event loop the moderator owns, in a daemon thread, and the
 //! answer comes back through its future's done-callback. No runtime worker
 //! thread ever waits for the GIL, and the server's event loop (uvicorn's)
-//! competes for it with one thread, once per batch, instead of with one
-//! blocking thread per call, each creating and destroying a Python thread
-//! state. Plain functions therefore run one at a time: one that blocks on
-//! I/O should be a coroutine function instead.
+//! competes for it once per batch instead of once per call on a blocking
+//! thread that creates and destroys a Python thread state each time. A
+//! plain function that blocks on I/O (the GIL released) ties up only its
+//! own thread: the other calls go to the free ones.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -359,35 +359,83 @@ fn is_coroutine(py: Python<'_>, v: &Bound<'_, PyAny>) -> bool {
 /// server's event loop waits for at most one batch.
 const DECIDE_BATCH: usize = 16;
 
-/// One call of `decide` waiting for the decide thread, and where its
-/// start goes.
+/// The decide threads of a moderator: as many as the decider runs calls at
+/// once, so that a plain `decide` blocked on I/O (the GIL released) holds
+/// up only its own call, as a blocking thread per call did.
+const DECIDE_THREADS: usize = 16;
+
+/// One call of `decide` waiting for a decide thread, and where its start
+/// goes.
 struct Job {
     req: wa_groups_moderation::ModerationRequest,
     reply: oneshot::Sender<Started>,
 }
 
-/// The engine's side of `decide`: calls sent to the moderator's decide
-/// thread (see the module documentation). Dropping it (with the engine)
-/// ends the thread.
-struct PyDecide(mpsc::Sender<Job>);
+/// The calls waiting for the decide threads, and whether the engine has
+/// let go of them (the threads then end).
+#[derive(Default)]
+struct Jobs {
+    queue: Mutex<(std::collections::VecDeque<Job>, bool)>,
+    ready: Condvar,
+}
 
-impl PyDecide {
-    /// Starts the decide thread of `decide`.
-    fn spawn(decide: Arc<Decide>) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("wa-groups-decide".to_owned())
-            .spawn(move || decide_thread(&decide, &rx))?;
-        Ok(Self(tx))
+impl Jobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (std::collections::VecDeque<Job>, bool)> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next call, waiting (without the GIL) for one; `None` once the
+    /// engine has dropped its [`PyDecide`].
+    fn next(&self) -> Option<Job> {
+        let mut q = self.lock();
+        loop {
+            if let Some(job) = q.0.pop_front() {
+                return Some(job);
+            }
+            if q.1 {
+                return None;
+            }
+            q = self.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+        }
     }
 }
 
-/// The decide thread: waits (without the GIL) for a call, takes the GIL,
-/// and makes that call and every call waiting by then (those that came
-/// while it waited for the GIL included), up to [`DECIDE_BATCH`], under
-/// that one hold. Ends when the engine drops its [`PyDecide`].
-fn decide_thread(decide: &Decide, jobs: &mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
+/// The engine's side of `decide`: calls queued for the moderator's decide
+/// threads (see the module documentation). Dropping it (with the engine)
+/// ends the threads.
+struct PyDecide(Arc<Jobs>);
+
+impl PyDecide {
+    /// Starts the decide threads of `decide`.
+    fn spawn(decide: Arc<Decide>) -> std::io::Result<Self> {
+        let jobs = Arc::new(Jobs::default());
+        let this = Self(Arc::clone(&jobs));
+        for _ in 0..DECIDE_THREADS {
+            let (decide, jobs) = (Arc::clone(&decide), Arc::clone(&jobs));
+            // On an error, dropping `this` ends the threads already started.
+            std::thread::Builder::new()
+                .name("wa-groups-decide".to_owned())
+                .spawn(move || decide_thread(&decide, &jobs))?;
+        }
+        Ok(this)
+    }
+}
+
+impl Drop for PyDecide {
+    fn drop(&mut self) {
+        self.0.lock().1 = true;
+        self.0.ready.notify_all();
+    }
+}
+
+/// A decide thread: waits (without the GIL) for a call, takes the GIL, and
+/// makes that call and then every call still waiting each time it is free
+/// (those that came while it waited for the GIL included), up to
+/// [`DECIDE_BATCH`], under that one hold. A call is taken only by a free
+/// thread, so none waits behind one that blocks. Ends when the engine drops
+/// its [`PyDecide`].
+fn decide_thread(decide: &Decide, jobs: &Jobs) {
+    while let Some(first) = jobs.next() {
         Python::attach(|py| {
             let mut next = Some(first);
             let mut made = 0;
@@ -401,7 +449,7 @@ fn decide_thread(decide: &Decide, jobs: &mpsc::Receiver<Job>) {
                 }
                 made += 1;
                 if made < DECIDE_BATCH {
-                    next = jobs.try_recv().ok();
+                    next = jobs.lock().0.pop_front();
                 }
             }
         });
@@ -430,11 +478,9 @@ impl HostDecide for PyDecide {
         req: wa_groups_moderation::ModerationRequest,
     ) -> BoxFuture<'static, Result<String, String>> {
         let (reply, started) = oneshot::channel();
-        let sent = self.0.send(Job { req, reply });
+        self.0.lock().0.push_back(Job { req, reply });
+        self.0.ready.notify_one();
         Box::pin(async move {
-            if sent.is_err() {
-                return Err("decide's thread has ended".to_owned());
-            }
             match started.await {
                 Ok(Started::Done(answer)) => answer,
                 Ok(Started::Pending(rx, future)) => {

@@ -247,24 +247,38 @@ def join_requests_delivery(group: str, n: int) -> bytes:
     return json.dumps(body).encode()
 
 
-def test_a_plain_decide_runs_on_the_moderators_decide_thread(emu: Emulator, store: str) -> None:
-    # Many requests pending at start: the decider asks for 16 at once. They
-    # are all made on one thread of the moderator's (which takes the GIL
-    # once per batch), never on the caller's thread nor on a thread per call.
+def test_a_plain_decide_runs_on_decide_threads_and_one_that_blocks_holds_up_only_itself(
+    emu: Emulator, store: str
+) -> None:
+    # Many requests pending at start: the decider asks for 16 at once. The
+    # calls run on the moderator's decide threads, never on the caller's;
+    # one call that blocks (the GIL released, as I/O does) leaves the
+    # others to the free threads.
     threads: set[int] = set()
+    gate = threading.Event()
 
     def decide(req: ModerationRequest) -> str:
         threads.add(threading.get_native_id())
+        if req.join_request_id == "JR0":
+            gate.wait(120)
         return by_parity(req)
 
     n = 64
     body = join_requests_delivery("G1", n)
     headers = [("x-hub-signature-256", webhooks.sign(APP_SECRET, body))]
-    with moderator(emu, store, decide=decide, dry_run=True) as m:
+    with moderator(emu, store, decide=decide, dry_run=True, decider_timeout=300) as m:
         status, *_ = m.handle("POST", "/webhook", headers, body)
         assert status == 200
         assert m.status()["total"]["pending"] == n
         m.start(listen=None)
+        try:
+            wait_for(
+                f"{n - 1} decisions while one call blocks",
+                lambda: (lambda t: t["approving"] + t["rejecting"] == n - 1)(m.status()["total"]),
+            )
+            assert m.status()["total"]["pending"] == 1
+        finally:
+            gate.set()
         total = wait_for(
             f"{n} decisions",
             lambda: (lambda t: t if t["approving"] + t["rejecting"] == n else None)(
@@ -272,7 +286,7 @@ def test_a_plain_decide_runs_on_the_moderators_decide_thread(emu: Emulator, stor
             ),
         )
     assert total["approving"] == n // 2
-    assert len(threads) == 1
+    assert len(threads) > 1
     assert threading.get_native_id() not in threads
 
 

@@ -20,11 +20,11 @@ body to the engine and its answer back; the handshake, the signature
 check and the ledger are the engine's.
 
 ``decide`` may be a function or a coroutine function. It runs with the
-GIL only while it runs: a function on the moderator's decide thread, a
-coroutine on an event loop the moderator owns in a thread of its own. The
-decide thread makes the calls waiting together under one hold of the GIL,
-one after another, so a plain function should not block on I/O (make it a
-coroutine function, whose calls overlap). One
+GIL only while it runs: a function on one of the moderator's decide
+threads (16, as many as the calls the engine makes at once), a coroutine
+on an event loop the moderator owns in a thread of its own. A free decide
+thread makes the calls waiting together under one hold of the GIL; a
+function that blocks on I/O ties up only its own thread. One
 that raises, returns anything but ``"approve"``, ``"reject"`` or
 ``"hold"``, or takes longer than ``decider_timeout`` (10 s by default)
 leaves its request ``held`` (rule ``decider_panicked`` or
