@@ -51,15 +51,16 @@ def rules(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 @contextmanager
-def uvicorn_serving(app: Any) -> Iterator[str]:
+def uvicorn_serving(app: Any, loop: str = "auto") -> Iterator[str]:
     """Runs ``app`` under uvicorn on a free port in a thread; yields its
-    base URL."""
+    base URL. ``loop`` is uvicorn's: ``"asyncio"``, ``"uvloop"`` or
+    ``"auto"`` (uvloop when installed, as with ``uvicorn[standard]``)."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", loop=loop))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_for("uvicorn to start", lambda: server.started)

@@ -98,16 +98,19 @@ def check_applied(emu: Emulator, group: str, want: dict[str, tuple[str, str]]) -
 # ---------------------------------------------------------------------------
 
 
+# Both event loops uvicorn runs on: asyncio's own, and uvloop (what
+# `uvicorn[standard]` installs), whose futures are not asyncio's C type.
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_asgi_app_under_uvicorn_decides_every_delivery(
-    emu: Emulator, group: str, store: str, kind: str
+    emu: Emulator, group: str, store: str, kind: str, loop: str
 ) -> None:
     async def async_decide(req: ModerationRequest) -> str:
         await asyncio.sleep(0)
         return by_parity(req)
 
     decide: Callable[[ModerationRequest], Any] = by_parity if kind == "sync" else async_decide
-    with moderator(emu, store, decide=decide) as m, uvicorn_serving(m.asgi_app) as url:
+    with moderator(emu, store, decide=decide) as m, uvicorn_serving(m.asgi_app, loop) as url:
         assert m.start(listen=None) is None
         assert m.running and m.address is None
         want = deliver(emu, group, f"{url}/webhook", 6)
