@@ -319,7 +319,7 @@ fn moderation_bench() -> Result<Vec<Row>, String> {
             case: format!(
                 "moderation webhook ack p99 at {rate:.0}/s: requestListener() under node:http vs the engine's listener"
             ),
-            ours: format!("p99 {ours:.2} ms"),
+            ours: format!("p99 {ours:.2} ms (median of 3 rounds)"),
             baseline: format!(
                 "Rust listener p99 {rust:.2} ms (a trivial node:http handler: p99 {floor:.2} ms)"
             ),
