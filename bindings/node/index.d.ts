@@ -455,7 +455,8 @@ export declare class JoinRequestIterator {
  *
  * A `decide` that throws, rejects, answers anything but `'approve'`,
  * `'reject'` or `'hold'`, or takes longer than `deciderTimeoutMs` leaves
- * its request `held` (rule `decider_panicked` or `decider_timeout`).
+ * its request `held` (rule `decider_panicked` or `decider_timeout`, with
+ * the error or the timeout as its `reason`).
  */
 export declare class Moderator {
   /**

@@ -177,7 +177,8 @@ fn read_options<'env>(
 ///
 /// A `decide` that throws, rejects, answers anything but `'approve'`,
 /// `'reject'` or `'hold'`, or takes longer than `deciderTimeoutMs` leaves
-/// its request `held` (rule `decider_panicked` or `decider_timeout`).
+/// its request `held` (rule `decider_panicked` or `decider_timeout`, with
+/// the error or the timeout as its `reason`).
 #[napi]
 pub struct Moderator {
     host: Arc<HostModerator>,

@@ -118,12 +118,12 @@ test('requestListener under Express decides every delivery (async decide)', asyn
   }
 })
 
-for (const [kind, decide] of [
-  ['rejecting', async () => Promise.reject(new Error('crm is down'))],
+for (const [kind, decide, reason] of [
+  ['rejecting', async () => Promise.reject(new Error('crm is down')), /crm is down/],
   ['throwing', () => {
     throw new TypeError('no idea')
-  }],
-  ['wrong answer', () => 'Approve'],
+  }, /no idea/],
+  ['wrong answer', () => 'Approve', /^decide returned "Approve"; expected "approve", "reject" or "hold"$/],
 ]) {
   test(`a ${kind} decide holds the request and the engine goes on`, async () => {
     const m = moderatorFor(emu, tmp.dir, { decide })
@@ -132,6 +132,8 @@ for (const [kind, decide] of [
       const ids = Object.keys(await deliver(emu, group, `http://127.0.0.1:${port}/webhook`, 3))
       const status = await settled(m, 3)
       assert.deepEqual(rules(status), Object.fromEntries(ids.map((id) => [id, ['held', 'decider_panicked']])))
+      // The record says why.
+      for (const r of status.requests) assert.match(r.reason, reason)
       assert.equal((await emu.pendingJoinRequests(group)).length, 3)
     } finally {
       await m.stop()
@@ -148,7 +150,9 @@ test('a decide slower than deciderTimeoutMs holds the request', async () => {
   const { port } = await m.listen()
   try {
     const ids = Object.keys(await deliver(emu, group, `http://127.0.0.1:${port}/webhook`, 2))
-    assert.deepEqual(rules(await settled(m, 2)), Object.fromEntries(ids.map((id) => [id, ['held', 'decider_timeout']])))
+    const status = await settled(m, 2)
+    assert.deepEqual(rules(status), Object.fromEntries(ids.map((id) => [id, ['held', 'decider_timeout']])))
+    assert.deepEqual(status.requests.map((r) => r.reason), ['no answer within 200ms', 'no answer within 200ms'])
   } finally {
     await m.stop()
   }

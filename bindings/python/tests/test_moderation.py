@@ -198,6 +198,9 @@ def test_a_raising_decide_holds_the_request_and_is_logged(
         ids = deliver(emu, group, f"{url}/webhook", 3)
         status = wait_settled(m, 3)
     assert rules(status) == {i: ("held", "decider_panicked") for i in ids}
+    # The record says why: the exception, as raised for that request.
+    reasons = {r["join_request_id"]: r["reason"] for r in status["requests"]}
+    assert reasons == {i: f"ValueError: no idea about {i}" for i in ids}
     assert sorted(r.join_request_id for r in emu.pending_join_requests(group)) == sorted(ids)
     logged = [r for r in caplog.records if r.name == "wa_groups.moderation"]
     assert len(logged) == 3
@@ -220,10 +223,17 @@ def test_other_failing_decides_hold_and_the_engine_goes_on(
 
     decide = {"async_raises": async_raises, "wrong_answer": wrong_answer, "slow": slow}[kind]
     rule = "decider_timeout" if kind == "slow" else "decider_panicked"
+    reason = {
+        "async_raises": "RuntimeError: boom",
+        "wrong_answer": 'decide returned "Approve"; expected "approve", "reject" or "hold"',
+        "slow": "no answer within 200ms",
+    }[kind]
     with moderator(emu, store, decide=decide, decider_timeout=0.2) as m:
         address = m.start()
         ids = deliver(emu, group, f"http://{address}/webhook", 2)
-        assert rules(wait_settled(m, 2)) == {i: ("held", rule) for i in ids}
+        status = wait_settled(m, 2)
+        assert rules(status) == {i: ("held", rule) for i in ids}
+        assert {r["reason"] for r in status["requests"]} == {reason}
 
 
 def join_requests_delivery(group: str, n: int) -> bytes:

@@ -568,7 +568,8 @@ impl<F: HostDecide> Decider for HostDecider<F> {
                 Ok(d) => d,
                 // The engine treats a fault of the user's function as it
                 // treats a panic of a Rust decider: this request is held
-                // (rule `decider_panicked`) and the description logged.
+                // (rule `decider_panicked`), the description logged and
+                // recorded as its reason.
                 // `resume_unwind` skips the panic hook: nothing is printed.
                 Err(why) => std::panic::resume_unwind(Box::new(why)),
             }
@@ -579,8 +580,9 @@ impl<F: HostDecide> Decider for HostDecider<F> {
 /// A host's decide function as the engine's [`Decider`]: its answer is
 /// read by [`parse_answer`]; an error, or an answer that is not one of the
 /// three, holds the request with rule
-/// [`DECIDER_PANICKED_RULE`](crate::DECIDER_PANICKED_RULE) and logs why;
-/// one slower than the decider timeout holds it with
+/// [`DECIDER_PANICKED_RULE`](crate::DECIDER_PANICKED_RULE), logs why and
+/// records it as the request's reason; one slower than the decider timeout
+/// holds it with
 /// [`DECIDER_TIMEOUT_RULE`](crate::DECIDER_TIMEOUT_RULE).
 pub fn host_decider(f: impl HostDecide) -> Arc<dyn Decider> {
     Arc::new(HostDecider(f))

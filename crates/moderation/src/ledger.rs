@@ -274,6 +274,10 @@ pub enum Event {
         decision: Decision,
         /// The rule that decided.
         rule: String,
+        /// Why, when the rule alone does not say: what a user's failing
+        /// decider raised (recorded as the record's and the audit row's
+        /// reason).
+        reason: Option<String>,
     },
     /// A person decided a pending or held request (rule `manual`).
     Manual {
@@ -434,7 +438,14 @@ fn step(r: &mut Record, event: &Event) {
         {
             goto(r, S::Gone, Some("absent_from_listing"));
         }
-        (S::Pending, Event::Decided { decision, rule }) => {
+        (
+            S::Pending,
+            Event::Decided {
+                decision,
+                rule,
+                reason,
+            },
+        ) => {
             r.decision = Some(*decision);
             r.rule = Some(rule.clone());
             let to = match decision {
@@ -442,7 +453,7 @@ fn step(r: &mut Record, event: &Event) {
                 Decision::Reject => S::Rejecting,
                 Decision::Hold => S::Held,
             };
-            goto(r, to, None);
+            goto(r, to, reason.as_deref());
         }
         (S::Pending | S::Held, Event::Manual { decision }) => {
             let to = match decision {
@@ -550,7 +561,8 @@ mod tests {
             ]
             .prop_map(|decision| Event::Decided {
                 decision,
-                rule: "r".into()
+                rule: "r".into(),
+                reason: None
             }),
             prop_oneof![Just(Decision::Approve), Just(Decision::Reject)]
                 .prop_map(|decision| Event::Manual { decision }),
@@ -645,6 +657,7 @@ mod tests {
         let approve = Event::Decided {
             decision: Decision::Approve,
             rule: "r".into(),
+            reason: None,
         };
         // First attempt's answer lost, second attempt answered 131213.
         let rec = run(&[
@@ -669,6 +682,7 @@ mod tests {
             Event::Decided {
                 decision: Decision::Approve,
                 rule: "r".into(),
+                reason: None,
             },
             Event::Sending,
             Event::GroupFull,
@@ -686,6 +700,7 @@ mod tests {
             Event::Decided {
                 decision: Decision::Hold,
                 rule: "r".into(),
+                reason: None,
             },
         ])
         .unwrap();

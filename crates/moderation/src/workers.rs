@@ -118,19 +118,28 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
                         async move { decide_one(&m, &req).await }
                     })
                     .buffered(DECIDE_CONCURRENCY)
-                    .collect::<Vec<(Decision, String)>>();
+                    .collect::<Vec<Verdict>>();
             let decided = with_renewal(&m, generation, keys_of(&batch), deciding).await;
             if !still_owned(&m, generation, &keys_of(&batch), "decisions").await {
                 break;
             }
             let mut changes = Vec::with_capacity(batch.len());
-            for (r, (decision, rule)) in batch.iter().zip(decided) {
+            for (r, v) in batch.iter().zip(decided) {
+                let Verdict {
+                    decision,
+                    rule,
+                    reason,
+                } = v;
                 inner.metrics.decision(decision.as_str(), &rule);
                 tracing::debug!(group_id = %r.group_id, join_request_id = %r.join_request_id, %decision, %rule, "decided");
                 changes.push(Change::new(
                     &r.group_id,
                     &r.join_request_id,
-                    Event::Decided { decision, rule },
+                    Event::Decided {
+                        decision,
+                        rule,
+                        reason,
+                    },
                 ));
             }
             // The decisions are committed before the applier may send them.
@@ -146,9 +155,43 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// How one request was decided: what `Event::Decided` records.
+pub(crate) struct Verdict {
+    decision: Decision,
+    rule: String,
+    /// Why, when the rule alone does not say (a failing callback).
+    reason: Option<String>,
+}
+
+impl Verdict {
+    fn by(decision: Decision, rule: impl Into<String>) -> Self {
+        Self {
+            decision,
+            rule: rule.into(),
+            reason: None,
+        }
+    }
+}
+
+/// The longest reason a failing callback leaves on its record: enough for
+/// an exception's type and message, never a whole traceback in every row.
+const MAX_REASON_BYTES: usize = 500;
+
+/// `text`, cut to at most [`MAX_REASON_BYTES`] at a character boundary.
+fn bounded_reason(text: &str) -> String {
+    if text.len() <= MAX_REASON_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_REASON_BYTES - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// Decides one request by the policy (asking its hook when a rule says
 /// `ask`) or the user's callback.
-pub(crate) async fn decide_one(m: &Moderator, req: &ModerationRequest) -> (Decision, String) {
+pub(crate) async fn decide_one(m: &Moderator, req: &ModerationRequest) -> Verdict {
     match &m.inner.decide {
         DecideWith::Callback(f) => callback(m, f.as_ref(), req).await,
         DecideWith::Policy(p) => {
@@ -156,29 +199,30 @@ pub(crate) async fn decide_one(m: &Moderator, req: &ModerationRequest) -> (Decis
                 let policy = p.lock().await;
                 let v = policy.evaluate(req);
                 match v.action {
-                    VerdictAction::Decide(d) => return (d, v.rule.to_owned()),
+                    VerdictAction::Decide(d) => return Verdict::by(d, v.rule),
                     VerdictAction::Ask(h) => (v.rule.to_owned(), h.clone()),
                 }
             };
-            (ask(&hook, req).await, rule)
+            Verdict::by(ask(&hook, req).await, rule)
         }
     }
 }
 
 /// Runs a user's callback so that its faults stay its own: a panic or an
-/// answer slower than the decider timeout holds this one request (and is
-/// logged) instead of ending the decider task or stalling its round.
+/// answer slower than the decider timeout holds this one request (logged,
+/// and with the panic's message or the timeout as the record's reason)
+/// instead of ending the decider task or stalling its round.
 async fn callback(
     m: &Moderator,
     f: &dyn crate::moderator::Decider,
     req: &ModerationRequest,
-) -> (Decision, String) {
+) -> Verdict {
     use futures_util::FutureExt as _;
     // The call itself sits inside the future, so a panic before the
     // callback's first await is caught too.
     let run = std::panic::AssertUnwindSafe(async { f.decide(req).await }).catch_unwind();
     match tokio::time::timeout(m.inner.config.decider_timeout, run).await {
-        Ok(Ok(d)) => (d, CALLBACK_RULE.to_owned()),
+        Ok(Ok(d)) => Verdict::by(d, CALLBACK_RULE),
         Ok(Err(panic)) => {
             let message = panic
                 .downcast_ref::<&str>()
@@ -186,11 +230,24 @@ async fn callback(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(group_id = %req.group_id, join_request_id = %req.join_request_id, panic = %message, "decider callback panicked; request held");
-            (Decision::Hold, DECIDER_PANICKED_RULE.to_owned())
+            Verdict {
+                reason: Some(bounded_reason(if message.is_empty() {
+                    "the decider panicked"
+                } else {
+                    &message
+                })),
+                ..Verdict::by(Decision::Hold, DECIDER_PANICKED_RULE)
+            }
         }
         Err(_) => {
             tracing::error!(group_id = %req.group_id, join_request_id = %req.join_request_id, timeout = ?m.inner.config.decider_timeout, "decider callback timed out; request held");
-            (Decision::Hold, DECIDER_TIMEOUT_RULE.to_owned())
+            Verdict {
+                reason: Some(format!(
+                    "no answer within {:?}",
+                    m.inner.config.decider_timeout
+                )),
+                ..Verdict::by(Decision::Hold, DECIDER_TIMEOUT_RULE)
+            }
         }
     }
 }
@@ -712,5 +769,24 @@ async fn reconcile_group(m: &Moderator, stop: &watch::Receiver<bool>, group: Str
             tracing::error!(group_id = %group, error = %e, "reconciler: changes not stored");
             0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_REASON_BYTES, bounded_reason};
+
+    #[test]
+    fn a_long_reason_is_cut_at_a_character_boundary() {
+        assert_eq!(bounded_reason("ValueError: boom"), "ValueError: boom");
+        let exact = "x".repeat(MAX_REASON_BYTES);
+        assert_eq!(bounded_reason(&exact), exact);
+        // Three-byte characters that straddle the limit: the cut backs off
+        // to the last whole one and says that it cut.
+        let long = "€".repeat(MAX_REASON_BYTES);
+        let cut = bounded_reason(&long);
+        assert!(cut.len() <= MAX_REASON_BYTES, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert!(cut.trim_end_matches('…').chars().all(|c| c == '€'));
     }
 }

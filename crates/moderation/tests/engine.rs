@@ -623,10 +623,14 @@ async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_o
         deliver(&served.webhook_url(), &first, APP_SECRET).await,
         200
     );
+    // The reason says what went wrong: the panic's message, the timeout.
     let held = record_in(m.store(), &group, &ids[0], State::Held).await;
     assert_eq!(held.rule.as_deref(), Some(DECIDER_PANICKED_RULE));
+    let failed_on = format!("the user's decider failed on {}", ids[0]);
+    assert_eq!(held.reason.as_deref(), Some(failed_on.as_str()));
     let held = record_in(m.store(), &group, &ids[1], State::Held).await;
     assert_eq!(held.rule.as_deref(), Some(DECIDER_TIMEOUT_RULE));
+    assert_eq!(held.reason.as_deref(), Some("no answer within 200ms"));
     record_in(m.store(), &group, &ids[2], State::Approved).await;
     // The decider task outlived both faults: a later delivery is decided.
     let later = payload(&group, vec![created(&ids[3], "15550004")]);

@@ -30,6 +30,7 @@ fn decided() -> Event {
     Event::Decided {
         decision: Decision::Approve,
         rule: "r".into(),
+        reason: None,
     }
 }
 

@@ -44,6 +44,7 @@ async fn transitions_persist_with_their_audit_rows() {
                 Event::Decided {
                     decision: Decision::Approve,
                     rule: "r".into(),
+                    reason: None,
                 },
             )],
             20,
@@ -159,6 +160,7 @@ async fn a_store_opened_beside_a_running_engine_keeps_its_leases() {
                     Event::Decided {
                         decision: Decision::Approve,
                         rule: "r".into(),
+                        reason: None,
                     },
                 ),
             ],

@@ -28,8 +28,9 @@ function that blocks on I/O ties up only its own thread. One
 that raises, returns anything but ``"approve"``, ``"reject"`` or
 ``"hold"``, or takes longer than ``decider_timeout`` (10 s by default)
 leaves its request ``held`` (rule ``decider_panicked`` or
-``decider_timeout``) and is logged on the ``wa_groups.moderation`` logger;
-the engine goes on.
+``decider_timeout``, and the exception, such as ``"ValueError: ..."``, or
+the timeout as its ``reason``) and is logged on the
+``wa_groups.moderation`` logger; the engine goes on.
 """
 
 from __future__ import annotations

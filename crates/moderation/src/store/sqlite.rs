@@ -859,6 +859,7 @@ mod tests {
                             Event::Decided {
                                 decision: Decision::Approve,
                                 rule: "r".into(),
+                                reason: None,
                             },
                         )
                     })
