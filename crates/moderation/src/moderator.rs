@@ -142,6 +142,19 @@ pub(crate) struct Inner {
     pub(crate) apply_work: Notify,
 }
 
+impl Inner {
+    /// `text` with the access token, the app secret and the verify token
+    /// scrubbed out (in every encoding the redactor knows): for text that
+    /// comes from a user's code, such as a failing decider's message, on
+    /// its way into a record, which `status` and `log` show.
+    pub(crate) fn scrub_secrets(&self, text: &mut String) {
+        self.client.endpoint().redactor().scrub(text);
+        for secret in [&self.app_secret.0, &self.verify_token.0] {
+            wa_groups::protocol::Redactor::new(secret).scrub(text);
+        }
+    }
+}
+
 /// The moderation engine. Cheap to clone (all clones share one engine).
 #[derive(Clone)]
 pub struct Moderator {

@@ -224,18 +224,17 @@ async fn callback(
     match tokio::time::timeout(m.inner.config.decider_timeout, run).await {
         Ok(Ok(d)) => Verdict::by(d, CALLBACK_RULE),
         Ok(Err(panic)) => {
-            let message = panic
+            let mut reason = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!(group_id = %req.group_id, join_request_id = %req.join_request_id, panic = %message, "decider callback panicked; request held");
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "the decider panicked".to_owned());
+            // What a user's code raised may quote anything, a secret too.
+            m.inner.scrub_secrets(&mut reason);
+            tracing::error!(group_id = %req.group_id, join_request_id = %req.join_request_id, panic = %reason, "decider callback panicked; request held");
             Verdict {
-                reason: Some(bounded_reason(if message.is_empty() {
-                    "the decider panicked"
-                } else {
-                    &message
-                })),
+                reason: Some(bounded_reason(&reason)),
                 ..Verdict::by(Decision::Hold, DECIDER_PANICKED_RULE)
             }
         }

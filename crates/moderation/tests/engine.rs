@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
-use wa_groups::protocol::{DecisionOutcome, ErrorDetail, FailedJoinRequest, JoinRequestId};
+use wa_groups::protocol::{
+    DecisionOutcome, ErrorDetail, FailedJoinRequest, JoinRequestId, REDACTED,
+};
 use wa_groups_emulator::{Emulator, Fault, FaultMatch, GroupOptions, Requester as EmuRequester};
 use wa_groups_moderation::{
     DECIDER_PANICKED_RULE, DECIDER_TIMEOUT_RULE, Decision, ModerationRequest, Policy, State, ledger,
@@ -591,15 +593,17 @@ async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_o
     let group = env.emu.create_group(GroupOptions::default()).unwrap();
     let ids = env.emu.add_join_requests(&group, 4).unwrap();
     let (panics, hangs) = (ids[0].clone(), ids[1].clone());
+    let token = env.emu.access_token().to_owned();
     let m = env
         .builder()
         .await
         .decide(move |req: &ModerationRequest| {
             let jr = req.join_request_id.clone();
-            let (panics, hangs) = (panics.clone(), hangs.clone());
+            let (panics, hangs, token) = (panics.clone(), hangs.clone(), token.clone());
             async move {
                 if jr == panics {
-                    panic!("the user's decider failed on {jr}");
+                    // A user's message may quote a secret: it is scrubbed.
+                    panic!("the user's decider failed on {jr} ({token}, {APP_SECRET})");
                 }
                 if jr == hangs {
                     std::future::pending::<()>().await;
@@ -626,7 +630,10 @@ async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_o
     // The reason says what went wrong: the panic's message, the timeout.
     let held = record_in(m.store(), &group, &ids[0], State::Held).await;
     assert_eq!(held.rule.as_deref(), Some(DECIDER_PANICKED_RULE));
-    let failed_on = format!("the user's decider failed on {}", ids[0]);
+    let failed_on = format!(
+        "the user's decider failed on {} ({REDACTED}, {REDACTED})",
+        ids[0]
+    );
     assert_eq!(held.reason.as_deref(), Some(failed_on.as_str()));
     let held = record_in(m.store(), &group, &ids[1], State::Held).await;
     assert_eq!(held.rule.as_deref(), Some(DECIDER_TIMEOUT_RULE));
