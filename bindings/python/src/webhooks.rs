@@ -72,9 +72,9 @@ fn raw_map_to_py(
 }
 
 /// Bytes of a body or secret given as `bytes`, `bytearray`, `memoryview`
-/// or `str` (UTF-8; with `field`, a `str` holding a lone surrogate is an
-/// `InvalidInputError` naming it).
-fn body_bytes(body: &Bound<'_, PyAny>, field: Option<Field>) -> PyResult<Vec<u8>> {
+/// or `str` (UTF-8; a `str` holding a lone surrogate is an
+/// `InvalidInputError` naming `field`).
+fn body_bytes(body: &Bound<'_, PyAny>, field: Field) -> PyResult<Vec<u8>> {
     if let Ok(b) = body.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
@@ -82,10 +82,7 @@ fn body_bytes(body: &Bound<'_, PyAny>, field: Option<Field>) -> PyResult<Vec<u8>
         return Ok(b.to_vec());
     }
     if let Ok(s) = body.cast::<PyString>() {
-        return match field {
-            Some(field) => Ok(utf8(body.py(), s, field, None)?.into_bytes()),
-            None => Ok(s.to_cow()?.as_bytes().to_vec()),
-        };
+        return Ok(utf8(body.py(), s, field, None)?.into_bytes());
     }
     if let Ok(b) = body.call_method0("tobytes")
         && let Ok(b) = b.cast::<PyBytes>()
@@ -856,7 +853,7 @@ fn payload_object(py: Python<'_>, payload: wh::WebhookPayload) -> PyResult<Webho
 #[pyfunction]
 pub(crate) fn parse(py: Python<'_>, raw_body: &Bound<'_, PyAny>) -> PyResult<WebhookPayload> {
     guard(py, || {
-        let body = body_bytes(raw_body, None)?;
+        let body = body_bytes(raw_body, Field::RawBody)?;
         let payload = py
             .detach(|| wh::parse(&body))
             .map_err(|e| to_py_err(py, e))?;
@@ -877,8 +874,8 @@ pub(crate) fn verify_signature(
     header: Option<Text<'_>>,
 ) -> PyResult<()> {
     guard(py, || {
-        let secret = body_bytes(app_secret, Some(Field::AppSecret))?;
-        let body = body_bytes(raw_body, None)?;
+        let secret = body_bytes(app_secret, Field::AppSecret)?;
+        let body = body_bytes(raw_body, Field::RawBody)?;
         let header = Text::opt(header.as_ref(), Field::Signature)?;
         wh::verify_signature(&secret, &body, header.as_deref().unwrap_or(""))
             .map_err(|e| to_py_err(py, e.into()))
@@ -893,8 +890,8 @@ pub(crate) fn sign(
     raw_body: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
     guard(py, || {
-        let secret = body_bytes(app_secret, Some(Field::AppSecret))?;
-        let body = body_bytes(raw_body, None)?;
+        let secret = body_bytes(app_secret, Field::AppSecret)?;
+        let body = body_bytes(raw_body, Field::RawBody)?;
         Ok(wh::sign(&secret, &body))
     })
 }

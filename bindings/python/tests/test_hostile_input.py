@@ -210,3 +210,13 @@ def test_a_lone_surrogate_in_a_webhook_secret_or_signature_is_invalid_input_nami
     assert e.field == "app_secret"
     e = pytest.raises(InvalidInputError, webhooks.verify_signature, "secret", body, "sha256=" + BAD).value
     assert e.field == "signature"
+
+
+def test_a_lone_surrogate_in_a_raw_body_is_invalid_input_naming_it() -> None:
+    body = '{"object":"whatsapp_business_account","entry":[]}' + BAD
+    e = pytest.raises(InvalidInputError, webhooks.parse, body).value
+    assert e.field == "raw_body"
+    e = pytest.raises(InvalidInputError, webhooks.sign, "secret", body).value
+    assert e.field == "raw_body"
+    e = pytest.raises(InvalidInputError, webhooks.verify_signature, "secret", body, "sha256=00").value
+    assert e.field == "raw_body"

@@ -58,6 +58,8 @@ pub enum Field {
     AppSecret,
     /// A webhook signature header.
     Signature,
+    /// A webhook delivery's raw body.
+    RawBody,
 }
 
 impl Field {
@@ -86,6 +88,7 @@ impl Field {
             Self::RootCertificates => "root_certificates",
             Self::AppSecret => "app_secret",
             Self::Signature => "signature",
+            Self::RawBody => "raw_body",
         }
     }
 

@@ -13,8 +13,10 @@ Both are done by the Rust protocol crate::
 ``verify_signature`` returns ``None`` when the ``X-Hub-Signature-256``
 header matches the body, and raises ``wa_groups.InvalidInputError``
 otherwise (``field`` is ``"app_secret"`` for an empty secret and
-``"signature"`` for a missing, malformed or wrong signature). ``parse``
-raises ``wa_groups.DecodeError`` for a body that is not a webhook payload.
+``"signature"`` for a missing, malformed or wrong signature). A body
+given as ``str`` is read as UTF-8; one holding a lone surrogate is an
+``InvalidInputError`` with ``field`` ``"raw_body"``. ``parse`` raises
+``wa_groups.DecodeError`` for a body that is not a webhook payload.
 Event types this version does not know are kept as ``UnknownEvent``, and
 changes of other fields (``messages``...) as ``OtherChange``, with their
 JSON as plain Python objects.
