@@ -110,49 +110,113 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
                 tracing::warn!(error = %e, "policy list not reloaded; keeping its last contents");
             }
             // Deciders may wait on I/O (an ask hook, a user's coroutine):
-            // several run at once, their answers kept in arrival order.
-            let deciding =
-                futures_util::stream::iter(batch.iter().map(request_of).collect::<Vec<_>>())
-                    .map(|req| {
-                        let m = m.clone();
-                        async move { decide_one(&m, &req).await }
-                    })
-                    .buffered(DECIDE_CONCURRENCY)
-                    .collect::<Vec<Verdict>>();
-            let decided = with_renewal(&m, generation, keys_of(&batch), deciding).await;
-            if !still_owned(&m, generation, &keys_of(&batch), "decisions").await {
+            // several run at once, and their answers are stored as they
+            // come, in commits that gather what is ready, so one slow
+            // decide (up to the decider timeout) holds up only itself.
+            let keys = keys_of(&batch);
+            // By index: a stream of borrowed records would not be `Send`
+            // across the spawned task's await points (a rustc limit on
+            // higher-ranked closures).
+            let deciding = futures_util::stream::iter(batch.iter().map(request_of).enumerate())
+                .map(|(i, req)| {
+                    let m = m.clone();
+                    async move { (i, decide_one(&m, &req).await) }
+                })
+                .buffer_unordered(DECIDE_CONCURRENCY);
+            let stored = with_renewal(
+                &m,
+                generation,
+                keys,
+                store_as_decided(&m, generation, &batch, deciding),
+            )
+            .await;
+            if !stored {
                 break;
             }
-            let mut changes = Vec::with_capacity(batch.len());
-            for (r, v) in batch.iter().zip(decided) {
-                let Verdict {
-                    decision,
-                    rule,
-                    reason,
-                } = v;
-                inner.metrics.decision(decision.as_str(), &rule);
-                tracing::debug!(group_id = %r.group_id, join_request_id = %r.join_request_id, %decision, %rule, "decided");
-                changes.push(Change::new(
-                    &r.group_id,
-                    &r.join_request_id,
-                    Event::Decided {
-                        decision,
-                        rule,
-                        reason,
-                    },
-                ));
-            }
-            // The decisions are committed before the applier may send them.
-            if let Err(e) = inner.store.apply(changes, now_ms()).await {
-                tracing::error!(error = %e, "decider: decisions not stored");
-                break;
-            }
-            inner.apply_work.notify_one();
         }
         if !wait(&inner.decide_work, IDLE_POLL, &mut stop).await {
             return;
         }
     }
+}
+
+/// How long a decision that is ready waits for others of its round to be
+/// ready too, so that they share a commit: short beside a decider's
+/// timeout, long beside a policy's or a quick callback's answer.
+const DECIDED_GATHER: Duration = Duration::from_millis(50);
+
+/// Stores the decisions of a claimed round as `deciding` yields them: each
+/// commit takes what is ready, once the oldest decision not yet stored has
+/// waited [`DECIDED_GATHER`] or the round is done, and wakes the applier.
+/// False when the round stopped early (its leases were lost, or a commit
+/// failed): the records not stored stay pending, and the claim loop ends.
+async fn store_as_decided(
+    m: &Moderator,
+    generation: Option<u64>,
+    batch: &[Record],
+    deciding: impl futures_util::Stream<Item = (usize, Verdict)>,
+) -> bool {
+    let inner = &m.inner;
+    let mut deciding = std::pin::pin!(deciding);
+    let mut ready: Vec<(usize, Verdict)> = Vec::new();
+    let mut done = false;
+    while !done {
+        match deciding.next().await {
+            Some(d) => ready.push(d),
+            None => break,
+        }
+        // What else is ready within the gather time of the first.
+        let deadline = tokio::time::Instant::now() + DECIDED_GATHER;
+        loop {
+            match tokio::time::timeout_at(deadline, deciding.next()).await {
+                Ok(Some(d)) => ready.push(d),
+                Ok(None) => {
+                    done = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let keys: Vec<(String, String)> = ready
+            .iter()
+            .map(|(i, _)| {
+                (
+                    batch[*i].group_id.clone(),
+                    batch[*i].join_request_id.clone(),
+                )
+            })
+            .collect();
+        if !still_owned(m, generation, &keys, "decisions").await {
+            return false;
+        }
+        let mut changes = Vec::with_capacity(ready.len());
+        for (i, v) in ready.drain(..) {
+            let r = &batch[i];
+            let Verdict {
+                decision,
+                rule,
+                reason,
+            } = v;
+            inner.metrics.decision(decision.as_str(), &rule);
+            tracing::debug!(group_id = %r.group_id, join_request_id = %r.join_request_id, %decision, %rule, "decided");
+            changes.push(Change::new(
+                &r.group_id,
+                &r.join_request_id,
+                Event::Decided {
+                    decision,
+                    rule,
+                    reason,
+                },
+            ));
+        }
+        // The decisions are committed before the applier may send them.
+        if let Err(e) = inner.store.apply(changes, now_ms()).await {
+            tracing::error!(error = %e, "decider: decisions not stored");
+            return false;
+        }
+        inner.apply_work.notify_one();
+    }
+    true
 }
 
 /// How one request was decided: what `Event::Decided` records.

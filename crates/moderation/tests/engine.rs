@@ -32,6 +32,7 @@ on_both_stores!(
     shutdown_finishes_in_flight_calls,
     transient_failures_back_off_the_record_then_apply,
     a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on,
+    a_slow_decide_holds_up_only_its_own_request,
 );
 
 async fn handshake_signature_and_body_cap(db: Db) {
@@ -586,6 +587,51 @@ async fn transient_failures_back_off_the_record_then_apply(db: Db) {
     assert_eq!(r.attempts, 2);
     let stats = env.emu.stats();
     assert_eq!((stats.faults_applied, stats.join_requests_approved), (3, 1));
+}
+
+async fn a_slow_decide_holds_up_only_its_own_request(db: Db) {
+    let env = Env::start(db).await;
+    let group = env.emu.create_group(GroupOptions::default()).unwrap();
+    let ids = env.emu.add_join_requests(&group, 3).unwrap();
+    let slow = ids[0].clone();
+    // The slow decide answers only when the test says so.
+    let (answer, answered) = tokio::sync::watch::channel(false);
+    let m = env
+        .builder()
+        .await
+        .decide(move |req: &ModerationRequest| {
+            let is_slow = req.join_request_id == slow;
+            let mut answered = answered.clone();
+            async move {
+                if is_slow {
+                    let _ = answered.wait_for(|a| *a).await;
+                }
+                Decision::Approve
+            }
+        })
+        .decider_timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    let body = payload(
+        &group,
+        vec![
+            created(&ids[0], "15550001"),
+            created(&ids[1], "15550002"),
+            created(&ids[2], "15550003"),
+        ],
+    );
+    assert_eq!(deliver(&served.webhook_url(), &body, APP_SECRET).await, 200);
+    // The other two of the round are stored and applied while the slow one
+    // is still deciding (they used to wait for the whole round).
+    record_in(m.store(), &group, &ids[1], State::Approved).await;
+    record_in(m.store(), &group, &ids[2], State::Approved).await;
+    let waiting = m.store().get(&group, &ids[0]).await.unwrap().unwrap();
+    assert_eq!(waiting.state, State::Pending);
+    answer.send(true).unwrap();
+    record_in(m.store(), &group, &ids[0], State::Approved).await;
+    served.stop().await;
+    assert_eq!(env.emu.stats().join_requests_approved, 3);
 }
 
 async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on(db: Db) {
