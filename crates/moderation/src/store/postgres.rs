@@ -494,13 +494,19 @@ struct Deliveries {
     committers: usize,
 }
 
-/// Whether every change is a webhook delivery's (`created`, `revoked`):
-/// such calls come from the receiver, whose 200 waits for them.
+/// Whether the call is committed with others (group commit): every change
+/// is a webhook delivery's (`created`, `revoked`), whose 200 waits for it,
+/// or a reconciled group's (`listed`, `absent`). Both come many at once,
+/// each small, so they share transactions and WAL flushes instead of
+/// taking a connection and a flush each.
 fn is_delivery(changes: &[Change]) -> bool {
     changes.iter().all(|c| {
         matches!(
             c.event,
-            ledger::Event::Created { .. } | ledger::Event::Revoked
+            ledger::Event::Created { .. }
+                | ledger::Event::Revoked
+                | ledger::Event::Listed { .. }
+                | ledger::Event::Absent { .. }
         )
     })
 }
