@@ -126,6 +126,10 @@ const TX_ATTEMPTS: usize = 5;
 /// Webhook deliveries committed together in one transaction at most.
 const MAX_GROUP_COMMIT: usize = 256;
 
+/// The most changes a reconciled group's call may have to be committed
+/// with the deliveries (see [`is_group_committed`]).
+const GROUPED_RECONCILE_CHANGES: usize = 64;
+
 /// Transactions of deliveries in flight at once: one commits while the
 /// next gathers the deliveries that arrive meanwhile. More would only
 /// split the same deliveries into more commits.
@@ -496,19 +500,27 @@ struct Deliveries {
 
 /// Whether the call is committed with others (group commit): every change
 /// is a webhook delivery's (`created`, `revoked`), whose 200 waits for it,
-/// or a reconciled group's (`listed`, `absent`). Both come many at once,
-/// each small, so they share transactions and WAL flushes instead of
-/// taking a connection and a flush each.
-fn is_delivery(changes: &[Change]) -> bool {
-    changes.iter().all(|c| {
+/// or a reconciled group's (`listed`, `absent`) when there are at most
+/// [`GROUPED_RECONCILE_CHANGES`] of them. Both come many at once, each
+/// small, so they share transactions and WAL flushes instead of taking a
+/// connection and a flush each; a large group's listing commits alone, so
+/// no delivery's acknowledgement waits for its transaction.
+fn is_group_committed(changes: &[Change]) -> bool {
+    let delivery = |c: &Change| {
         matches!(
             c.event,
-            ledger::Event::Created { .. }
-                | ledger::Event::Revoked
-                | ledger::Event::Listed { .. }
-                | ledger::Event::Absent { .. }
+            ledger::Event::Created { .. } | ledger::Event::Revoked
         )
-    })
+    };
+    let reconciled = |c: &Change| {
+        delivery(c)
+            || matches!(
+                c.event,
+                ledger::Event::Listed { .. } | ledger::Event::Absent { .. }
+            )
+    };
+    changes.iter().all(delivery)
+        || (changes.len() <= GROUPED_RECONCILE_CHANGES && changes.iter().all(reconciled))
 }
 
 /// Why [`apply_calls`] stored nothing.
@@ -1406,7 +1418,7 @@ impl Drop for ReconcileLock {
 impl Backend for PostgresBackend {
     fn apply(&self, changes: Vec<Change>, now: i64) -> BoxFuture<'_, StoreResult<Vec<Transition>>> {
         Box::pin(async move {
-            if is_delivery(&changes) {
+            if is_group_committed(&changes) {
                 return self.apply_delivery(changes, now).await;
             }
             apply_calls(&self.pool, &[(&changes[..], now)])
