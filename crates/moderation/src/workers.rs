@@ -30,6 +30,10 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Decisions in progress at once.
 const DECIDE_CONCURRENCY: usize = 16;
 
+/// Listed groups whose store work (their open records read, their changes
+/// committed) runs at once in a reconcile pass.
+const RECONCILE_STORE_CONCURRENCY: usize = 8;
+
 /// The rule recorded for a user's decider callback.
 pub const CALLBACK_RULE: &str = "callback";
 
@@ -727,9 +731,16 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
             return;
         }
     };
+    // Two stages: the listings, `concurrency` at a time (the API's
+    // budget), and the store work of listed groups, up to
+    // `RECONCILE_STORE_CONCURRENCY` at a time, so a listing never waits for
+    // another group's store round trips (on PostgreSQL several times the
+    // listing's own latency) and concurrent groups share commits.
     let added: usize = futures_util::stream::iter(groups)
-        .map(|group| reconcile_group(m, stop, group))
+        .map(|group| list_group(m, stop, group))
         .buffer_unordered(inner.config.concurrency)
+        .map(|listing| store_listing(m, listing))
+        .buffer_unordered(RECONCILE_STORE_CONCURRENCY)
         .fold(0, |sum, n| async move { sum + n })
         .await;
     if *stop.borrow() {
@@ -759,27 +770,46 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
     inner.apply_work.notify_one();
 }
 
-/// Lists one group in full and stores what the listing shows: requests
-/// the ledger lacks, and open records the group no longer holds. Returns
-/// how many records it added.
-async fn reconcile_group(m: &Moderator, stop: &watch::Receiver<bool>, group: String) -> usize {
+/// One group's complete listing, and when it started.
+struct Listing {
+    group: String,
+    started_at: i64,
+    listed: Vec<wa_groups::JoinRequest>,
+}
+
+/// Lists one group in full: `None` when stopping, or when the listing
+/// failed (an incomplete listing proves nothing about absence).
+async fn list_group(m: &Moderator, stop: &watch::Receiver<bool>, group: String) -> Option<Listing> {
     let inner = &m.inner;
     if *stop.borrow() {
-        return 0;
+        return None;
     }
-    let started = now_ms();
-    let listed: Vec<wa_groups::JoinRequest> = match inner
-        .client
-        .join_requests(&group)
-        .try_collect()
-        .await
-    {
-        Ok(l) => l,
+    let started_at = now_ms();
+    match inner.client.join_requests(&group).try_collect().await {
+        Ok(listed) => Some(Listing {
+            group,
+            started_at,
+            listed,
+        }),
         Err(e) => {
-            // An incomplete listing proves nothing about absence.
             tracing::warn!(group_id = %group, error = %e, "reconciler: listing failed; group skipped this pass");
-            return 0;
+            None
         }
+    }
+}
+
+/// Stores what one group's listing shows: requests the ledger lacks, and
+/// open records the group no longer holds. Returns how many records it
+/// added.
+async fn store_listing(m: &Moderator, listing: Option<Listing>) -> usize {
+    let inner = &m.inner;
+    let Some(Listing {
+        group,
+        started_at: started,
+        listed,
+    }) = listing
+    else {
+        return 0;
     };
     let seen: HashSet<&str> = listed.iter().map(|j| j.join_request_id.as_str()).collect();
     let mut changes: Vec<Change> = listed

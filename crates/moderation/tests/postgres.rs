@@ -783,3 +783,56 @@ async fn deliveries_commit_together_and_a_refused_one_fails_alone() {
     assert_eq!(audit.len(), 39, "one audit row per stored delivery");
     assert!(audit.iter().all(|a| a.at == 10));
 }
+
+/// A reconcile pass stores several listed groups at once: their small
+/// calls are committed together with the deliveries (one transaction, one
+/// WAL flush), while a group whose listing is large commits alone, so no
+/// delivery's acknowledgement waits on it.
+///
+/// On a current-thread runtime every call below is queued before the
+/// committer task first runs.
+#[tokio::test]
+async fn reconciled_groups_commit_together_and_a_large_listing_alone() {
+    let Some(pg) = PgScratch::create("reconcile_commit") else {
+        return;
+    };
+    let store = Store::open(&pg.url).await.unwrap();
+    let listed = || Event::Listed {
+        requester: Requester {
+            wa_id: Some("1".into()),
+            ..Requester::default()
+        },
+        created_at: 1_700_000_000,
+    };
+    let call = |group: String, n: usize| {
+        let store = store.clone();
+        async move {
+            let changes = (0..n)
+                .map(|i| Change::new(&group, format!("{group}-{i:03}"), listed()))
+                .collect();
+            store.apply(changes, 10).await
+        }
+    };
+
+    // Eight small groups and one delivery at once: one transaction.
+    let mut calls: Vec<_> = (0..8).map(|g| call(format!("S{g}"), 4)).collect();
+    calls.push(call("D".into(), 1));
+    for r in futures_util::future::join_all(calls).await {
+        r.unwrap();
+    }
+    let xids = pg.rows("SELECT count(DISTINCT xmin::text) FROM records");
+    assert_eq!(xids[0][0].as_deref(), Some("1"), "one transaction");
+
+    // A large listing beside a small one: the large one alone.
+    let both = futures_util::future::join(call("L".into(), 200), call("T".into(), 4)).await;
+    assert_eq!(both.0.unwrap().len(), 200);
+    assert_eq!(both.1.unwrap().len(), 4);
+    let large_xid = pg.rows("SELECT DISTINCT xmin::text FROM records WHERE group_id = 'L'");
+    let small_xid = pg.rows("SELECT DISTINCT xmin::text FROM records WHERE group_id = 'T'");
+    assert_eq!(large_xid.len(), 1);
+    assert_ne!(large_xid, small_xid, "the large listing commits alone");
+    assert_eq!(
+        store.status().await.unwrap().requests.len(),
+        8 * 4 + 1 + 200 + 4
+    );
+}

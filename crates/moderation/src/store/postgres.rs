@@ -11,10 +11,14 @@
 //! never take the same records, and leased until a time; a lease is renewed
 //! while its work is in flight and released by any change that moves the
 //! record. A claim treats a lease as free when it has run out *or* when
-//! its owner's lock is held by no session (looked up in `pg_locks` once per
-//! statement): when a replica dies, PostgreSQL ends its session, drops the
-//! lock, and the replica's records return to the pool at once instead of
-//! after the lease timeout.
+//! its owner's lock is held by no session: when a replica dies, PostgreSQL
+//! ends its session, drops the lock, and the replica's records return to
+//! the pool at once instead of after the lease timeout. Liveness is asked
+//! of the lock manager one key at a time (a shared try-lock on the owner's
+//! key, see [`owner_dead`]), and only for another owner's lease that has
+//! not run out; `pg_locks` is never read, because reading it takes every
+//! lock-manager partition lock and stalls every other session's locking,
+//! the webhook deliveries' commits included.
 //!
 //! If the lock's connection is lost while the process lives (a terminated
 //! backend, a server restart), the other replicas may take this owner's
@@ -50,24 +54,51 @@ const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres
 const MIGRATE_LOCK: i32 = 0x7761_6701;
 const RECONCILE_LOCK: i32 = 0x7761_6702;
 
-/// The owner lock's key, for owner `$1`: the one-`bigint` form of advisory
-/// lock (`objsubid = 1` in `pg_locks`), so it never meets the two-key locks
+/// The owner lock's key for the owner in SQL expression `owner`: the
+/// one-`bigint` form of advisory lock, so it never meets the two-key locks
 /// above; its high half is the schema's hash, its low half the owner's.
-const OWNER_LOCK_KEY: &str =
-    "((hashtext(current_schema())::BIGINT << 32) | (hashtext($1)::BIGINT & 4294967295))";
+fn owner_lock_key(owner: &str) -> String {
+    format!(
+        "((hashtext(current_schema())::BIGINT << 32) | (hashtext({owner})::BIGINT & 4294967295))"
+    )
+}
 
-/// A CTE body: the owner hashes (as `h`) whose lock some session of this
-/// database and schema holds now. Read once per statement: `pg_locks` is a
-/// snapshot of the lock table, not a per-row lookup.
-const LIVE_OWNERS: &str = "SELECT objid::BIGINT AS h FROM pg_locks \
-     WHERE locktype = 'advisory' AND objsubid = 1 AND granted \
-       AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-       AND classid::BIGINT = (hashtext(current_schema())::BIGINT & 4294967295)";
+/// An SQL condition: true when no session holds the lock of the owner in
+/// SQL expression `owner` (the owner is dead). It asks the lock manager for
+/// that one key (a shared try-lock, which conflicts only with the owner's
+/// exclusive session lock, never waits, and when it succeeds lasts until
+/// the transaction ends; owners are never reused, and a new owner whose key
+/// collides fails its own try and picks another). Unlike a read of
+/// `pg_locks`, which takes every lock-manager partition lock at once and so
+/// stalls every transaction's lock acquisition (each commit's included),
+/// this touches one partition like any other lock.
+fn owner_dead(owner: &str) -> String {
+    format!(
+        "pg_try_advisory_xact_lock_shared({})",
+        owner_lock_key(owner)
+    )
+}
 
-/// The low half of an owner lock's key (its `objid` in `pg_locks`) for the
-/// owner in SQL expression `owner`.
-fn owner_hash(owner: &str) -> String {
-    format!("(hashtext({owner})::BIGINT & 4294967295)")
+/// An SQL condition on a `records` row: its lease is free for owner `me`
+/// (an SQL expression). Free: never leased or released, run out, or held
+/// by another owner that is dead. The owner's liveness is asked only for
+/// another owner's lease that has not run out (`CASE` keeps that order),
+/// so a claim on records nobody else holds asks the lock manager nothing.
+fn lease_free(now: &str, me: &str) -> String {
+    format!(
+        "CASE WHEN records.lease_until <= {now} OR records.lease_owner IS NULL THEN TRUE \
+              WHEN records.lease_owner = {me} THEN FALSE \
+              ELSE {} END",
+        owner_dead("records.lease_owner")
+    )
+}
+
+/// An SQL condition evaluated once per statement (an uncorrelated
+/// subquery): the lock of owner `me` (an SQL expression) is held by some
+/// session, which is this store's lock connection (another owner's key
+/// colliding aside, which `hold_once` refuses to take).
+fn owner_alive(me: &str) -> String {
+    format!("(SELECT NOT {})", owner_dead(me))
 }
 
 /// How often the owner lock's connection is checked with a query, so a
@@ -94,6 +125,10 @@ const TX_ATTEMPTS: usize = 5;
 
 /// Webhook deliveries committed together in one transaction at most.
 const MAX_GROUP_COMMIT: usize = 256;
+
+/// The most changes a reconciled group's call may have to be committed
+/// with the deliveries (see [`is_group_committed`]).
+const GROUPED_RECONCILE_CHANGES: usize = 64;
 
 /// Transactions of deliveries in flight at once: one commits while the
 /// next gathers the deliveries that arrive meanwhile. More would only
@@ -463,15 +498,29 @@ struct Deliveries {
     committers: usize,
 }
 
-/// Whether every change is a webhook delivery's (`created`, `revoked`):
-/// such calls come from the receiver, whose 200 waits for them.
-fn is_delivery(changes: &[Change]) -> bool {
-    changes.iter().all(|c| {
+/// Whether the call is committed with others (group commit): every change
+/// is a webhook delivery's (`created`, `revoked`), whose 200 waits for it,
+/// or a reconciled group's (`listed`, `absent`) when there are at most
+/// [`GROUPED_RECONCILE_CHANGES`] of them. Both come many at once, each
+/// small, so they share transactions and WAL flushes instead of taking a
+/// connection and a flush each; a large group's listing commits alone, so
+/// no delivery's acknowledgement waits for its transaction.
+fn is_group_committed(changes: &[Change]) -> bool {
+    let delivery = |c: &Change| {
         matches!(
             c.event,
             ledger::Event::Created { .. } | ledger::Event::Revoked
         )
-    })
+    };
+    let reconciled = |c: &Change| {
+        delivery(c)
+            || matches!(
+                c.event,
+                ledger::Event::Listed { .. } | ledger::Event::Absent { .. }
+            )
+    };
+    changes.iter().all(delivery)
+        || (changes.len() <= GROUPED_RECONCILE_CHANGES && changes.iter().all(reconciled))
 }
 
 /// Why [`apply_calls`] stored nothing.
@@ -557,7 +606,7 @@ async fn hold_once(
         Ok(()) => "the server closed the connection".to_owned(),
         Err(e) => pg_err(&e).message,
     };
-    let sql = format!("SELECT pg_try_advisory_lock({OWNER_LOCK_KEY})");
+    let sql = format!("SELECT pg_try_advisory_lock({})", owner_lock_key("$1"));
     let params: Params<'_> = vec![&owner];
     let got: bool = tokio::select! {
         r = client.query_one(&sql, &params) => r.map_err(|e| pg_err(&e).message)?.get(0),
@@ -788,16 +837,13 @@ impl PostgresBackend {
             let holder = self.holder().await?;
             let conn = self.conn().await?;
             let sql = format!(
-                "WITH live AS MATERIALIZED ({LIVE_OWNERS}), \
-                 c AS (SELECT id FROM records WHERE state IN ({states}) \
-                   AND not_before <= $1 \
-                   AND (lease_until <= $1 OR NOT EXISTS (SELECT 1 FROM live WHERE live.h = {})) \
-                   AND EXISTS (SELECT 1 FROM live WHERE live.h = {}) \
+                "WITH c AS (SELECT id FROM records WHERE state IN ({states}) \
+                   AND not_before <= $1 AND {} AND {} \
                    ORDER BY id LIMIT $3 FOR UPDATE OF records SKIP LOCKED) \
                  UPDATE records r SET lease_until = $2, lease_owner = $4 FROM c WHERE r.id = c.id \
                  RETURNING r.id, {}",
-                owner_hash("records.lease_owner"),
-                owner_hash("$4"),
+                lease_free("$1", "$4"),
+                owner_alive("$4"),
                 COLUMNS
                     .split(", ")
                     .map(|c| format!("r.{}", c.trim()))
@@ -1372,7 +1418,7 @@ impl Drop for ReconcileLock {
 impl Backend for PostgresBackend {
     fn apply(&self, changes: Vec<Change>, now: i64) -> BoxFuture<'_, StoreResult<Vec<Transition>>> {
         Box::pin(async move {
-            if is_delivery(&changes) {
+            if is_group_committed(&changes) {
                 return self.apply_delivery(changes, now).await;
             }
             apply_calls(&self.pool, &[(&changes[..], now)])
@@ -1432,9 +1478,8 @@ impl Backend for PostgresBackend {
                 .prepare_cached(&format!(
                     "UPDATE records r SET lease_until = $3 FROM unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
                      WHERE r.group_id = k.g AND r.join_request_id = k.j AND r.lease_owner = $4 \
-                       AND r.lease_until > 0 \
-                       AND EXISTS (SELECT 1 FROM ({LIVE_OWNERS}) live WHERE live.h = {})",
-                    owner_hash("$4")
+                       AND r.lease_until > 0 AND {}",
+                    owner_alive("$4")
                 ))
                 .await
                 .map_err(|e| pg_err(&e))?;
@@ -1458,16 +1503,15 @@ impl Backend for PostgresBackend {
             // process's previous life) are cleared (claims would take them
             // anyway).
             let conn = self.conn().await?;
+            let me: &str = &holder.owner;
             let n = conn
                 .execute(
                     &format!(
-                        "WITH live AS MATERIALIZED ({LIVE_OWNERS}) \
-                         UPDATE records SET lease_until = 0, lease_owner = NULL \
-                         WHERE lease_until <> 0 AND (lease_until <= $1 \
-                           OR NOT EXISTS (SELECT 1 FROM live WHERE live.h = {}))",
-                        owner_hash("records.lease_owner")
+                        "UPDATE records SET lease_until = 0, lease_owner = NULL \
+                         WHERE lease_until <> 0 AND {}",
+                        lease_free("$1", "$2")
                     ),
-                    &[&now],
+                    &[&now, &me],
                 )
                 .await
                 .map_err(|e| pg_err(&e))?;
