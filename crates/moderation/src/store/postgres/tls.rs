@@ -235,11 +235,12 @@ mod tests {
     // Certificates made with `openssl req -x509` (RSA with SHA-256, ECDSA
     // with SHA-384, Ed25519), each with the digest `openssl x509
     // -fingerprint` prints for the hash RFC 5929 picks for it.
-    const RSA_SHA256: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls/rsa-sha256.pem"));
-    const RSA_SHA256_FINGERPRINT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls/rsa-sha256.sha256"));
-    const ECDSA_SHA384: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls/ecdsa-sha384.pem"));
-    const ECDSA_SHA384_FINGERPRINT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls/ecdsa-sha384.sha384"));
-    const ED25519: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls/ed25519.pem"));
+    const RSA_SHA256: &str = include_str!("../../../testdata/tls/rsa-sha256.pem");
+    const RSA_SHA256_FINGERPRINT: &str = include_str!("../../../testdata/tls/rsa-sha256.sha256");
+    const ECDSA_SHA384: &str = include_str!("../../../testdata/tls/ecdsa-sha384.pem");
+    const ECDSA_SHA384_FINGERPRINT: &str =
+        include_str!("../../../testdata/tls/ecdsa-sha384.sha384");
+    const ED25519: &str = include_str!("../../../testdata/tls/ed25519.pem");
 
     #[test]
     fn the_binding_is_the_certificate_hash_by_its_signature_hash() {
