@@ -40,15 +40,11 @@ where
 {
     type Stream = RustlsStream<S>;
     type TlsConnect = RustlsConnect;
-    type Error = io::Error;
+    type Error = std::convert::Infallible;
 
-    fn make_tls_connect(&mut self, hostname: &str) -> io::Result<RustlsConnect> {
-        // An IP address is a name too (its certificate is checked against
-        // it); anything else that is no DNS name is refused here.
-        let name = ServerName::try_from(hostname.to_owned())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    fn make_tls_connect(&mut self, hostname: &str) -> Result<RustlsConnect, Self::Error> {
         Ok(RustlsConnect {
-            name,
+            hostname: hostname.to_owned(),
             connector: self.connector.clone(),
         })
     }
@@ -56,7 +52,10 @@ where
 
 /// One TLS handshake to a named server.
 pub(super) struct RustlsConnect {
-    name: ServerName<'static>,
+    /// Checked only when a handshake is made: tokio-postgres asks for a
+    /// connector before it knows whether TLS will be used, with an empty
+    /// name for a Unix socket (never encrypted).
+    hostname: String,
     connector: TlsConnector,
 }
 
@@ -69,8 +68,18 @@ where
     type Future = BoxFuture<'static, io::Result<RustlsStream<S>>>;
 
     fn connect(self, stream: S) -> Self::Future {
-        let connect = self.connector.connect(self.name, stream);
-        Box::pin(async move { connect.await.map(RustlsStream) })
+        // An IP address is a name too (its certificate is checked against
+        // it); anything else that is no DNS name is refused here.
+        match ServerName::try_from(self.hostname) {
+            Ok(name) => {
+                let connect = self.connector.connect(name, stream);
+                Box::pin(async move { connect.await.map(RustlsStream) })
+            }
+            Err(e) => {
+                let e = io::Error::new(io::ErrorKind::InvalidInput, e);
+                Box::pin(std::future::ready(Err(e)))
+            }
+        }
     }
 }
 
@@ -256,6 +265,25 @@ mod tests {
             hex(&server_end_point(&cert).unwrap()),
             ECDSA_SHA384_FINGERPRINT.trim()
         );
+    }
+
+    /// tokio-postgres asks for a connector for every host, a Unix socket's
+    /// with an empty name; only a handshake needs a valid one.
+    #[tokio::test]
+    async fn a_host_name_is_checked_only_when_a_handshake_is_made() {
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+        let mut make = MakeRustlsConnect::new(config);
+        let Ok(connect) =
+            MakeTlsConnect::<tokio::io::DuplexStream>::make_tls_connect(&mut make, "");
+        let (stream, _peer) = tokio::io::duplex(64);
+        let e = connect.connect(stream).await.err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
     }
 
     #[test]
