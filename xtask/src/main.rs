@@ -147,7 +147,8 @@ fn test() -> Result<(), String> {
 /// addon) on top of `[profile.release]`: fat LTO and one codegen unit, which
 /// take the packages' size down by about a third. Given as the environment
 /// of those builds only; the CLI's and the benches' release builds would
-/// spend minutes linking for nothing.
+/// spend minutes linking for nothing. (The bundled SQLite's options are not
+/// here: `.cargo/config.toml` sets them for every build, tests included.)
 pub(crate) fn package_build_env() -> Vec<(String, String)> {
     vec![
         ("CARGO_PROFILE_RELEASE_LTO".into(), "fat".into()),

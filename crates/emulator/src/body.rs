@@ -2,12 +2,22 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-static FILL: [u8; 64 * 1024] = [b' '; 64 * 1024];
+/// How much padding one frame carries.
+const FILL_FRAME: usize = 64 * 1024;
+
+/// The spaces padding is cut from, made on first use: a static array would
+/// put 64 KiB of spaces into every binary that holds the emulator (both
+/// packages among them).
+fn fill_frame() -> &'static Bytes {
+    static FILL: OnceLock<Bytes> = OnceLock::new();
+    FILL.get_or_init(|| Bytes::from(vec![b' '; FILL_FRAME]))
+}
 
 /// Error a faulty body ends with, so hyper aborts the connection.
 #[derive(Debug)]
@@ -88,9 +98,9 @@ impl Body for EmuBody {
                 if let Some(p) = prefix.take() {
                     Some(Ok(Frame::data(p)))
                 } else if *fill > 0 {
-                    let n = (*fill).min(FILL.len() as u64) as usize;
+                    let n = (*fill).min(FILL_FRAME as u64) as usize;
                     *fill -= n as u64;
-                    Some(Ok(Frame::data(Bytes::from_static(&FILL[..n]))))
+                    Some(Ok(Frame::data(fill_frame().slice(..n))))
                 } else {
                     suffix.take().map(|s| Ok(Frame::data(s)))
                 }

@@ -42,6 +42,8 @@ use tokio::sync::watch;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
+mod tls;
+
 use super::{AuditRow, Backend, Change, EngineGuard, Status, StoreError, StoreResult};
 use crate::ledger::{self, Decision, Record, Requester, State, Transition};
 
@@ -283,7 +285,7 @@ fn parse_url(url: &str) -> StoreResult<PgUrl> {
 }
 
 /// The rustls connector for `tls` (unused by `disable`).
-fn connector(tls: &Tls) -> StoreResult<tokio_postgres_rustls::MakeRustlsConnect> {
+fn connector(tls: &Tls) -> StoreResult<tls::MakeRustlsConnect> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -315,7 +317,7 @@ fn connector(tls: &Tls) -> StoreResult<tokio_postgres_rustls::MakeRustlsConnect>
             .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
             .with_no_client_auth(),
     };
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    Ok(tls::MakeRustlsConnect::new(config))
 }
 
 /// `sslmode=prefer` / `require` as libpq means them: the session is
