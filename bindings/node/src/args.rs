@@ -29,13 +29,43 @@ fn is_absent(value: &Unknown<'_>, field: Field) -> Result<bool, InvalidInput> {
 /// reads back with a U+FFFD is read again as UTF-16 to tell a real U+FFFD
 /// from a replaced surrogate, so well-formed strings cost one read.
 pub(crate) fn well_formed(value: Unknown<'_>) -> napi::Result<Option<String>> {
-    let utf8 = String::from_unknown(value)?;
+    let utf8 = utf8(value)?;
     if !utf8.contains('\u{FFFD}') {
         return Ok(Some(utf8));
     }
     let utf16 = JsString::from_unknown(value)?.into_utf16()?;
     let lone = char::decode_utf16(utf16.as_slice().iter().copied()).any(|c| c.is_err());
     Ok((!lone).then_some(utf8))
+}
+
+/// A JavaScript string as UTF-8 (a lone surrogate as U+FFFD). A string
+/// that fits a small stack buffer (IDs, tokens) is read in one pass; napi's
+/// own conversion asks V8 for the UTF-8 length first, a second walk of the
+/// string.
+fn utf8(value: Unknown<'_>) -> napi::Result<String> {
+    let mut buf = [0u8; 256];
+    let mut len = 0usize;
+    let raw = value.value();
+    // SAFETY: `raw` is a live string value of this scope (its type was
+    // checked), `buf` is writable for its whole length, `len` is valid.
+    let status = unsafe {
+        napi::sys::napi_get_value_string_utf8(
+            raw.env,
+            raw.value,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut len,
+        )
+    };
+    // V8 writes whole characters only: with room left for the longest
+    // one (4 bytes) beside the terminator, the string ended.
+    if status == napi::sys::Status::napi_ok
+        && len + 4 < buf.len() - 1
+        && let Ok(s) = std::str::from_utf8(&buf[..len])
+    {
+        return Ok(s.to_owned());
+    }
+    String::from_unknown(value)
 }
 
 /// A string argument (its type already checked) for `field`.

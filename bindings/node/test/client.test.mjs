@@ -2,6 +2,7 @@
 // chunking, partial failures, the async iterator, concurrency.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 
 import { Emulator, clientFor, wa } from './helpers.mjs'
 
@@ -214,4 +215,53 @@ test('the user agent names the library and the Node runtime', () => {
   const pattern =
     /^[a-zA-Z0-9\-_]+\/[0-9]+\.[0-9]+\.[0-9]+(;[a-zA-Z0-9\-=.]+)?(\s+[a-zA-Z0-9\-_]+\/[0-9\-.]+)?$/
   assert.match(client.userAgent, pattern)
+})
+
+// The outcome objects are built by a function compiled once per JavaScript
+// thread (see src/types.rs): they must be plain data, like any other
+// result, on the main thread and in a worker (another environment).
+test('approve and reject outcomes are plain objects of own data properties, in workers too', async () => {
+  const client = clientFor(emu)
+  const group = await emu.createGroup()
+  const ids = await emu.addJoinRequests(group, 3)
+  const approved = await client.approveJoinRequests(group, [ids[0]])
+  const rejected = await client.rejectJoinRequests(group, [ids[1], 'NoSuchRequest1'])
+  assert.deepEqual(Object.keys(approved), ['approved', 'failed', 'errors'])
+  assert.deepEqual(Object.keys(rejected), ['rejected', 'failed', 'errors'])
+  assert.equal(Object.getPrototypeOf(approved), Object.prototype)
+  for (const [out, key] of [[approved, 'approved'], [rejected, 'rejected']]) {
+    for (const name of [key, 'failed', 'errors']) {
+      const d = Object.getOwnPropertyDescriptor(out, name)
+      assert.deepEqual([d.writable, d.enumerable, d.configurable], [true, true, true], name)
+    }
+  }
+  assert.deepEqual(approved.approved, [ids[0]])
+  assert.deepEqual(rejected.rejected, [ids[1]])
+  assert.equal(rejected.failed[0].joinRequestId, 'NoSuchRequest1')
+
+  const { Worker } = await import('node:worker_threads')
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { Client } = require(workerData.pkg)
+    const client = new Client({ accessToken: workerData.token, baseUrl: workerData.base })
+    client.approveJoinRequests(workerData.group, [workerData.id]).then(
+      (out) => parentPort.postMessage({ keys: Object.keys(out), approved: out.approved }),
+      (e) => parentPort.postMessage({ error: String(e) }),
+    )`
+  const worker = new Worker(source, {
+    eval: true,
+    workerData: {
+      pkg: fileURLToPath(new URL('../index.js', import.meta.url)),
+      token: emu.accessToken,
+      base: emu.baseUrl,
+      group,
+      id: ids[2],
+    },
+  })
+  const reply = await new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+  await worker.terminate()
+  assert.deepEqual(reply, { keys: ['approved', 'failed', 'errors'], approved: [ids[2]] })
 })

@@ -3,6 +3,7 @@
 // abort fails the test instead of killing the runner.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { createHmac } from 'node:crypto'
 import { after, before, test } from 'node:test'
 
 import { Client, Emulator, clientFor, packageDir, rejection, wa } from './helpers.mjs'
@@ -114,5 +115,20 @@ test('a lone surrogate in a setting or a webhook secret is refused', () => {
       () => wa.verifySignature('secret', 'body', `sha256=${bad}`),
       (e) => e.code === 'ERR_WA_INVALID_INPUT' && e.field === 'signature',
     )
+  }
+})
+
+// Strings are read into a small buffer in one pass when they fit, and
+// again at full length when they may not (src/args.rs): every length
+// around that buffer's edge, with characters of 1 to 4 UTF-8 bytes, must
+// arrive as exactly its UTF-8 bytes. signWebhook signs the bytes it read.
+test('strings around the one-pass read buffer arrive whole, in every UTF-8 width', () => {
+  for (const ch of ['a', 'é', '€', '😀']) {
+    for (let bytes = 230; bytes <= 270; bytes++) {
+      const body = 'x'.repeat(bytes % Buffer.byteLength(ch)) + ch.repeat(Math.floor(bytes / Buffer.byteLength(ch)))
+      const secret = `s${body}`
+      const expected = `sha256=${createHmac('sha256', Buffer.from(secret, 'utf8')).update(Buffer.from(body, 'utf8')).digest('hex')}`
+      assert.equal(wa.signWebhook(secret, body), expected, `${Buffer.byteLength(body)} bytes of ${ch}`)
+    }
   }
 })

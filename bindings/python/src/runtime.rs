@@ -174,6 +174,81 @@ pub(crate) struct Bridge {
     /// A future stays alive while its entry exists (the call's task, or its
     /// queued completion, holds it), so an address is never reused early.
     aborts: Mutex<HashMap<usize, tokio::task::AbortHandle>>,
+    /// The loop's futures are `asyncio.Future` itself (see
+    /// [`LoopPy::future_type`]): their methods are called through
+    /// [`FUTURE_METHODS`].
+    exact: bool,
+}
+
+/// `asyncio.Future`'s own methods, looked up once and called with the
+/// future as their first argument. `future.set_result(v)` looks the name up
+/// through the type and makes a bound method object on every call, and the
+/// bridge calls three such methods per call; on a future of exactly this
+/// type the unbound method is the same function.
+struct FutureMethods {
+    add_done_callback: Py<PyAny>,
+    remove_done_callback: Py<PyAny>,
+    set_result: Py<PyAny>,
+    set_exception: Py<PyAny>,
+}
+
+static FUTURE_METHODS: PyOnceLock<FutureMethods> = PyOnceLock::new();
+
+/// A method of an asyncio future the bridge calls.
+#[derive(Clone, Copy)]
+enum FutureMethod {
+    AddDoneCallback,
+    RemoveDoneCallback,
+    SetResult,
+    SetException,
+}
+
+impl FutureMethod {
+    fn name(self) -> &'static str {
+        match self {
+            Self::AddDoneCallback => "add_done_callback",
+            Self::RemoveDoneCallback => "remove_done_callback",
+            Self::SetResult => "set_result",
+            Self::SetException => "set_exception",
+        }
+    }
+
+    /// `future.<method>(arg)`; through the unbound method when `exact`
+    /// (the future's type is `asyncio.Future` itself).
+    fn call<'py>(
+        self,
+        py: Python<'py>,
+        exact: bool,
+        future: &Bound<'py, PyAny>,
+        arg: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !exact {
+            let name = match self {
+                Self::AddDoneCallback => pyo3::intern!(py, "add_done_callback"),
+                Self::RemoveDoneCallback => pyo3::intern!(py, "remove_done_callback"),
+                Self::SetResult => pyo3::intern!(py, "set_result"),
+                Self::SetException => pyo3::intern!(py, "set_exception"),
+            };
+            return future.call_method1(name, (arg,));
+        }
+        let methods = FUTURE_METHODS.get_or_try_init(py, || -> PyResult<FutureMethods> {
+            let ty = py.import("asyncio")?.getattr("Future")?;
+            let get = |m: Self| ty.getattr(m.name()).map(Bound::unbind);
+            Ok(FutureMethods {
+                add_done_callback: get(Self::AddDoneCallback)?,
+                remove_done_callback: get(Self::RemoveDoneCallback)?,
+                set_result: get(Self::SetResult)?,
+                set_exception: get(Self::SetException)?,
+            })
+        })?;
+        let method = match self {
+            Self::AddDoneCallback => &methods.add_done_callback,
+            Self::RemoveDoneCallback => &methods.remove_done_callback,
+            Self::SetResult => &methods.set_result,
+            Self::SetException => &methods.set_exception,
+        };
+        method.bind(py).call1((future, arg))
+    }
 }
 
 /// The Python objects of a loop's bridge, kept out of [`Bridge`]: the
@@ -253,8 +328,8 @@ impl Bridge {
             lock(&self.aborts).remove(&(future.as_ptr() as usize));
             // Taking the callback off tells whether the future is still
             // pending: a cancelled one has no callbacks left.
-            let pending = future
-                .call_method1(pyo3::intern!(py, "remove_done_callback"), (on_cancel,))
+            let pending = FutureMethod::RemoveDoneCallback
+                .call(py, self.exact, future, on_cancel)
                 .and_then(|n| n.extract::<usize>())
                 .is_ok_and(|n| n > 0);
             if !pending {
@@ -265,10 +340,13 @@ impl Bridge {
             let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver(py)))
                 .unwrap_or_else(|payload| Err(panic_err(py, &*payload)));
             let outcome = match delivered {
-                Ok(value) => future.call_method1(pyo3::intern!(py, "set_result"), (value,)),
-                Err(err) => {
-                    future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))
-                }
+                Ok(value) => FutureMethod::SetResult.call(py, self.exact, future, value.bind(py)),
+                Err(err) => FutureMethod::SetException.call(
+                    py,
+                    self.exact,
+                    future,
+                    err.into_value(py).bind(py).as_any(),
+                ),
             };
             if let Err(e) = outcome {
                 e.write_unraisable(py, Some(future));
@@ -288,7 +366,7 @@ impl Bridge {
         abort: tokio::task::AbortHandle,
     ) -> PyResult<()> {
         lock(&self.aborts).insert(future.as_ptr() as usize, abort);
-        future.call_method1(pyo3::intern!(py, "add_done_callback"), (on_cancel,))?;
+        FutureMethod::AddDoneCallback.call(py, self.exact, future, on_cancel.bind(py))?;
         Ok(())
     }
 }
@@ -424,18 +502,20 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Br
     tx.set_nonblocking(true)?;
     rx.set_nonblocking(true)?;
     let fd = rx.as_raw_fd();
+    let future_type = future_type(py, event_loop)?;
     let bridge = Arc::new(Bridge {
         queue: Mutex::new(Vec::new()),
         armed: AtomicBool::new(false),
         wake: Waker { tx, rx },
         aborts: Mutex::new(HashMap::new()),
+        exact: future_type.is_some(),
     });
     let on_cancel = on_cancel_callback(py, &bridge)?;
     let drain = drain_callback(py, &bridge, on_cancel.clone_ref(py))?;
     event_loop.call_method1(pyo3::intern!(py, "add_reader"), (fd, drain))?;
     let py_side = LoopPy {
         on_cancel,
-        future_type: future_type(py, event_loop)?,
+        future_type,
     };
     Ok((bridge, py_side))
 }
@@ -468,6 +548,7 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Br
                 drain,
             },
             aborts: Mutex::new(HashMap::new()),
+            exact: future_type.is_some(),
         }
     });
     let cb = on_cancel_callback(py, &bridge)?;

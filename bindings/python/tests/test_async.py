@@ -126,3 +126,41 @@ def test_errors_are_raised_in_the_awaiting_task(emu: Emulator) -> None:
             assert info.value.code == 131041
 
     run(main())
+
+
+def test_a_loop_with_its_own_futures(emu: Emulator, group: str) -> None:
+    # The bridge calls asyncio.Future's methods unbound only on futures of
+    # exactly that type; a loop whose create_future makes others goes
+    # through their own methods: results, errors and cancellation alike.
+    calls: list[str] = []
+
+    class OwnFuture(asyncio.Future):  # type: ignore[type-arg]
+        def set_result(self, result: object) -> None:
+            calls.append(type(result).__name__)
+            super().set_result(result)
+
+    class Loop(asyncio.SelectorEventLoop):
+        def create_future(self) -> asyncio.Future:  # type: ignore[type-arg]
+            return OwnFuture(loop=self)
+
+    ids = emu.add_join_requests(group, 2)
+
+    async def main() -> None:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+            pending = client.approve_join_requests(group, ids[:1])
+            assert isinstance(pending, OwnFuture)
+            assert (await pending).approved == ids[:1]
+            with pytest.raises(NotFoundError):
+                await client.list_join_requests("bm9wZQ")
+            emu.inject_fault("latency", ms=2000)
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(client.list_join_requests(group), 0.1)
+            assert (await client.approve_join_requests(group, ids[1:])).approved == ids[1:]
+
+    loop = Loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    # Both approve results went through the subclass's own set_result.
+    assert calls.count("ApproveOutcome") == 2
