@@ -203,10 +203,14 @@ fn build_wheel_with(
     }
     let out_arg = out.display().to_string();
     let manifest = format!("{PACKAGE}/Cargo.toml");
+    // Deflate's highest level: the wheel is downloaded far more often than
+    // it is built (about 130 KB smaller than the default level 6).
     let mut args = vec![
         "build",
         "--release",
         "--locked",
+        "--compression-level",
+        "9",
         "--manifest-path",
         &manifest,
         "--out",
