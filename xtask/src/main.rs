@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") if args.get(1).is_some_and(|a| a == "moderation") => bench_moderation(),
         Some("bench") if args.get(1).is_some_and(|a| a == "bindings") => bench_bindings(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "packages") => bench_packages(),
         Some("bench") => bench(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("conformance") => conformance::conformance(),
@@ -46,7 +47,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   test    cargo fmt --check, actionlint, clippy -D warnings, and every test suite
   bench   benchmarks, reported as ratios against same-run baselines
           (`bench moderation`: only the moderation rows; `bench bindings`:
-          only Python and Node beside the Rust client, into bench/results.md)
+          only Python and Node beside the Rust client; `bench packages`: only
+          the wheel's and the addon's own rows; each into bench/results.md)
   fuzz    cargo-fuzz targets (nightly), 10M runs each: [TARGET...] [--runs N]
   conformance  requests (Rust, Python, Node) and responses against Meta's spec: Prism, schemathesis
   dist    release packages in dist/: [python|node|crates] (default all): the
@@ -368,30 +370,56 @@ fn bindings_bench() -> Result<Vec<Row>, String> {
 /// as the last whole run wrote them).
 fn bench_bindings() -> Result<(), String> {
     let rows = bindings_bench()?;
+    // The harness's cases all say "vs Rust Client"; no other row does.
+    replace_rows(|line| line.contains(" vs Rust Client ("), &rows)
+}
+
+/// `cargo xtask bench packages`: only the Python and Node packages' own
+/// rows (against the other clients, their moderation benches, size and
+/// import time), printed and put in place in bench/results.md.
+fn bench_packages() -> Result<(), String> {
+    let mut rows = python::bench()?;
+    rows.extend(node::bench()?);
+    replace_rows(
+        |line| {
+            (line.starts_with("| python |") || line.starts_with("| node |"))
+                && !line.contains(" vs Rust Client (")
+        },
+        &rows,
+    )
+}
+
+/// Prints `rows` and puts them in bench/results.md in place of the table
+/// rows `old` matches (where the first of them was; at the table's end
+/// when none matched), leaving the others as the last run wrote them.
+fn replace_rows(old: impl Fn(&str) -> bool, rows: &[Row]) -> Result<(), String> {
     let line = |row: &Row| {
         format!(
             "| {} | {} | {} | {} | {:.2}× | {} | {} |",
             row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
         )
     };
-    for row in &rows {
+    for row in rows {
         eprintln!("{}", line(row));
     }
     let path = root().join("bench").join("results.md");
-    let Ok(doc) = std::fs::read_to_string(&path) else {
-        return Ok(());
-    };
-    // The harness's cases all say "vs Rust Client"; no other row does.
-    let mut lines: Vec<String> = doc
-        .lines()
-        .filter(|l| !l.contains(" vs Rust Client ("))
-        .map(str::to_owned)
-        .collect();
-    let end = lines
-        .iter()
-        .rposition(|l| l.starts_with('|'))
-        .map_or(lines.len(), |i| i + 1);
-    lines.splice(end..end, rows.iter().map(line));
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut lines: Vec<String> = Vec::new();
+    let mut at = None;
+    for l in doc.lines() {
+        if l.starts_with('|') && old(l) {
+            at.get_or_insert(lines.len());
+        } else {
+            lines.push(l.to_owned());
+        }
+    }
+    let at = at.unwrap_or_else(|| {
+        lines
+            .iter()
+            .rposition(|l| l.starts_with('|'))
+            .map_or(lines.len(), |i| i + 1)
+    });
+    lines.splice(at..at, rows.iter().map(line));
     std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -506,45 +534,9 @@ fn bench_moderation() -> Result<(), String> {
     let mut rows = Vec::new();
     for file in moderation_tsvs(&dir)? {
         let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
-        for row in text.lines().filter_map(Row::from_tsv) {
-            rows.push(format!(
-                "| {} | {} | {} | {} | {:.2}× | {} | {} |",
-                row.section, row.case, row.ours, row.baseline, row.ratio, row.target, row.met
-            ));
-        }
+        rows.extend(text.lines().filter_map(Row::from_tsv));
     }
-    for row in &rows {
-        eprintln!("{row}");
-    }
-    let path = root().join("bench/results.md");
-    let doc = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    // Table rows are sorted by section, as `report` writes them.
-    let mut out = String::new();
-    let mut placed = false;
-    for line in doc.lines() {
-        if line.starts_with("| moderation |") {
-            continue;
-        }
-        let section = line.strip_prefix("| ").and_then(|l| l.split(" |").next());
-        if !placed
-            && section.is_some_and(|s| s > "moderation" && s != "section" && !s.starts_with("---"))
-        {
-            for row in &rows {
-                out.push_str(row);
-                out.push('\n');
-            }
-            placed = true;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    if !placed {
-        for row in &rows {
-            out.push_str(row);
-            out.push('\n');
-        }
-    }
-    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))
+    replace_rows(|line| line.starts_with("| moderation |"), &rows)
 }
 
 /// The rows files the moderation examples write.
