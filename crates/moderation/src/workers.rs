@@ -181,15 +181,7 @@ async fn store_as_decided(
                 Err(_) => break,
             }
         }
-        let keys: Vec<(String, String)> = ready
-            .iter()
-            .map(|(i, _)| {
-                (
-                    batch[*i].group_id.clone(),
-                    batch[*i].join_request_id.clone(),
-                )
-            })
-            .collect();
+        let keys = keys_of(ready.iter().map(|(i, _)| &batch[*i]));
         if !still_owned(m, generation, &keys, "decisions").await {
             return false;
         }
@@ -494,9 +486,9 @@ fn lease_ms(m: &Moderator) -> i64 {
     i64::try_from(m.inner.config.lease_timeout.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn keys_of(records: &[Record]) -> Vec<(String, String)> {
+fn keys_of<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<(String, String)> {
     records
-        .iter()
+        .into_iter()
         .map(|r| (r.group_id.clone(), r.join_request_id.clone()))
         .collect()
 }
