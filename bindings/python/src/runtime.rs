@@ -173,8 +173,9 @@ pub(crate) struct Bridge {
     armed: AtomicBool,
     wake: Waker,
     /// The abort handles of the calls in flight, by their future's address.
-    /// A future stays alive while its entry exists (the call's task, or its
-    /// queued completion, holds it), so an address is never reused early.
+    /// A future stays alive while its entry exists (the call in the
+    /// loop's driver, or its queued completion, holds it), so an address is
+    /// never reused early.
     aborts: Mutex<HashMap<usize, DrivenCall>>,
     /// The loop's futures are `asyncio.Future` itself (see
     /// [`LoopPy::future_type`]): their methods are called through
@@ -363,8 +364,8 @@ impl Bridge {
 }
 
 impl Bridge {
-    /// Registers the call of `future` (its task's abort handle) for the
-    /// loop's `on_cancel` callback.
+    /// Registers the call of `future` (the driver's handle to abort it)
+    /// for the loop's `on_cancel` callback.
     fn watch(
         &self,
         py: Python<'_>,
