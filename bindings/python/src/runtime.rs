@@ -448,11 +448,16 @@ fn bridge_for(
     let old = std::mem::take(&mut *BRIDGES.lock().unwrap_or_else(PoisonError::into_inner));
     let (ours, parents): (Vec<LoopEntry>, Vec<LoopEntry>) =
         old.into_iter().partition(|e| e.pid == pid);
-    // A parent's entries are leaked: dropping one would wake its call
-    // driver's task on the parent's runtime, whose worker threads (one of
-    // which may have held the runtime's locks at the fork) do not exist
-    // here.
-    std::mem::forget(parents);
+    // A parent's call driver is leaked: dropping it would wake its task on
+    // the parent's runtime, whose worker threads (one of which may have
+    // held the runtime's locks at the fork) do not exist here. The rest of
+    // the entry is dropped.
+    for entry in parents {
+        match Arc::try_unwrap(entry.py_side) {
+            Ok(LoopPy { driver, .. }) => std::mem::forget(driver),
+            Err(shared) => std::mem::forget(shared),
+        }
+    }
     // A closed loop's entry is dropped: its driver's task ends once its
     // calls in flight have.
     let live: Vec<LoopEntry> = ours
