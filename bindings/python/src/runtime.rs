@@ -23,6 +23,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
 use tokio::runtime::Runtime;
 
+use wa_groups::{CallDriver, DrivenCall};
+
 use crate::errors::panic_err;
 
 /// The runtime of this process, made on first use in each process.
@@ -171,9 +173,10 @@ pub(crate) struct Bridge {
     armed: AtomicBool,
     wake: Waker,
     /// The abort handles of the calls in flight, by their future's address.
-    /// A future stays alive while its entry exists (the call's task, or its
-    /// queued completion, holds it), so an address is never reused early.
-    aborts: Mutex<HashMap<usize, tokio::task::AbortHandle>>,
+    /// A future stays alive while its entry exists (the call in the
+    /// loop's driver, or its queued completion, holds it), so an address is
+    /// never reused early.
+    aborts: Mutex<HashMap<usize, DrivenCall>>,
     /// The loop's futures are `asyncio.Future` itself (see
     /// [`LoopPy::future_type`]): their methods are called through
     /// [`FUTURE_METHODS`].
@@ -263,6 +266,11 @@ struct LoopPy {
     /// (which only calls it): calling the C type skips a Python frame per
     /// call. `None` for a loop with its own `create_future`.
     future_type: Option<Py<PyAny>>,
+    /// Polls the loop's calls in one task of the runtime (see
+    /// [`spawn_for_asyncio`]). Not Python, but kept here for the same
+    /// reason: dropping the last handle wakes the driver's task, which must
+    /// not happen in a forked child (see [`bridge_for`]).
+    driver: CallDriver,
 }
 
 #[cfg(unix)]
@@ -356,14 +364,14 @@ impl Bridge {
 }
 
 impl Bridge {
-    /// Registers the call of `future` (its task's abort handle) for the
-    /// loop's `on_cancel` callback.
+    /// Registers the call of `future` (the driver's handle to abort it)
+    /// for the loop's `on_cancel` callback.
     fn watch(
         &self,
         py: Python<'_>,
         future: &Bound<'_, PyAny>,
         on_cancel: &Py<PyAny>,
-        abort: tokio::task::AbortHandle,
+        abort: DrivenCall,
     ) -> PyResult<()> {
         lock(&self.aborts).insert(future.as_ptr() as usize, abort);
         FutureMethod::AddDoneCallback.call(py, self.exact, future, on_cancel.bind(py))?;
@@ -438,16 +446,28 @@ fn bridge_for(
     // A new loop: first forget the loops that closed, and every loop of a
     // parent process.
     let old = std::mem::take(&mut *BRIDGES.lock().unwrap_or_else(PoisonError::into_inner));
-    let live: Vec<LoopEntry> = old
+    let (ours, parents): (Vec<LoopEntry>, Vec<LoopEntry>) =
+        old.into_iter().partition(|e| e.pid == pid);
+    // A parent's call driver is leaked: dropping it would wake its task on
+    // the parent's runtime, whose worker threads (one of which may have
+    // held the runtime's locks at the fork) do not exist here. The rest of
+    // the entry is dropped.
+    for entry in parents {
+        match Arc::try_unwrap(entry.py_side) {
+            Ok(LoopPy { driver, .. }) => std::mem::forget(driver),
+            Err(shared) => std::mem::forget(shared),
+        }
+    }
+    // A closed loop's entry is dropped: its driver's task ends once its
+    // calls in flight have.
+    let live: Vec<LoopEntry> = ours
         .into_iter()
         .filter(|e| {
-            e.pid == pid
-                && !e
-                    .event_loop
-                    .bind(py)
-                    .call_method0(pyo3::intern!(py, "is_closed"))
-                    .and_then(|c| c.is_truthy())
-                    .unwrap_or(true)
+            !e.event_loop
+                .bind(py)
+                .call_method0(pyo3::intern!(py, "is_closed"))
+                .and_then(|c| c.is_truthy())
+                .unwrap_or(true)
         })
         .collect();
     BRIDGES
@@ -516,6 +536,7 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Br
     let py_side = LoopPy {
         on_cancel,
         future_type,
+        driver: CallDriver::start(runtime()?.handle()),
     };
     Ok((bridge, py_side))
 }
@@ -558,6 +579,7 @@ fn new_bridge(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<(Arc<Br
         LoopPy {
             on_cancel: cb,
             future_type,
+            driver: CallDriver::start(runtime()?.handle()),
         },
     ))
 }
@@ -613,26 +635,24 @@ where
         Some(future_type) => future_type.bind(py).call0()?,
         None => event_loop.call_method0(pyo3::intern!(py, "create_future"))?,
     };
-    let rt = runtime()?;
     let target = future.clone().unbind();
     let watcher = Arc::clone(&bridge);
-    // A panic in the call settles its future with `InternalError`;
-    // uncaught, it would end the task and leave the future pending. (A
-    // combinator, not an `async` block, which would hold `fut` twice.)
-    let task = rt.spawn(
-        std::panic::AssertUnwindSafe(fut)
-            .catch_unwind()
-            .map(move |out| {
-                bridge.complete(Completion {
-                    future: target,
-                    deliver: Box::new(move |py| match out {
-                        Ok(out) => convert(py, out),
-                        Err(payload) => Err(panic_err(py, &*payload)),
-                    }),
-                });
-            }),
-    );
-    watcher.watch(py, &future, &py_side.on_cancel, task.abort_handle())?;
+    // The loop's calls are polled together in its driver's task, as a Rust
+    // program polls the calls it awaits together: no tokio task per call.
+    // A panic in the call settles its future with `InternalError`.
+    let call = py_side
+        .driver
+        .run(fut, move |out| {
+            bridge.complete(Completion {
+                future: target,
+                deliver: Box::new(move |py| match out {
+                    Ok(out) => convert(py, out),
+                    Err(payload) => Err(panic_err(py, &*payload)),
+                }),
+            });
+        })
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    watcher.watch(py, &future, &py_side.on_cancel, call)?;
     Ok(future)
 }
 

@@ -1,9 +1,13 @@
-"""The asyncio client: every method, the async iterator, 200 calls at once,
-cancellation."""
+"""The asyncio client: every method, the async iterator, many calls at once
+(on asyncio's loop and on uvloop), cancellation of calls in flight (their
+requests stop), a loop closed with calls in flight."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
@@ -11,6 +15,8 @@ from wa_groups import ApproveOutcome, AsyncClient, JoinRequestPage, NotFoundErro
 from wa_groups.testing import Emulator
 
 from conftest import run
+
+T = TypeVar("T")
 
 
 def test_every_method(emu: Emulator, group: str) -> None:
@@ -164,3 +170,119 @@ def test_a_loop_with_its_own_futures(emu: Emulator, group: str) -> None:
         loop.close()
     # Both approve results went through the subclass's own set_result.
     assert calls.count("ApproveOutcome") == 2
+
+
+# The loops the calls are settled on: asyncio's own (whose futures the bridge
+# drives through asyncio.Future's C methods) and uvloop (its own futures and
+# create_future), when installed.
+LOOPS = ["asyncio", "uvloop"]
+
+
+def run_on(kind: str, coro: Callable[[], Awaitable[T]]) -> T:
+    """Runs `coro()` to completion in a new event loop of `kind`."""
+    if kind == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro())
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("kind", LOOPS)
+def test_many_calls_in_flight_on_each_loop(emu: Emulator, group: str, kind: str) -> None:
+    ids = emu.add_join_requests(group, 600)
+
+    async def main() -> list[ApproveOutcome]:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+            return await asyncio.gather(*(client.approve_join_requests(group, [i]) for i in ids))
+
+    outs = run_on(kind, main)
+    assert [o.approved for o in outs] == [[i] for i in ids]
+    assert emu.stats()["endpoints"]["approve"] == 600
+
+
+@pytest.mark.parametrize("kind", LOOPS)
+def test_cancelling_calls_in_flight_stops_their_requests(
+    emu: Emulator, group: str, kind: str
+) -> None:
+    # The first 20 requests are held 500 ms by the emulator; cancelled in
+    # the meantime, their requests are dropped, so the emulator never
+    # approves those IDs. The other 20 calls, sent meanwhile, complete.
+    ids = emu.add_join_requests(group, 40)
+    emu.inject_fault("latency", ms=500, times=20)
+
+    async def main() -> list[object]:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+            slow = [asyncio.ensure_future(client.approve_join_requests(group, [i])) for i in ids[:20]]
+            await asyncio.sleep(0.05)
+            fast = await asyncio.gather(*(client.approve_join_requests(group, [i]) for i in ids[20:]))
+            assert [o.approved for o in fast] == [[i] for i in ids[20:]]
+            for call in slow:
+                call.cancel()
+            done = await asyncio.gather(*slow, return_exceptions=True)
+            # Past the latency: a request still running would be served now.
+            await asyncio.sleep(0.8)
+            return done
+
+    done = run_on(kind, main)
+    assert all(isinstance(d, asyncio.CancelledError) for d in done)
+    assert len(emu.participants(group)) == 20
+    assert sorted(r.join_request_id for r in emu.pending_join_requests(group)) == sorted(ids[:20])
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "TaskGroup"), reason="asyncio.TaskGroup is Python 3.11+")
+def test_a_task_group_cancels_the_calls_of_a_failed_group(emu: Emulator, group: str) -> None:
+    ids = emu.add_join_requests(group, 5)
+    emu.inject_fault("latency", ms=500, times=5)
+
+    async def main() -> None:
+        async with AsyncClient(emu.access_token, base_url=emu.base_url) as client:
+
+            async def call(awaitable: Awaitable[object]) -> object:
+                return await awaitable
+
+            with pytest.raises(BaseExceptionGroup) as info:
+                async with asyncio.TaskGroup() as tg:  # type: ignore[attr-defined]
+                    for i in ids:
+                        tg.create_task(call(client.approve_join_requests(group, [i])))
+                    await asyncio.sleep(0.05)
+                    # Not held (the five faults are taken): fails at once.
+                    tg.create_task(call(client.list_join_requests("bm9wZQ")))
+            assert [type(e) for e in info.value.exceptions] == [NotFoundError]
+            await asyncio.sleep(0.8)
+
+    run(main())
+    assert emu.participants(group) == []
+
+
+def test_a_loop_closed_with_calls_in_flight(emu: Emulator, group: str, aclient: AsyncClient) -> None:
+    # Calls started in a loop that is then closed (never awaited, never
+    # cancelled) still run to their end; the client goes on working in the
+    # next loop, whose calls do not wait for them.
+    ids = emu.add_join_requests(group, 20)
+    emu.inject_fault("latency", ms=300, times=10)
+
+    async def start() -> list[object]:
+        futures = [aclient.approve_join_requests(group, [i]) for i in ids[:10]]
+        await asyncio.sleep(0.05)
+        return futures
+
+    first = asyncio.new_event_loop()
+    pending = first.run_until_complete(start())
+    first.close()
+    assert not any(f.done() for f in pending)  # type: ignore[attr-defined]
+
+    async def later() -> list[ApproveOutcome]:
+        return await asyncio.gather(*(aclient.approve_join_requests(group, [i]) for i in ids[10:]))
+
+    assert [o.approved for o in run(later())] == [[i] for i in ids[10:]]
+    # The first loop's calls end once the emulator lets them through.
+    deadline = time.monotonic() + 10
+    while emu.pending_join_requests(group) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(emu.participants(group)) == 20
+    assert emu.pending_join_requests(group) == []
+    aclient.close()

@@ -135,6 +135,7 @@
 mod builder;
 mod client;
 mod connect;
+mod driver;
 mod options;
 mod pool;
 
@@ -144,6 +145,7 @@ pub use builder::{
     MAX_RETRIES_LIMIT,
 };
 pub use client::{Client, EXPIRED_CURSOR_CODE, MAX_LISTING_RESTARTS, RetryEvent};
+pub use driver::{CallDriver, DrivenCall, DriverStopped};
 pub use options::ListOptions;
 
 /// The sans-IO protocol crate this client runs: wire types, request
