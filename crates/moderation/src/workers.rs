@@ -733,7 +733,7 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, 
     };
     let now = now_ms();
     let resumed = if at_start {
-        resumed_pass(m, now).await
+        resumed_pass(m, &groups, now).await
     } else {
         None
     };
@@ -819,35 +819,43 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, 
 }
 
 /// When the pass to resume at an engine's start began: the store's last
-/// pass, if a crash or a stop cut it short less than `reconcile_every`
-/// before `now`. `None`: the start lists every group.
+/// pass, if a crash or a stop cut it short, and its last stored progress
+/// (the latest listing it marked, or its start) is less than
+/// `reconcile_every` before `now`. `None`: the start lists every group.
 ///
 /// Why skipping the groups that pass listed loses nothing: a request is
 /// found by the first complete listing of its group that begins after it
 /// was created. For a group the cut pass listed (its changes stored, then
 /// its time marked), a request created before that listing is in the
 /// ledger; one created since (its delivery lost before the crash or while
-/// the engine was down) is found by the next periodic pass, which now
-/// begins `reconcile_every` after this one ends, as it would have after
-/// the cut pass. So each group's listings stay at most `reconcile_every`
-/// plus a pass apart, plus the time the engine was down, which is the
-/// bound the reconciler gives a delivery lost while the engine runs. A
-/// pass that finished is not resumed (the periodic passes since it are
-/// what the start makes up for), nor one begun `reconcile_every` or longer
-/// ago: its groups are due anyway.
-async fn resumed_pass(m: &Moderator, now: i64) -> Option<i64> {
+/// the engine was down) is found by the next periodic pass, which begins
+/// `reconcile_every` after the resumed one ends, as it would have after
+/// the cut pass. So each group's listings stay at most a pass and
+/// `reconcile_every` apart, plus the time the engine was down: the bound
+/// the reconciler gives a delivery lost while the engine runs, plus the
+/// downtime, which is why a downtime of `reconcile_every` or more (the
+/// groups are due anyway) gets a full pass. A pass that finished is not
+/// resumed either: the start stands for the periodic passes missed since.
+async fn resumed_pass(m: &Moderator, groups: &[(String, Option<i64>)], now: i64) -> Option<i64> {
     let every = i64::try_from(m.inner.config.reconcile_every.as_millis()).unwrap_or(i64::MAX);
-    match m.inner.store.backend().last_pass().await {
+    let began = match m.inner.store.backend().last_pass().await {
         Ok(Some(PassMark {
             started_at,
             finished: false,
-        })) if started_at <= now && now - started_at < every => Some(started_at),
-        Ok(_) => None,
+        })) => started_at,
+        Ok(_) => return None,
         Err(e) => {
             tracing::warn!(error = %e, "reconciler: the last pass not read; listing every group");
-            None
+            return None;
         }
-    }
+    };
+    let progress = groups
+        .iter()
+        .filter_map(|(_, listed)| *listed)
+        .filter(|&at| at >= began)
+        .max()
+        .unwrap_or(began);
+    (began <= now && progress <= now && now - progress < every).then_some(began)
 }
 
 /// Groups marked listed at once (one write for many listings).

@@ -709,13 +709,14 @@ fn now_ms() -> i64 {
 
 /// What a crashed engine leaves in `store`: a pass over `groups` begun at
 /// `started_at` (finished or not) that had listed `listed` (at
-/// `started_at + 100`).
+/// `listed_at`).
 async fn left_by_a_crash(
     store: &Store,
     groups: &[String],
     started_at: i64,
     finished: bool,
     listed: &[String],
+    listed_at: i64,
 ) {
     let backend = store.backend();
     backend.add_groups(groups.to_vec()).await.unwrap();
@@ -727,32 +728,30 @@ async fn left_by_a_crash(
         .await
         .unwrap();
     backend
-        .mark_listed(
-            listed
-                .iter()
-                .map(|g| (g.clone(), started_at + 100))
-                .collect(),
-        )
+        .mark_listed(listed.iter().map(|g| (g.clone(), listed_at)).collect())
         .await
         .unwrap();
 }
 
-/// An engine that restarts less than `reconcile_every` after a crash cut
-/// its pass short lists only the groups that pass had not listed; a
-/// request whose delivery was lost while it was down, in a group the cut
-/// pass had listed, is found by the next periodic pass.
+/// An engine that restarts less than `reconcile_every` after the last
+/// progress of a pass a crash cut short (the pass itself began longer ago)
+/// lists only the groups that pass had not listed; a request whose
+/// delivery was lost while it was down, in a group the cut pass had
+/// listed, is found by the next periodic pass.
 async fn a_restart_resumes_a_cut_pass_and_the_next_pass_finds_what_it_skipped(db: Db) {
     let env = Env::start(db).await;
     let listed = env.emu.create_group(GroupOptions::default()).unwrap();
     let unlisted = env.emu.create_group(GroupOptions::default()).unwrap();
     let store = env.store().await;
-    let began = now_ms() - 500;
+    let began = now_ms() - 5000;
+    let progress = now_ms() - 300;
     left_by_a_crash(
         &store,
         &[listed.clone(), unlisted.clone()],
         began,
         false,
         std::slice::from_ref(&listed),
+        progress,
     )
     .await;
     // The marks never move back: an older listing or pass changes nothing.
@@ -769,10 +768,7 @@ async fn a_restart_resumes_a_cut_pass_and_the_next_pass_finds_what_it_skipped(db
         .await
         .unwrap();
     assert_eq!(backend.groups_listed().await.unwrap(), {
-        let mut want = vec![
-            (listed.clone(), Some(began + 100)),
-            (unlisted.clone(), None),
-        ];
+        let mut want = vec![(listed.clone(), Some(progress)), (unlisted.clone(), None)];
         want.sort();
         want
     });
@@ -837,6 +833,7 @@ async fn a_restart_after_a_finished_pass_lists_every_group(db: Db) {
         now_ms() - 500,
         true,
         std::slice::from_ref(&listed),
+        now_ms() - 400,
     )
     .await;
     let lost = env.emu.add_join_requests(&listed, 1).unwrap();
@@ -853,8 +850,8 @@ async fn a_restart_after_a_finished_pass_lists_every_group(db: Db) {
     assert_eq!(env.emu.stats().endpoints.list, 1);
 }
 
-/// A pass cut short `reconcile_every` or longer ago is not resumed: its
-/// groups are due, and the start lists every one.
+/// A pass cut short whose last progress is `reconcile_every` or longer
+/// ago is not resumed: its groups are due, and the start lists every one.
 async fn a_restart_after_a_pass_cut_long_ago_lists_every_group(db: Db) {
     let env = Env::start(db).await;
     let listed = env.emu.create_group(GroupOptions::default()).unwrap();
@@ -862,9 +859,10 @@ async fn a_restart_after_a_pass_cut_long_ago_lists_every_group(db: Db) {
     left_by_a_crash(
         &store,
         std::slice::from_ref(&listed),
-        now_ms() - 61_000,
+        now_ms() - 62_000,
         false,
         std::slice::from_ref(&listed),
+        now_ms() - 61_000,
     )
     .await;
     let lost = env.emu.add_join_requests(&listed, 1).unwrap();
