@@ -179,6 +179,11 @@ impl Status {
     }
 }
 
+/// A known group and when its last complete listing began, in Unix
+/// milliseconds (`None` when none is recorded); see
+/// [`Backend::groups_listed`].
+pub type ListedGroup = (String, Option<i64>);
+
 /// The last reconcile pass begun on a store (see [`Backend::last_pass`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PassMark {
@@ -306,7 +311,7 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Every group known, with when its last complete listing began (in
     /// Unix milliseconds; `None` when none is recorded), by group ID.
-    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<(String, Option<i64>)>>>;
+    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>>;
 
     /// Records that these groups' complete listings, begun at the times
     /// given, have their changes stored. A time never moves back. It need

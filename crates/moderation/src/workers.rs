@@ -706,9 +706,9 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
 /// not at the end of the pass.
 ///
 /// The pass at an engine's start (`at_start`) resumes the store's last
-/// pass when a crash or a stop cut it short less than `reconcile_every`
-/// ago: it lists only the groups that pass had not listed (see
-/// [`resumed_pass`]).
+/// pass when a crash or a stop cut it short and its last progress is less
+/// than `reconcile_every` old: it lists only the groups that pass had not
+/// listed (see [`resumed_pass`]).
 pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, at_start: bool) {
     let inner = &m.inner;
     let backend = inner.store.backend();
@@ -747,7 +747,7 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, 
                 .collect();
             tracing::info!(
                 groups = left.len(),
-                "reconciler: resuming the pass a restart cut short; listing the groups it had not listed"
+                "reconciler: resuming the pass a crash or a stop cut short; listing the groups it had not listed"
             );
             left
         }

@@ -44,7 +44,9 @@ use tokio_postgres::error::SqlState;
 
 mod tls;
 
-use super::{AuditRow, Backend, Change, EngineGuard, PassMark, Status, StoreError, StoreResult};
+use super::{
+    AuditRow, Backend, Change, EngineGuard, ListedGroup, PassMark, Status, StoreError, StoreResult,
+};
 use crate::ledger::{self, Decision, Record, Requester, State, Transition};
 
 /// The migrations, in order, by version; `wa_groups_migrations` lists those
@@ -1657,7 +1659,7 @@ impl Backend for PostgresBackend {
         })
     }
 
-    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<(String, Option<i64>)>>> {
+    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>> {
         Box::pin(async move {
             let conn = self.conn().await?;
             let rows = conn

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
 
-use super::{AuditRow, Backend, Change, PassMark, Status, StoreError, StoreResult};
+use super::{AuditRow, Backend, Change, ListedGroup, PassMark, Status, StoreError, StoreResult};
 use crate::ledger::{self, Decision, Event, Record, Requester, State, Transition};
 
 /// The migrations, in order; `user_version` counts those applied.
@@ -660,7 +660,7 @@ impl Backend for SqliteBackend {
         })
     }
 
-    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<(String, Option<i64>)>>> {
+    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>> {
         self.read(move |conn| {
             let mut stmt =
                 conn.prepare_cached("SELECT group_id, listed_at FROM groups ORDER BY group_id")?;
