@@ -683,10 +683,8 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
     {
         tracing::error!(error = %e, "reconciler: cannot store the configured groups");
     }
-    let mut at_start = true;
     loop {
-        reconcile_pass(&m, &stop, at_start).await;
-        at_start = false;
+        reconcile_pass(&m, &stop).await;
         tokio::select! {
             () = tokio::time::sleep(inner.config.reconcile_every) => {}
             _ = stop.changed() => {}
@@ -705,11 +703,12 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
 /// and the decider is woken as soon as a group's lost requests are stored,
 /// not at the end of the pass.
 ///
-/// The pass at an engine's start (`at_start`) resumes the store's last
-/// pass when a crash or a stop cut it short and its last progress is less
-/// than `reconcile_every` old: it lists only the groups that pass had not
-/// listed (see [`resumed_pass`]).
-pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, at_start: bool) {
+/// A pass resumes the store's last pass when a crash or a stop cut it
+/// short and its last progress is less than `reconcile_every` old: it
+/// lists only the groups that pass had not listed (see [`resumed_pass`]).
+/// That is the pass at a restarted engine's start, or, with replicas,
+/// another replica's next pass after the one reconciling died.
+pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) {
     let inner = &m.inner;
     let backend = inner.store.backend();
     // One replica reconciles at a time; the others skip this pass.
@@ -732,11 +731,7 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, 
         }
     };
     let now = now_ms();
-    let resumed = if at_start {
-        resumed_pass(m, &groups, now).await
-    } else {
-        None
-    };
+    let resumed = resumed_pass(m, &groups, now).await;
     let started_at = resumed.unwrap_or(now);
     let groups: Vec<String> = match resumed {
         Some(began) => {
@@ -818,10 +813,10 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, 
     inner.apply_work.notify_one();
 }
 
-/// When the pass to resume at an engine's start began: the store's last
+/// When the pass to resume began: the store's last
 /// pass, if a crash or a stop cut it short, and its last stored progress
 /// (the latest listing it marked, or its start) is less than
-/// `reconcile_every` before `now`. `None`: the start lists every group.
+/// `reconcile_every` before `now`. `None`: the pass lists every group.
 ///
 /// Why skipping the groups that pass listed loses nothing: a request is
 /// found by the first complete listing of its group that begins after it
@@ -835,7 +830,8 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, 
 /// the reconciler gives a delivery lost while the engine runs, plus the
 /// downtime, which is why a downtime of `reconcile_every` or more (the
 /// groups are due anyway) gets a full pass. A pass that finished is not
-/// resumed either: the start stands for the periodic passes missed since.
+/// resumed either: the pass after it lists every group, as passes always
+/// did (at a start it stands for the periodic passes missed since).
 async fn resumed_pass(m: &Moderator, groups: &[(String, Option<i64>)], now: i64) -> Option<i64> {
     let every = i64::try_from(m.inner.config.reconcile_every.as_millis()).unwrap_or(i64::MAX);
     let began = match m.inner.store.backend().last_pass().await {

@@ -37,6 +37,7 @@ on_both_stores!(
     a_restart_resumes_a_cut_pass_and_the_next_pass_finds_what_it_skipped,
     a_restart_after_a_finished_pass_lists_every_group,
     a_restart_after_a_pass_cut_long_ago_lists_every_group,
+    a_replica_resumes_the_pass_another_replica_died_in,
 );
 
 async fn handshake_signature_and_body_cap(db: Db) {
@@ -877,4 +878,60 @@ async fn a_restart_after_a_pass_cut_long_ago_lists_every_group(db: Db) {
     record_in(m.store(), &listed, &lost[0], State::Approved).await;
     served.stop().await;
     assert_eq!(env.emu.stats().endpoints.list, 1);
+}
+
+/// With replicas, the next pass of a live replica resumes the pass of one
+/// that died reconciling (here a pass its store says began and listed one
+/// group, and never finished) instead of listing every group again.
+async fn a_replica_resumes_the_pass_another_replica_died_in(db: Db) {
+    let env = Env::start(db).await;
+    let listed = env.emu.create_group(GroupOptions::default()).unwrap();
+    let unlisted = env.emu.create_group(GroupOptions::default()).unwrap();
+    let m = env
+        .builder()
+        .await
+        .decide(|_req| async { Decision::Approve })
+        .groups([listed.clone(), unlisted.clone()])
+        .reconcile_every(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    let backend = m.store().backend();
+    let first = eventually("the first pass to finish", || async {
+        backend.last_pass().await.unwrap().filter(|p| p.finished)
+    })
+    .await;
+    assert_eq!(env.emu.stats().endpoints.list, 2);
+    // Another replica's pass, cut short by its death after one listing,
+    // midway between this engine's passes (so its progress is well within
+    // `reconcile_every` when the next one begins).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let began = now_ms();
+    assert!(began > first.started_at);
+    backend
+        .mark_pass(PassMark {
+            started_at: began,
+            finished: false,
+        })
+        .await
+        .unwrap();
+    backend
+        .mark_listed(vec![(listed.clone(), began)])
+        .await
+        .unwrap();
+    let in_listed = env.emu.add_join_requests(&listed, 1).unwrap();
+    let in_unlisted = env.emu.add_join_requests(&unlisted, 1).unwrap();
+    record_in(m.store(), &unlisted, &in_unlisted[0], State::Approved).await;
+    assert_eq!(env.emu.stats().endpoints.list, 3);
+    assert!(
+        m.store()
+            .get(&listed, &in_listed[0])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The pass after the resumed one lists every group again.
+    record_in(m.store(), &listed, &in_listed[0], State::Approved).await;
+    served.stop().await;
+    assert!(env.emu.stats().endpoints.list >= 5);
 }
