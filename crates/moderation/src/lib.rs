@@ -46,7 +46,7 @@ pub use moderator::{
     DEFAULT_WEBHOOK_PATH, Decider, Error, MAX_BODY_BYTES, Moderator, ModeratorBuilder,
 };
 pub use policy::{ModerationRequest, Policy, PolicyError};
-pub use store::{EngineGuard, Status, Store, StoreError};
+pub use store::{EngineGuard, PassMark, Status, Store, StoreError};
 pub use workers::{CALLBACK_RULE, DECIDER_PANICKED_RULE, DECIDER_TIMEOUT_RULE};
 
 /// The README's Rust examples, compiled as doc tests so they stay true.

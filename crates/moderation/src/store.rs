@@ -179,6 +179,21 @@ impl Status {
     }
 }
 
+/// A known group and when its last complete listing began, in Unix
+/// milliseconds (`None` when none is recorded); see
+/// [`Backend::groups_listed`].
+pub type ListedGroup = (String, Option<i64>);
+
+/// The last reconcile pass begun on a store (see [`Backend::last_pass`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassMark {
+    /// When the pass began, in Unix milliseconds.
+    pub started_at: i64,
+    /// Whether it went through every group it meant to list (a crash or a
+    /// stop cuts a pass short and leaves this false).
+    pub finished: bool,
+}
+
 /// A ledger backend. Each method is one transaction. A backend instance is
 /// one lease owner: its claims lease records to it, and only it renews or
 /// releases them. PostgreSQL takes leases with `FOR UPDATE SKIP LOCKED`, so
@@ -293,6 +308,22 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Every group known: seen in a change or added.
     fn groups(&self) -> BoxFuture<'_, StoreResult<Vec<String>>>;
+
+    /// Every group known, with when its last complete listing began (in
+    /// Unix milliseconds; `None` when none is recorded), by group ID.
+    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>>;
+
+    /// Records that these groups' complete listings, begun at the times
+    /// given, have their changes stored. A time never moves back. It need
+    /// not be durable: one lost in a crash only has the group listed again.
+    fn mark_listed(&self, listed: Vec<(String, i64)>) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// The last reconcile pass begun on this store, if any.
+    fn last_pass(&self) -> BoxFuture<'_, StoreResult<Option<PassMark>>>;
+
+    /// Records `mark` as the last pass, unless a pass begun later is
+    /// already recorded.
+    fn mark_pass(&self, mark: PassMark) -> BoxFuture<'_, StoreResult<()>>;
 
     /// Counts and every record.
     fn status(&self) -> BoxFuture<'_, StoreResult<Status>>;

@@ -18,7 +18,7 @@ use wa_groups::{Action, ErrorKind};
 use crate::ledger::{Decision, Event, Record, Requester, State};
 use crate::moderator::{DecideWith, Moderator, now_ms};
 use crate::policy::{AskHook, ModerationRequest, VerdictAction};
-use crate::store::Change;
+use crate::store::{Change, PassMark};
 
 /// Records taken per decider or applier round.
 const ROUND: usize = 512;
@@ -702,10 +702,17 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
 /// groups one at a time is bound by the round trip, not by the rate limit),
 /// and the decider is woken as soon as a group's lost requests are stored,
 /// not at the end of the pass.
+///
+/// A pass resumes the store's last pass when a crash or a stop cut it
+/// short and its last progress is less than `reconcile_every` old: it
+/// lists only the groups that pass had not listed (see [`resumed_pass`]).
+/// That is the pass at a restarted engine's start, or, with replicas,
+/// another replica's next pass after the one reconciling died.
 pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) {
     let inner = &m.inner;
+    let backend = inner.store.backend();
     // One replica reconciles at a time; the others skip this pass.
-    let _lock = match inner.store.backend().reconciler_lock().await {
+    let _lock = match backend.reconciler_lock().await {
         Ok(Some(lock)) => lock,
         Ok(None) => {
             tracing::debug!("reconciler: another replica is reconciling; pass skipped");
@@ -716,13 +723,47 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
             return;
         }
     };
-    let groups = match inner.store.backend().groups().await {
+    let groups = match backend.groups_listed().await {
         Ok(g) => g,
         Err(e) => {
             tracing::error!(error = %e, "reconciler: cannot read the groups");
             return;
         }
     };
+    let now = now_ms();
+    let resumed = resumed_pass(m, &groups, now).await;
+    let started_at = resumed.unwrap_or(now);
+    let groups: Vec<String> = match resumed {
+        Some(began) => {
+            let left: Vec<String> = groups
+                .into_iter()
+                .filter(|(_, listed)| listed.is_none_or(|at| at < began))
+                .map(|(g, _)| g)
+                .collect();
+            tracing::info!(
+                groups = left.len(),
+                "reconciler: resuming the pass a crash or a stop cut short; listing the groups it had not listed"
+            );
+            left
+        }
+        None => {
+            if let Err(e) = backend
+                .mark_pass(PassMark {
+                    started_at,
+                    finished: false,
+                })
+                .await
+            {
+                // Only a later restart's resumption needs it: without it
+                // that restart lists every group, as a pass always did.
+                tracing::warn!(error = %e, "reconciler: the pass's start not stored");
+            }
+            groups.into_iter().map(|(g, _)| g).collect()
+        }
+    };
+    // Groups whose listings are stored, not yet marked listed: marked in
+    // batches, off the listings' path.
+    let listed = std::sync::Mutex::new(Vec::new());
     // Two stages: the listings, `concurrency` at a time (the API's
     // budget), and the store work of listed groups, up to
     // `RECONCILE_STORE_CONCURRENCY` at a time, so a listing never waits for
@@ -731,15 +772,25 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
     let added: usize = futures_util::stream::iter(groups)
         .map(|group| list_group(m, stop, group))
         .buffer_unordered(inner.config.concurrency)
-        .map(|listing| store_listing(m, listing))
+        .map(|listing| store_listing(m, listing, &listed))
         .buffer_unordered(RECONCILE_STORE_CONCURRENCY)
         .fold(0, |sum, n| async move { sum + n })
         .await;
+    mark_listed(m, &listed, 0).await;
     if *stop.borrow() {
         return;
     }
+    if let Err(e) = backend
+        .mark_pass(PassMark {
+            started_at,
+            finished: true,
+        })
+        .await
+    {
+        tracing::warn!(error = %e, "reconciler: the pass's end not stored");
+    }
     // Group-full holds get another try now that time has passed.
-    match inner.store.backend().held_group_full().await {
+    match backend.held_group_full().await {
         Ok(held) if !held.is_empty() => {
             let retry = held
                 .iter()
@@ -760,6 +811,72 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
     }
     inner.decide_work.notify_one();
     inner.apply_work.notify_one();
+}
+
+/// When the pass to resume began: the store's last
+/// pass, if a crash or a stop cut it short, and its last stored progress
+/// (the latest listing it marked, or its start) is less than
+/// `reconcile_every` before `now`. `None`: the pass lists every group.
+///
+/// Why skipping the groups that pass listed loses nothing: a request is
+/// found by the first complete listing of its group that begins after it
+/// was created. For a group the cut pass listed (its changes stored, then
+/// its time marked), a request created before that listing is in the
+/// ledger; one created since (its delivery lost before the crash or while
+/// the engine was down) is found by the next periodic pass, which begins
+/// `reconcile_every` after the resumed one ends, as it would have after
+/// the cut pass. So each group's listings stay at most a pass and
+/// `reconcile_every` apart, plus the time the engine was down: the bound
+/// the reconciler gives a delivery lost while the engine runs, plus the
+/// downtime, which is why a downtime of `reconcile_every` or more (the
+/// groups are due anyway) gets a full pass. A pass that finished is not
+/// resumed either: the pass after it lists every group, as passes always
+/// did (at a start it stands for the periodic passes missed since).
+async fn resumed_pass(m: &Moderator, groups: &[(String, Option<i64>)], now: i64) -> Option<i64> {
+    let every = i64::try_from(m.inner.config.reconcile_every.as_millis()).unwrap_or(i64::MAX);
+    let began = match m.inner.store.backend().last_pass().await {
+        Ok(Some(PassMark {
+            started_at,
+            finished: false,
+        })) => started_at,
+        Ok(_) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "reconciler: the last pass not read; listing every group");
+            return None;
+        }
+    };
+    let progress = groups
+        .iter()
+        .filter_map(|(_, listed)| *listed)
+        .filter(|&at| at >= began)
+        .max()
+        .unwrap_or(began);
+    (began <= now && progress <= now && now - progress < every).then_some(began)
+}
+
+/// Groups marked listed at once (one write for many listings).
+const MARK_LISTED_BATCH: usize = 64;
+
+/// Marks the listed groups in `pending` once there are at least `at_least`
+/// of them (and at least one).
+async fn mark_listed(
+    m: &Moderator,
+    pending: &std::sync::Mutex<Vec<(String, i64)>>,
+    at_least: usize,
+) {
+    let batch = {
+        let mut p = pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if p.is_empty() || p.len() < at_least {
+            return;
+        }
+        std::mem::take(&mut *p)
+    };
+    if let Err(e) = m.inner.store.backend().mark_listed(batch).await {
+        // The groups are listed again by a restart that resumes this pass.
+        tracing::warn!(error = %e, "reconciler: listed groups not marked");
+    }
 }
 
 /// One group's complete listing, and when it started.
@@ -793,7 +910,11 @@ async fn list_group(m: &Moderator, stop: &watch::Receiver<bool>, group: String) 
 /// Stores what one group's listing shows: requests the ledger lacks, and
 /// open records the group no longer holds. Returns how many records it
 /// added.
-async fn store_listing(m: &Moderator, listing: Option<Listing>) -> usize {
+async fn store_listing(
+    m: &Moderator,
+    listing: Option<Listing>,
+    stored: &std::sync::Mutex<Vec<(String, i64)>>,
+) -> usize {
     let inner = &m.inner;
     let Some(Listing {
         group,
@@ -821,6 +942,7 @@ async fn store_listing(m: &Moderator, listing: Option<Listing>) -> usize {
             )
         })
         .collect();
+    let mut complete = true;
     match inner
         .store
         .backend()
@@ -840,13 +962,25 @@ async fn store_listing(m: &Moderator, listing: Option<Listing>) -> usize {
                     )
                 }),
         ),
-        Err(e) => tracing::error!(error = %e, "reconciler: cannot read open records"),
+        Err(e) => {
+            complete = false;
+            tracing::error!(error = %e, "reconciler: cannot read open records");
+        }
     }
     match inner.store.apply(changes, now_ms()).await {
         Ok(ts) => {
             let added = ts.iter().filter(|t| t.from.is_none()).count();
             if added > 0 {
                 inner.decide_work.notify_one();
+            }
+            // Only now that all its changes are stored: a restart that
+            // resumes this pass skips the group on the strength of this mark.
+            if complete {
+                stored
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((group, started));
+                mark_listed(m, stored, MARK_LISTED_BATCH).await;
             }
             added
         }

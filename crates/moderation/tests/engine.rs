@@ -15,7 +15,8 @@ use wa_groups::protocol::{
 };
 use wa_groups_emulator::{Emulator, Fault, FaultMatch, GroupOptions, Requester as EmuRequester};
 use wa_groups_moderation::{
-    DECIDER_PANICKED_RULE, DECIDER_TIMEOUT_RULE, Decision, ModerationRequest, Policy, State, ledger,
+    DECIDER_PANICKED_RULE, DECIDER_TIMEOUT_RULE, Decision, ModerationRequest, PassMark, Policy,
+    State, Store, ledger,
 };
 
 use support::*;
@@ -33,6 +34,10 @@ on_both_stores!(
     transient_failures_back_off_the_record_then_apply,
     a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on,
     a_slow_decide_holds_up_only_its_own_request,
+    a_restart_resumes_a_cut_pass_and_the_next_pass_finds_what_it_skipped,
+    a_restart_after_a_finished_pass_lists_every_group,
+    a_restart_after_a_pass_cut_long_ago_lists_every_group,
+    a_replica_resumes_the_pass_another_replica_died_in,
 );
 
 async fn handshake_signature_and_body_cap(db: Db) {
@@ -694,4 +699,239 @@ async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_o
     record_in(m.store(), &group, &ids[3], State::Approved).await;
     served.stop().await;
     assert_eq!(env.emu.stats().join_requests_approved, 2);
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+/// What a crashed engine leaves in `store`: a pass over `groups` begun at
+/// `started_at` (finished or not) that had listed `listed` (at
+/// `listed_at`).
+async fn left_by_a_crash(
+    store: &Store,
+    groups: &[String],
+    started_at: i64,
+    finished: bool,
+    listed: &[String],
+    listed_at: i64,
+) {
+    let backend = store.backend();
+    backend.add_groups(groups.to_vec()).await.unwrap();
+    backend
+        .mark_pass(PassMark {
+            started_at,
+            finished,
+        })
+        .await
+        .unwrap();
+    backend
+        .mark_listed(listed.iter().map(|g| (g.clone(), listed_at)).collect())
+        .await
+        .unwrap();
+}
+
+/// An engine that restarts less than `reconcile_every` after the last
+/// progress of a pass a crash cut short (the pass itself began longer ago)
+/// lists only the groups that pass had not listed; a request whose
+/// delivery was lost while it was down, in a group the cut pass had
+/// listed, is found by the next periodic pass.
+async fn a_restart_resumes_a_cut_pass_and_the_next_pass_finds_what_it_skipped(db: Db) {
+    let env = Env::start(db).await;
+    let listed = env.emu.create_group(GroupOptions::default()).unwrap();
+    let unlisted = env.emu.create_group(GroupOptions::default()).unwrap();
+    let store = env.store().await;
+    let began = now_ms() - 5000;
+    let progress = now_ms() - 300;
+    left_by_a_crash(
+        &store,
+        &[listed.clone(), unlisted.clone()],
+        began,
+        false,
+        std::slice::from_ref(&listed),
+        progress,
+    )
+    .await;
+    // The marks never move back: an older listing or pass changes nothing.
+    let backend = store.backend();
+    backend
+        .mark_listed(vec![(listed.clone(), began - 1000)])
+        .await
+        .unwrap();
+    backend
+        .mark_pass(PassMark {
+            started_at: began - 1000,
+            finished: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(backend.groups_listed().await.unwrap(), {
+        let mut want = vec![(listed.clone(), Some(progress)), (unlisted.clone(), None)];
+        want.sort();
+        want
+    });
+    assert_eq!(
+        backend.last_pass().await.unwrap(),
+        Some(PassMark {
+            started_at: began,
+            finished: false
+        })
+    );
+    // Created while the engine was down, no webhook set: both deliveries
+    // are lost.
+    let in_listed = env.emu.add_join_requests(&listed, 1).unwrap();
+    let in_unlisted = env.emu.add_join_requests(&unlisted, 1).unwrap();
+    let m = env
+        .builder()
+        .await
+        .decide(|_req| async { Decision::Approve })
+        .reconcile_every(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    record_in(m.store(), &unlisted, &in_unlisted[0], State::Approved).await;
+    // The start listed only the group the cut pass had not listed.
+    assert_eq!(env.emu.stats().endpoints.list, 1);
+    assert!(
+        m.store()
+            .get(&listed, &in_listed[0])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    eventually("the resumed pass to be marked finished", || async {
+        backend
+            .last_pass()
+            .await
+            .unwrap()
+            .filter(|p| p.finished && p.started_at == began)
+    })
+    .await;
+    // The next periodic pass lists every group and finds the other one.
+    record_in(m.store(), &listed, &in_listed[0], State::Approved).await;
+    served.stop().await;
+    assert!(env.emu.stats().endpoints.list >= 3);
+    assert_eq!(env.emu.stats().join_requests_approved, 2);
+    let after = backend.last_pass().await.unwrap().unwrap();
+    assert!(after.finished && after.started_at > began, "{after:?}");
+    for (g, at) in backend.groups_listed().await.unwrap() {
+        assert!(at.is_some_and(|at| at >= after.started_at), "{g}: {at:?}");
+    }
+}
+
+/// A pass that finished is not resumed: the start lists every group, so a
+/// delivery lost while the engine was down is found at once.
+async fn a_restart_after_a_finished_pass_lists_every_group(db: Db) {
+    let env = Env::start(db).await;
+    let listed = env.emu.create_group(GroupOptions::default()).unwrap();
+    let store = env.store().await;
+    left_by_a_crash(
+        &store,
+        std::slice::from_ref(&listed),
+        now_ms() - 500,
+        true,
+        std::slice::from_ref(&listed),
+        now_ms() - 400,
+    )
+    .await;
+    let lost = env.emu.add_join_requests(&listed, 1).unwrap();
+    let m = env
+        .builder()
+        .await
+        .decide(|_req| async { Decision::Approve })
+        .reconcile_every(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    record_in(m.store(), &listed, &lost[0], State::Approved).await;
+    served.stop().await;
+    assert_eq!(env.emu.stats().endpoints.list, 1);
+}
+
+/// A pass cut short whose last progress is `reconcile_every` or longer
+/// ago is not resumed: its groups are due, and the start lists every one.
+async fn a_restart_after_a_pass_cut_long_ago_lists_every_group(db: Db) {
+    let env = Env::start(db).await;
+    let listed = env.emu.create_group(GroupOptions::default()).unwrap();
+    let store = env.store().await;
+    left_by_a_crash(
+        &store,
+        std::slice::from_ref(&listed),
+        now_ms() - 62_000,
+        false,
+        std::slice::from_ref(&listed),
+        now_ms() - 61_000,
+    )
+    .await;
+    let lost = env.emu.add_join_requests(&listed, 1).unwrap();
+    let m = env
+        .builder()
+        .await
+        .decide(|_req| async { Decision::Approve })
+        .reconcile_every(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    record_in(m.store(), &listed, &lost[0], State::Approved).await;
+    served.stop().await;
+    assert_eq!(env.emu.stats().endpoints.list, 1);
+}
+
+/// With replicas, the next pass of a live replica resumes the pass of one
+/// that died reconciling (here a pass its store says began and listed one
+/// group, and never finished) instead of listing every group again.
+async fn a_replica_resumes_the_pass_another_replica_died_in(db: Db) {
+    let env = Env::start(db).await;
+    let listed = env.emu.create_group(GroupOptions::default()).unwrap();
+    let unlisted = env.emu.create_group(GroupOptions::default()).unwrap();
+    let m = env
+        .builder()
+        .await
+        .decide(|_req| async { Decision::Approve })
+        .groups([listed.clone(), unlisted.clone()])
+        .reconcile_every(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    let backend = m.store().backend();
+    let first = eventually("the first pass to finish", || async {
+        backend.last_pass().await.unwrap().filter(|p| p.finished)
+    })
+    .await;
+    assert_eq!(env.emu.stats().endpoints.list, 2);
+    // Another replica's pass, cut short by its death after one listing,
+    // midway between this engine's passes (so its progress is well within
+    // `reconcile_every` when the next one begins).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let began = now_ms();
+    assert!(began > first.started_at);
+    backend
+        .mark_pass(PassMark {
+            started_at: began,
+            finished: false,
+        })
+        .await
+        .unwrap();
+    backend
+        .mark_listed(vec![(listed.clone(), began)])
+        .await
+        .unwrap();
+    let in_listed = env.emu.add_join_requests(&listed, 1).unwrap();
+    let in_unlisted = env.emu.add_join_requests(&unlisted, 1).unwrap();
+    record_in(m.store(), &unlisted, &in_unlisted[0], State::Approved).await;
+    assert_eq!(env.emu.stats().endpoints.list, 3);
+    assert!(
+        m.store()
+            .get(&listed, &in_listed[0])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The pass after the resumed one lists every group again.
+    record_in(m.store(), &listed, &in_listed[0], State::Approved).await;
+    served.stop().await;
+    assert!(env.emu.stats().endpoints.list >= 5);
 }

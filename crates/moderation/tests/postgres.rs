@@ -141,7 +141,7 @@ async fn replicas_starting_at_once_migrate_once() {
     }
     assert_eq!(
         pg.rows("SELECT version FROM wa_groups_migrations ORDER BY version"),
-        [[Some("1".to_owned())]]
+        [[Some("1".to_owned())], [Some("2".to_owned())]]
     );
     drop(stores);
 }

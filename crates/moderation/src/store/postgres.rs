@@ -44,12 +44,20 @@ use tokio_postgres::error::SqlState;
 
 mod tls;
 
-use super::{AuditRow, Backend, Change, EngineGuard, Status, StoreError, StoreResult};
+use super::{
+    AuditRow, Backend, Change, EngineGuard, ListedGroup, PassMark, Status, StoreError, StoreResult,
+};
 use crate::ledger::{self, Decision, Record, Requester, State, Transition};
 
 /// The migrations, in order, by version; `wa_groups_migrations` lists those
 /// applied.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_reconcile_progress.sql"),
+    ),
+];
 
 /// First keys of our advisory locks; the second key is the schema's hash,
 /// so stores in different schemas of one database never contend.
@@ -1648,6 +1656,77 @@ impl Backend for PostgresBackend {
                 .await
                 .map_err(|e| pg_err(&e))?;
             Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let rows = conn
+                .query(
+                    "SELECT group_id, listed_at FROM groups ORDER BY group_id",
+                    &[],
+                )
+                .await
+                .map_err(|e| pg_err(&e))?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn mark_listed(&self, listed: Vec<(String, i64)>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            if listed.is_empty() {
+                return Ok(());
+            }
+            let (groups, at): (Vec<&str>, Vec<i64>) =
+                listed.iter().map(|(g, t)| (g.as_str(), *t)).unzip();
+            let conn = self.conn().await?;
+            // Not flushed before the answer, as lease writes: a mark lost in
+            // a database crash only has its group listed again.
+            lease_write(
+                &conn,
+                conn.execute(
+                    "UPDATE groups SET listed_at = GREATEST(groups.listed_at, v.at) \
+                     FROM unnest($1::TEXT[], $2::BIGINT[]) AS v(group_id, at) \
+                     WHERE groups.group_id = v.group_id",
+                    &[&groups, &at],
+                ),
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
+            Ok(())
+        })
+    }
+
+    fn last_pass(&self) -> BoxFuture<'_, StoreResult<Option<PassMark>>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            let row = conn
+                .query_opt(
+                    "SELECT started_at, finished FROM reconcile_pass WHERE id = 1",
+                    &[],
+                )
+                .await
+                .map_err(|e| pg_err(&e))?;
+            Ok(row.map(|r| PassMark {
+                started_at: r.get(0),
+                finished: r.get(1),
+            }))
+        })
+    }
+
+    fn mark_pass(&self, mark: PassMark) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            conn.execute(
+                "INSERT INTO reconcile_pass (id, started_at, finished) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET started_at = EXCLUDED.started_at, finished = EXCLUDED.finished \
+                 WHERE EXCLUDED.started_at >= reconcile_pass.started_at",
+                &[&mark.started_at, &mark.finished],
+            )
+            .await
+            .map_err(|e| pg_err(&e))?;
+            Ok(())
         })
     }
 

@@ -19,11 +19,14 @@ use std::sync::{Arc, Condvar, Mutex};
 use futures_util::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
 
-use super::{AuditRow, Backend, Change, Status, StoreError, StoreResult};
+use super::{AuditRow, Backend, Change, ListedGroup, PassMark, Status, StoreError, StoreResult};
 use crate::ledger::{self, Decision, Event, Record, Requester, State, Transition};
 
 /// The migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_reconcile_progress.sql"),
+];
 
 const COLUMNS: &str = "group_id, join_request_id, wa_id, user_id, username, created_at, state, \
                        decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before";
@@ -654,6 +657,52 @@ impl Backend for SqliteBackend {
             let mut stmt = conn.prepare_cached("SELECT group_id FROM groups ORDER BY group_id")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             rows.collect()
+        })
+    }
+
+    fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT group_id, listed_at FROM groups ORDER BY group_id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    fn mark_listed(&self, listed: Vec<(String, i64)>) -> BoxFuture<'_, StoreResult<()>> {
+        self.write(false, move |tx| {
+            let mut mark = tx.prepare_cached(
+                "UPDATE groups SET listed_at = MAX(COALESCE(listed_at, ?2), ?2) WHERE group_id = ?1",
+            )?;
+            for (g, at) in &listed {
+                mark.execute(params![g, at])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn last_pass(&self) -> BoxFuture<'_, StoreResult<Option<PassMark>>> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT started_at, finished FROM reconcile_pass WHERE id = 1")?
+                .query_row([], |r| {
+                    Ok(PassMark {
+                        started_at: r.get(0)?,
+                        finished: r.get(1)?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    fn mark_pass(&self, mark: PassMark) -> BoxFuture<'_, StoreResult<()>> {
+        self.write(false, move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO reconcile_pass (id, started_at, finished) VALUES (1, ?1, ?2) \
+                 ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, finished = excluded.finished \
+                 WHERE excluded.started_at >= reconcile_pass.started_at",
+            )?
+            .execute(params![mark.started_at, mark.finished])?;
+            Ok(())
         })
     }
 
