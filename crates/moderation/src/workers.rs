@@ -683,8 +683,10 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
     {
         tracing::error!(error = %e, "reconciler: cannot store the configured groups");
     }
+    let mut at_start = true;
     loop {
-        reconcile_pass(&m, &stop).await;
+        reconcile_pass(&m, &stop, at_start).await;
+        at_start = false;
         tokio::select! {
             () = tokio::time::sleep(inner.config.reconcile_every) => {}
             _ = stop.changed() => {}
@@ -708,7 +710,14 @@ async fn reconciler(m: Moderator, mut stop: watch::Receiver<bool>) {
 /// lists only the groups that pass had not listed (see [`resumed_pass`]).
 /// That is the pass at a restarted engine's start, or, with replicas,
 /// another replica's next pass after the one reconciling died.
-pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) {
+///
+/// A periodic pass (not `at_start`) is skipped when the store's last pass
+/// finished and began less than `reconcile_every` ago: another replica
+/// listed every group since, so replicas together list each group about
+/// once per `reconcile_every`, not once each. (This engine's own passes are
+/// `reconcile_every` apart from one's end to the next's start, so a single
+/// engine never skips its own.)
+async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, at_start: bool) {
     let inner = &m.inner;
     let backend = inner.store.backend();
     // One replica reconciles at a time; the others skip this pass.
@@ -723,6 +732,21 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
             return;
         }
     };
+    let last = match backend.last_pass().await {
+        Ok(last) => last,
+        Err(e) => {
+            // Without it the pass lists every group, as passes always did.
+            tracing::warn!(error = %e, "reconciler: the last pass not read; listing every group");
+            None
+        }
+    };
+    let every = i64::try_from(inner.config.reconcile_every.as_millis()).unwrap_or(i64::MAX);
+    if !at_start && listed_recently(last, now_ms(), every) {
+        tracing::debug!(
+            "reconciler: another replica finished a pass within reconcile_every; pass skipped"
+        );
+        return;
+    }
     let groups = match backend.groups_listed().await {
         Ok(g) => g,
         Err(e) => {
@@ -731,7 +755,7 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
         }
     };
     let now = now_ms();
-    let resumed = resumed_pass(m, &groups, now).await;
+    let resumed = resumed_pass(last, &groups, now, every);
     let started_at = resumed.unwrap_or(now);
     let groups: Vec<String> = match resumed {
         Some(began) => {
@@ -832,18 +856,18 @@ pub(crate) async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>) 
 /// groups are due anyway) gets a full pass. A pass that finished is not
 /// resumed either: the pass after it lists every group, as passes always
 /// did (at a start it stands for the periodic passes missed since).
-async fn resumed_pass(m: &Moderator, groups: &[(String, Option<i64>)], now: i64) -> Option<i64> {
-    let every = i64::try_from(m.inner.config.reconcile_every.as_millis()).unwrap_or(i64::MAX);
-    let began = match m.inner.store.backend().last_pass().await {
-        Ok(Some(PassMark {
-            started_at,
-            finished: false,
-        })) => started_at,
-        Ok(_) => return None,
-        Err(e) => {
-            tracing::warn!(error = %e, "reconciler: the last pass not read; listing every group");
-            return None;
-        }
+fn resumed_pass(
+    last: Option<PassMark>,
+    groups: &[(String, Option<i64>)],
+    now: i64,
+    every: i64,
+) -> Option<i64> {
+    let Some(PassMark {
+        started_at: began,
+        finished: false,
+    }) = last
+    else {
+        return None;
     };
     let progress = groups
         .iter()
@@ -852,6 +876,13 @@ async fn resumed_pass(m: &Moderator, groups: &[(String, Option<i64>)], now: i64)
         .max()
         .unwrap_or(began);
     (began <= now && progress <= now && now - progress < every).then_some(began)
+}
+
+/// Whether the store's `last` pass listed every group and began less than
+/// `every` milliseconds before `now`.
+fn listed_recently(last: Option<PassMark>, now: i64, every: i64) -> bool {
+    matches!(last, Some(PassMark { started_at, finished: true })
+        if started_at <= now && now - started_at < every)
 }
 
 /// Groups marked listed at once (one write for many listings).

@@ -38,6 +38,7 @@ on_both_stores!(
     a_restart_after_a_finished_pass_lists_every_group,
     a_restart_after_a_pass_cut_long_ago_lists_every_group,
     a_replica_resumes_the_pass_another_replica_died_in,
+    a_replica_skips_a_pass_another_replica_just_finished,
 );
 
 async fn handshake_signature_and_body_cap(db: Db) {
@@ -934,4 +935,59 @@ async fn a_replica_resumes_the_pass_another_replica_died_in(db: Db) {
     record_in(m.store(), &listed, &in_listed[0], State::Approved).await;
     served.stop().await;
     assert!(env.emu.stats().endpoints.list >= 5);
+}
+
+/// With replicas, a periodic pass is skipped when another replica finished
+/// one less than `reconcile_every` ago (every group was listed since); the
+/// engine's next pass then comes a whole `reconcile_every` after that one.
+async fn a_replica_skips_a_pass_another_replica_just_finished(db: Db) {
+    let env = Env::start(db).await;
+    let a = env.emu.create_group(GroupOptions::default()).unwrap();
+    let b = env.emu.create_group(GroupOptions::default()).unwrap();
+    let every = Duration::from_secs(3);
+    let m = env
+        .builder()
+        .await
+        .decide(|_req| async { Decision::Approve })
+        .groups([a.clone(), b.clone()])
+        .reconcile_every(every)
+        .build()
+        .unwrap();
+    let served = Served::start(m.clone()).await;
+    let backend = m.store().backend();
+    eventually("the first pass to finish", || async {
+        backend.last_pass().await.unwrap().filter(|p| p.finished)
+    })
+    .await;
+    assert_eq!(env.emu.stats().endpoints.list, 2);
+    // Another replica's whole pass, a second after this engine's first one:
+    // this engine's next tick (`every` after its first pass ended) falls
+    // within `every` of it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let began = now_ms();
+    backend
+        .mark_pass(PassMark {
+            started_at: began,
+            finished: true,
+        })
+        .await
+        .unwrap();
+    let next = eventually("this engine's next pass", || async {
+        backend
+            .last_pass()
+            .await
+            .unwrap()
+            .filter(|p| p.started_at != began)
+    })
+    .await;
+    served.stop().await;
+    // Without the skip it would have begun about `every` - 1 s after `began`.
+    let every_ms = i64::try_from(every.as_millis()).unwrap();
+    assert!(
+        next.started_at - began >= every_ms,
+        "the next pass began {} ms after the other replica's",
+        next.started_at - began
+    );
+    // And it listed every group.
+    assert!(env.emu.stats().endpoints.list >= 4);
 }
