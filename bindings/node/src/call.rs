@@ -21,7 +21,7 @@
 //! calls are pending, as a per-call one would.
 //!
 //! Polling: a call's future runs as a task on napi's tokio runtime, or,
-//! for one that mostly waits on another thread ([`Call::poll_here`]: a
+//! for one that mostly waits on another thread ([`Runner::Here`]: a
 //! webhook delivery waiting for the store's writer thread to commit it), on
 //! the JavaScript thread itself, inside the runtime's context. Its waker
 //! queues it for the same wake-up as the finished calls, so the writer's
@@ -198,37 +198,17 @@ impl Call {
         F: Future<Output = Result<T, Failure>> + Send + 'static,
         C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
     {
-        self.run(env, fut, convert, Runner::Runtime)
+        self.run_on(env, Runner::Runtime, fut, convert)
     }
 
-    /// [`spawn`](Self::spawn), but `fut` is polled on this JavaScript
-    /// thread (inside napi's tokio runtime context), at once and again
-    /// each time it is woken, rather than on the runtime's threads: for a
-    /// future that does little work of its own and mostly waits on another
-    /// thread (a webhook delivery waiting on the store's writer thread).
-    /// The wait's end then wakes the JavaScript thread directly, without
-    /// two hops through a runtime thread on the way there and back.
-    pub(crate) fn poll_here<'env, T, V, F, C>(
+    /// [`spawn`](Self::spawn), with the future polled where `runner`
+    /// says.
+    pub(crate) fn run_on<'env, T, V, F, C>(
         self,
         env: &'env Env,
-        fut: F,
-        convert: C,
-    ) -> napi::Result<PromiseRaw<'env, V>>
-    where
-        T: Send + 'static,
-        V: ToNapiValue,
-        F: Future<Output = Result<T, Failure>> + Send + 'static,
-        C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
-    {
-        self.run(env, fut, convert, Runner::Here)
-    }
-
-    fn run<'env, T, V, F, C>(
-        self,
-        env: &'env Env,
-        fut: F,
-        convert: C,
         runner: Runner,
+        fut: F,
+        convert: C,
     ) -> napi::Result<PromiseRaw<'env, V>>
     where
         T: Send + 'static,
@@ -288,15 +268,21 @@ impl Call {
 }
 
 /// Where a call's future is polled.
-enum Runner {
-    /// On napi's tokio runtime (a task of its own).
+pub(crate) enum Runner {
+    /// On napi's tokio runtime, as a task of its own.
     Runtime,
-    /// On the calling JavaScript thread.
+    /// On the calling JavaScript thread (inside napi's tokio runtime
+    /// context), at once and again each time it is woken: for a future
+    /// that does little work of its own and mostly waits on another thread
+    /// (a webhook delivery waiting on the store's writer thread). The
+    /// wait's end then wakes the JavaScript thread directly, without a hop
+    /// through a runtime thread on the way there and another on the way
+    /// back.
     Here,
 }
 
 /// A call's future polled on its JavaScript thread (see
-/// [`Call::poll_here`]). It never leaves that thread; it is `Send` only
+/// [`Runner::Here`]). It never leaves that thread; it is `Send` only
 /// because every call's future is, whichever thread polls it.
 type LocalFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 

@@ -26,7 +26,7 @@ use wa_groups_moderation::host::{
     Host, HostDecide, HostError, HostModerator, HostRequest, ModeratorOptions, host_decider,
 };
 
-use crate::call::Call;
+use crate::call::{Call, Runner};
 use crate::error::Failure;
 
 /// One join request as `decide` sees it.
@@ -79,6 +79,10 @@ pub struct ListenAddress {
     /// The port.
     pub port: u32,
 }
+
+/// The largest webhook body `handle` checks and parses on the JavaScript
+/// thread; a larger one is handled on the runtime's threads.
+const HANDLE_HERE_MAX_BODY: usize = 64 * 1024;
 
 type Answer = Either<String, Promise<String>>;
 type DecideFn =
@@ -334,9 +338,10 @@ impl Moderator {
     /// Answers one webhook request: `method`, `url` (path and query), the
     /// raw headers (`[name, value, name, value...]`, as
     /// `IncomingMessage.rawHeaders`) and the raw body. The engine checks
-    /// the signature and parses the body on this thread (microseconds for
-    /// a delivery's few kilobytes); the Promise settles once the store has
-    /// committed the delivery, or has failed to (503).
+    /// the signature and parses a body of up to 64 KiB on this thread
+    /// (microseconds for a delivery's few kilobytes), a larger one on its
+    /// own threads; the Promise settles once the store has committed the
+    /// delivery, or has failed to (503).
     #[napi(ts_return_type = "Promise<WebhookResponse>")]
     pub fn handle<'env>(
         &self,
@@ -359,11 +364,18 @@ impl Moderator {
             headers,
             body: bytes::Bytes::copy_from_slice(&body),
         };
-        // Polled on this thread: the engine's work for a delivery is a
-        // signature check and a parse, then a wait on the store, whose end
-        // wakes this thread directly (see `Call::poll_here`).
-        Call::unwatched().poll_here(
+        // A delivery's few kilobytes are checked and parsed on this thread,
+        // in microseconds, then the call waits on the store, whose commit
+        // wakes this thread directly (see `Runner::Here`); a large body's
+        // check and parse (milliseconds) go to the runtime instead.
+        let runner = if request.body.len() <= HANDLE_HERE_MAX_BODY {
+            Runner::Here
+        } else {
+            Runner::Runtime
+        };
+        Call::unwatched().run_on(
             env,
+            runner,
             async move { Ok::<_, Failure>(host.handle(request).await) },
             |_, r| {
                 Ok(WebhookResponse {
