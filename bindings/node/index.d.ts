@@ -492,7 +492,11 @@ export declare class Moderator {
   /**
    * Answers one webhook request: `method`, `url` (path and query), the
    * raw headers (`[name, value, name, value...]`, as
-   * `IncomingMessage.rawHeaders`) and the raw body.
+   * `IncomingMessage.rawHeaders`) and the raw body. The engine checks
+   * the signature and parses a body of up to 64 KiB on this thread
+   * (microseconds for a delivery's few kilobytes), a larger one on its
+   * own threads; the Promise settles once the store has committed the
+   * delivery, or has failed to (503).
    */
   handle(method: string, url: string, rawHeaders: Array<string>, body: Buffer): Promise<WebhookResponse>
   /**

@@ -19,14 +19,26 @@
 //! the JavaScript thread once for every batch of results, which settles
 //! them all. That threadsafe function holds the event loop open only while
 //! calls are pending, as a per-call one would.
+//!
+//! Polling: a call's future runs as a task on napi's tokio runtime, or,
+//! for one that mostly waits on another thread ([`Runner::Here`]: a
+//! webhook delivery waiting for the store's writer thread to commit it), on
+//! the JavaScript thread itself, inside the runtime's context. Its waker
+//! queues it for the same wake-up as the finished calls, so the writer's
+//! commit wakes the JavaScript thread directly: the webhook's
+//! acknowledgement waits for two thread hops (there and back) instead of
+//! four (through a runtime thread each way), as many as the engine's own
+//! listener's.
 
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt as _;
 use futures_util::future::{AbortHandle, AbortRegistration, Abortable, Either};
@@ -186,6 +198,24 @@ impl Call {
         F: Future<Output = Result<T, Failure>> + Send + 'static,
         C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
     {
+        self.run_on(env, Runner::Runtime, fut, convert)
+    }
+
+    /// [`spawn`](Self::spawn), with the future polled where `runner`
+    /// says.
+    pub(crate) fn run_on<'env, T, V, F, C>(
+        self,
+        env: &'env Env,
+        runner: Runner,
+        fut: F,
+        convert: C,
+    ) -> napi::Result<PromiseRaw<'env, V>>
+    where
+        T: Send + 'static,
+        V: ToNapiValue,
+        F: Future<Output = Result<T, Failure>> + Send + 'static,
+        C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
+    {
         let Self { watch, aborted } = self;
         let already_aborted = aborted.is_some();
         let (registration, signal, listener) = match watch {
@@ -214,22 +244,77 @@ impl Call {
         // Combinators, not `async` blocks: a block awaiting a future it
         // captured keeps it twice in its state, and the whole state is
         // copied into the task.
-        // A panic in the call rejects with `ERR_WA_INTERNAL` (napi's own
-        // catch would reject with an error of no known code).
-        let fut = AssertUnwindSafe(fut).catch_unwind();
         let fut = match registration {
-            Some(reg) => Either::Left(
-                Abortable::new(fut, reg).map(|r| r.unwrap_or(Ok(Err(Failure::Aborted)))),
-            ),
+            Some(reg) => {
+                Either::Left(Abortable::new(fut, reg).map(|r| r.unwrap_or(Err(Failure::Aborted))))
+            }
             None => Either::Right(fut),
         };
-        napi::bindgen_prelude::spawn(fut.map(move |outcome| {
-            let outcome = outcome
-                .unwrap_or_else(|p| Err(Failure::panicked(&*p)))
-                .map(|v| Box::new(v) as Box<dyn Any + Send>);
-            queue.complete(Completion { id, outcome });
-        }));
+        let fut = fut.map(|r| r.map(|v| Box::new(v) as Box<dyn Any + Send>));
+        match runner {
+            Runner::Runtime => {
+                // A panic in the call rejects with `ERR_WA_INTERNAL` (napi's
+                // own catch would reject with an error of no known code).
+                let fut = AssertUnwindSafe(fut).catch_unwind();
+                napi::bindgen_prelude::spawn(fut.map(move |outcome| {
+                    let outcome = outcome.unwrap_or_else(|p| Err(Failure::panicked(&*p)));
+                    queue.complete(Completion { id, outcome });
+                }));
+            }
+            Runner::Here => Hub::poll_new(env, &queue, id, Box::pin(fut)),
+        }
         Ok(PromiseRaw::new(env.raw(), promise))
+    }
+}
+
+/// Where a call's future is polled.
+pub(crate) enum Runner {
+    /// On napi's tokio runtime, as a task of its own.
+    Runtime,
+    /// On the calling JavaScript thread (inside napi's tokio runtime
+    /// context), at once and again each time it is woken: for a future
+    /// that does little work of its own and mostly waits on another thread
+    /// (a webhook delivery waiting on the store's writer thread). The
+    /// wait's end then wakes the JavaScript thread directly, without a hop
+    /// through a runtime thread on the way there and another on the way
+    /// back.
+    Here,
+}
+
+/// A call's future polled on its JavaScript thread (see
+/// [`Runner::Here`]). It never leaves that thread; it is `Send` only
+/// because every call's future is, whichever thread polls it.
+type LocalFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// A [`LocalFuture`] waiting to be woken, and the waker it was polled with.
+struct Local {
+    fut: LocalFuture,
+    waker: Arc<LocalWaker>,
+}
+
+/// Wakes a [`LocalFuture`] from any thread: queues its ID for the
+/// JavaScript thread, which polls it in [`Hub::drain`].
+struct LocalWaker {
+    id: u64,
+    queue: Arc<Queue>,
+    /// Queued and not yet polled: a second wake meanwhile adds nothing.
+    woken: AtomicBool,
+}
+
+impl std::task::Wake for LocalWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            self.queue
+                .woken
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(self.id);
+            self.queue.arm();
+        }
     }
 }
 
@@ -261,10 +346,12 @@ struct Completion {
 /// [`Hub`] refs it).
 type Wake = ThreadsafeFunction<(), (), (), Status, false, true>;
 
-/// Finished calls on their way to one JavaScript thread, shared with the
-/// runtime's threads.
+/// Finished calls, and woken [`LocalFuture`]s, on their way to one
+/// JavaScript thread, shared with the runtime's threads.
 struct Queue {
     done: Mutex<Vec<Completion>>,
+    /// The IDs of woken [`LocalFuture`]s, to poll.
+    woken: Mutex<Vec<u64>>,
     /// A wake-up is on its way: completions queued meanwhile ride with it.
     armed: AtomicBool,
     wake: Wake,
@@ -276,6 +363,11 @@ impl Queue {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(completion);
+        self.arm();
+    }
+
+    /// Wakes the JavaScript thread unless a wake-up is already on its way.
+    fn arm(&self) {
         if !self.armed.swap(true, Ordering::AcqRel) {
             // Fails only while the environment is torn down, when nothing
             // is left to settle.
@@ -297,6 +389,8 @@ struct Pending {
 struct Hub {
     queue: Arc<Queue>,
     pending: HashMap<u64, Pending>,
+    /// The pending calls whose futures are polled here, while they wait.
+    local: HashMap<u64, Local>,
     next_id: u64,
 }
 
@@ -318,6 +412,7 @@ impl Hub {
             None => {
                 let queue = Arc::new(Queue {
                     done: Mutex::new(Vec::new()),
+                    woken: Mutex::new(Vec::new()),
                     armed: AtomicBool::new(false),
                     wake: wake_function(env)?,
                 });
@@ -325,6 +420,7 @@ impl Hub {
                     *h.borrow_mut() = Some(Hub {
                         queue: Arc::clone(&queue),
                         pending: HashMap::new(),
+                        local: HashMap::new(),
                         next_id: 0,
                     });
                 });
@@ -365,51 +461,108 @@ impl Hub {
         Ok((queue, id, promise))
     }
 
-    /// On the JavaScript thread: settles every queued call.
+    /// On the JavaScript thread: polls the woken [`LocalFuture`]s and
+    /// settles every finished call.
     fn drain(env: &Env) {
         let Some(queue) = HUB.with(|h| h.borrow().as_ref().map(|h| Arc::clone(&h.queue))) else {
             return;
         };
-        // Disarm before taking the queue: a completion queued after this
-        // point wakes the thread again.
+        // Disarm before taking the queues: a completion or a wake queued
+        // after this point wakes the thread again.
         queue.armed.store(false, Ordering::Release);
-        let batch = std::mem::take(&mut *queue.done.lock().unwrap_or_else(PoisonError::into_inner));
-        for Completion { id, outcome } in batch {
-            // The borrow ends before any JavaScript runs: settling can run
-            // code that starts another call.
-            let pending = HUB.with(|h| h.borrow_mut().as_mut().and_then(|h| h.pending.remove(&id)));
-            let Some(Pending {
-                deferred,
-                signal,
-                listener,
-                settle,
-            }) = pending
-            else {
-                continue;
-            };
-            let outcome = guard(env, || {
-                let reason = settle_signal(env, signal, listener)?;
-                settle(env, reason, outcome)
-            });
-            let (resolve, value) = match outcome {
-                Ok(Ok(value)) => (true, value.raw()),
-                Ok(Err(error)) => (false, error.raw()),
-                Err(error) => match error.into_unknown(env) {
-                    Ok(error) => (false, error.raw()),
-                    Err(_) => continue,
-                },
-            };
-            // SAFETY: `deferred` came from `napi_create_promise` on this
-            // thread's environment and is settled exactly once (it left the
-            // pending map above); `value` is a live value of this scope.
-            unsafe {
-                if resolve {
-                    sys::napi_resolve_deferred(env.raw(), deferred, value);
-                } else {
-                    sys::napi_reject_deferred(env.raw(), deferred, value);
-                }
+        let woken =
+            std::mem::take(&mut *queue.woken.lock().unwrap_or_else(PoisonError::into_inner));
+        for id in woken {
+            // Gone when it finished after this wake was queued.
+            if let Some(local) =
+                HUB.with(|h| h.borrow_mut().as_mut().and_then(|h| h.local.remove(&id)))
+            {
+                Self::poll(env, id, local);
             }
         }
+        let batch = std::mem::take(&mut *queue.done.lock().unwrap_or_else(PoisonError::into_inner));
+        for Completion { id, outcome } in batch {
+            Self::settle(env, id, outcome);
+        }
+        Self::unref_when_idle(env, &queue);
+    }
+
+    /// Polls the new call `id`'s future for the first time, here, now.
+    fn poll_new(env: &Env, queue: &Arc<Queue>, id: u64, fut: LocalFuture) {
+        let waker = Arc::new(LocalWaker {
+            id,
+            queue: Arc::clone(queue),
+            woken: AtomicBool::new(false),
+        });
+        Self::poll(env, id, Local { fut, waker });
+        Self::unref_when_idle(env, queue);
+    }
+
+    /// Polls call `id`'s future: it waits in the hub until woken, or its
+    /// Promise is settled.
+    fn poll(env: &Env, id: u64, mut local: Local) {
+        // Cleared first: a wake while it is polled polls it again.
+        local.waker.woken.store(false, Ordering::Release);
+        let waker = Waker::from(Arc::clone(&local.waker));
+        let mut cx = Context::from_waker(&waker);
+        // Inside the runtime's context: the future may start timers and
+        // tasks (the PostgreSQL store's commit) as it would on a runtime
+        // thread. A panic, here or in napi's runtime lookup, rejects with
+        // `ERR_WA_INTERNAL` rather than unwinding into Node.
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            napi::bindgen_prelude::within_runtime_if_available(|| local.fut.as_mut().poll(&mut cx))
+        }));
+        match polled {
+            Ok(Poll::Pending) => HUB.with(|h| {
+                if let Some(hub) = h.borrow_mut().as_mut() {
+                    hub.local.insert(id, local);
+                }
+            }),
+            Ok(Poll::Ready(outcome)) => Self::settle(env, id, outcome),
+            Err(p) => Self::settle(env, id, Err(Failure::panicked(&*p))),
+        }
+    }
+
+    /// Settles call `id`'s Promise with `outcome`.
+    fn settle(env: &Env, id: u64, outcome: Outcome) {
+        // The borrow ends before any JavaScript runs: settling can run
+        // code that starts another call.
+        let pending = HUB.with(|h| h.borrow_mut().as_mut().and_then(|h| h.pending.remove(&id)));
+        let Some(Pending {
+            deferred,
+            signal,
+            listener,
+            settle,
+        }) = pending
+        else {
+            return;
+        };
+        let outcome = guard(env, || {
+            let reason = settle_signal(env, signal, listener)?;
+            settle(env, reason, outcome)
+        });
+        let (resolve, value) = match outcome {
+            Ok(Ok(value)) => (true, value.raw()),
+            Ok(Err(error)) => (false, error.raw()),
+            Err(error) => match error.into_unknown(env) {
+                Ok(error) => (false, error.raw()),
+                Err(_) => return,
+            },
+        };
+        // SAFETY: `deferred` came from `napi_create_promise` on this
+        // thread's environment and is settled exactly once (it left the
+        // pending map above); `value` is a live value of this scope.
+        unsafe {
+            if resolve {
+                sys::napi_resolve_deferred(env.raw(), deferred, value);
+            } else {
+                sys::napi_reject_deferred(env.raw(), deferred, value);
+            }
+        }
+    }
+
+    /// Lets the event loop end once no call is pending.
+    fn unref_when_idle(env: &Env, queue: &Queue) {
         if HUB.with(|h| h.borrow().as_ref().is_some_and(|h| h.pending.is_empty())) {
             set_ref(env, &queue.wake, false);
         }

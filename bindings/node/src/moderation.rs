@@ -26,7 +26,7 @@ use wa_groups_moderation::host::{
     Host, HostDecide, HostError, HostModerator, HostRequest, ModeratorOptions, host_decider,
 };
 
-use crate::call::Call;
+use crate::call::{Call, Runner};
 use crate::error::Failure;
 
 /// One join request as `decide` sees it.
@@ -79,6 +79,10 @@ pub struct ListenAddress {
     /// The port.
     pub port: u32,
 }
+
+/// The largest webhook body `handle` checks and parses on the JavaScript
+/// thread; a larger one is handled on the runtime's threads.
+const HANDLE_HERE_MAX_BODY: usize = 64 * 1024;
 
 type Answer = Either<String, Promise<String>>;
 type DecideFn =
@@ -333,7 +337,11 @@ impl Moderator {
 
     /// Answers one webhook request: `method`, `url` (path and query), the
     /// raw headers (`[name, value, name, value...]`, as
-    /// `IncomingMessage.rawHeaders`) and the raw body.
+    /// `IncomingMessage.rawHeaders`) and the raw body. The engine checks
+    /// the signature and parses a body of up to 64 KiB on this thread
+    /// (microseconds for a delivery's few kilobytes), a larger one on its
+    /// own threads; the Promise settles once the store has committed the
+    /// delivery, or has failed to (503).
     #[napi(ts_return_type = "Promise<WebhookResponse>")]
     pub fn handle<'env>(
         &self,
@@ -344,21 +352,30 @@ impl Moderator {
         body: Buffer,
     ) -> napi::Result<PromiseRaw<'env, WebhookResponse>> {
         let host = Arc::clone(&self.host);
-        let headers = raw_headers
-            .chunks(2)
-            .filter_map(|pair| match pair {
-                [name, value] => Some((name.clone(), value.clone().into_bytes())),
-                _ => None,
-            })
-            .collect();
+        let mut raw = raw_headers.into_iter();
+        let mut headers = Vec::with_capacity(raw.len() / 2);
+        // A name without a value (an odd-length list) is left out.
+        while let (Some(name), Some(value)) = (raw.next(), raw.next()) {
+            headers.push((name, value.into_bytes()));
+        }
         let request = HostRequest {
             method,
             target: url,
             headers,
             body: bytes::Bytes::copy_from_slice(&body),
         };
-        Call::unwatched().spawn(
+        // A delivery's few kilobytes are checked and parsed on this thread,
+        // in microseconds, then the call waits on the store, whose commit
+        // wakes this thread directly (see `Runner::Here`); a large body's
+        // check and parse (milliseconds) go to the runtime instead.
+        let runner = if request.body.len() <= HANDLE_HERE_MAX_BODY {
+            Runner::Here
+        } else {
+            Runner::Runtime
+        };
+        Call::unwatched().run_on(
             env,
+            runner,
             async move { Ok::<_, Failure>(host.handle(request).await) },
             |_, r| {
                 Ok(WebhookResponse {
