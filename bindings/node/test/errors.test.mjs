@@ -159,7 +159,7 @@ describe('cancellation', () => {
     const client = clientFor(emu)
     const g = await emu.createGroup({ participantCap: 100 })
     const held = await emu.addJoinRequests(g, 40)
-    await emu.injectFault({ kind: 'latency', ms: 1000 })
+    await emu.injectFault({ kind: 'latency', ms: 1000, times: held.length })
     const controllers = held.map(() => new AbortController())
     const calls = held.map((id, i) => client.approveJoinRequests(g, [id], { signal: controllers[i].signal }))
     const aborted = new Set(held.filter((_, i) => i % 4 === 0))
