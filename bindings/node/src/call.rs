@@ -50,6 +50,7 @@ use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
 use napi::{Env, JsValue, Status, ValueType, sys};
+use wa_groups::CallDriver;
 
 use crate::error::Failure;
 
@@ -201,6 +202,23 @@ impl Call {
         self.run_on(env, Runner::Runtime, fut, convert)
     }
 
+    /// [`spawn`](Self::spawn) for a client call: the future is polled by
+    /// this JavaScript thread's driver (see [`Runner::Driver`]).
+    pub(crate) fn drive<'env, T, V, F, C>(
+        self,
+        env: &'env Env,
+        fut: F,
+        convert: C,
+    ) -> napi::Result<PromiseRaw<'env, V>>
+    where
+        T: Send + 'static,
+        V: ToNapiValue,
+        F: Future<Output = Result<T, Failure>> + Send + 'static,
+        C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
+    {
+        self.run_on(env, Runner::Driver, fut, convert)
+    }
+
     /// [`spawn`](Self::spawn), with the future polled where `runner`
     /// says.
     pub(crate) fn run_on<'env, T, V, F, C>(
@@ -262,6 +280,7 @@ impl Call {
                 }));
             }
             Runner::Here => Hub::poll_new(env, &queue, id, Box::pin(fut)),
+            Runner::Driver => Hub::drive(&queue, id, fut),
         }
         Ok(PromiseRaw::new(env.raw(), promise))
     }
@@ -271,6 +290,14 @@ impl Call {
 pub(crate) enum Runner {
     /// On napi's tokio runtime, as a task of its own.
     Runtime,
+    /// On napi's tokio runtime, in the one task that polls all of this
+    /// JavaScript thread's driven calls (a [`CallDriver`]), as a Rust
+    /// program polls its calls in one task: no task to allocate and
+    /// schedule per call, and one wake-up of the runtime for all the calls
+    /// started meanwhile. For the client's calls, which only wait on the
+    /// network; a future that could block its thread (opening a store, say)
+    /// would hold up every other call, so those keep a task of their own.
+    Driver,
     /// On the calling JavaScript thread (inside napi's tokio runtime
     /// context), at once and again each time it is woken: for a future
     /// that does little work of its own and mostly waits on another thread
@@ -391,6 +418,8 @@ struct Hub {
     pending: HashMap<u64, Pending>,
     /// The pending calls whose futures are polled here, while they wait.
     local: HashMap<u64, Local>,
+    /// Polls this thread's [`Runner::Driver`] calls, once the first starts.
+    driver: Option<CallDriver>,
     next_id: u64,
 }
 
@@ -421,6 +450,7 @@ impl Hub {
                         queue: Arc::clone(&queue),
                         pending: HashMap::new(),
                         local: HashMap::new(),
+                        driver: None,
                         next_id: 0,
                     });
                 });
@@ -485,6 +515,44 @@ impl Hub {
             Self::settle(env, id, outcome);
         }
         Self::unref_when_idle(env, &queue);
+    }
+
+    /// Hands call `id`'s future to this thread's driver (started on napi's
+    /// runtime, again if that runtime was shut down and made anew); its
+    /// outcome comes back through `queue`.
+    fn drive<F>(queue: &Arc<Queue>, id: u64, fut: F)
+    where
+        F: Future<Output = Outcome> + Send + 'static,
+    {
+        let done = {
+            let queue = Arc::clone(queue);
+            move |outcome: std::thread::Result<Outcome>| {
+                // A panic in the call rejects with `ERR_WA_INTERNAL`.
+                let outcome = outcome.unwrap_or_else(|p| Err(Failure::panicked(&*p)));
+                queue.complete(Completion { id, outcome });
+            }
+        };
+        let sent = HUB.with(|h| {
+            let mut h = h.borrow_mut();
+            let hub = h.as_mut()?;
+            if hub.driver.as_ref().is_none_or(CallDriver::is_stopped) {
+                let runtime = napi::bindgen_prelude::within_runtime_if_available(
+                    napi::tokio::runtime::Handle::try_current,
+                )
+                .ok()?;
+                hub.driver = Some(CallDriver::start(&runtime));
+            }
+            hub.driver.as_ref().map(|d| d.run(fut, done).is_ok())
+        });
+        if sent != Some(true) {
+            // Only while the runtime shuts down (the environment is going).
+            queue.complete(Completion {
+                id,
+                outcome: Err(Failure::Internal(
+                    "the tokio runtime is shutting down".into(),
+                )),
+            });
+        }
     }
 
     /// Polls the new call `id`'s future for the first time, here, now.

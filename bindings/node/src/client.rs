@@ -103,7 +103,7 @@ impl Client {
             };
             let input = list_input(group_id, opts.as_ref());
             let client = self.inner.clone();
-            call.spawn(
+            call.drive(
                 env,
                 async move {
                     let (group, list) = input?;
@@ -179,7 +179,7 @@ impl Client {
             };
             let input = group_and_ids(group_id, ids);
             let client = self.inner.clone();
-            call.spawn(
+            call.drive(
                 env,
                 async move {
                     let (group, ids) = input?;
@@ -209,7 +209,7 @@ impl Client {
             };
             let input = group_and_ids(group_id, ids);
             let client = self.inner.clone();
-            call.spawn(
+            call.drive(
                 env,
                 async move {
                     let (group, ids) = input?;
@@ -239,7 +239,7 @@ impl Client {
             };
             let group = args::string(group_id, Field::GroupId);
             let client = self.inner.clone();
-            call.spawn(
+            call.drive(
                 env,
                 async move { Ok(client.approve_all(&group?).await?) },
                 |_, o| Ok(ApproveOutcome::from(o)),
@@ -266,7 +266,7 @@ impl Client {
             };
             let group = args::string(group_id, Field::GroupId);
             let client = self.inner.clone();
-            call.spawn(
+            call.drive(
                 env,
                 async move { Ok(client.reject_all(&group?).await?) },
                 |_, o| Ok(RejectOutcome::from(o)),
@@ -447,7 +447,7 @@ impl JoinRequestIterator {
             };
             let registration = call.take_registration();
             let stream = Arc::clone(&self.stream);
-            call.spawn(
+            call.drive(
                 env,
                 async move {
                     let mut slot = stream.lock().await;

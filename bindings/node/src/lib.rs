@@ -32,6 +32,15 @@ pub mod moderation;
 pub mod types;
 pub mod webhook;
 
+/// The Rust side of a call allocates a few dozen times (request, headers,
+/// response, outcome), much of it freed on another thread than the one that
+/// allocated it (the JavaScript thread's, a runtime worker's), which costs
+/// glibc's allocator most (per-arena locks, consolidation before larger
+/// allocations). Only this addon's Rust allocations use it; V8's and
+/// Node's own are untouched.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use napi::bindgen_prelude::{Object, Unknown};
 use napi::{Env, ValueType};
 use napi_derive::napi;

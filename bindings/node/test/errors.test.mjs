@@ -155,6 +155,32 @@ describe('cancellation', () => {
     await emu.clearFaults()
   })
 
+  test('aborting some of many calls in flight stops only their requests', async () => {
+    const client = clientFor(emu)
+    const g = await emu.createGroup({ participantCap: 100 })
+    const held = await emu.addJoinRequests(g, 40)
+    await emu.injectFault({ kind: 'latency', ms: 1000, times: held.length })
+    const controllers = held.map(() => new AbortController())
+    const calls = held.map((id, i) => client.approveJoinRequests(g, [id], { signal: controllers[i].signal }))
+    const aborted = new Set(held.filter((_, i) => i % 4 === 0))
+    setTimeout(() => held.forEach((id, i) => aborted.has(id) && controllers[i].abort()), 100)
+    const settled = await Promise.allSettled(calls)
+    await emu.clearFaults()
+    held.forEach((id, i) => {
+      if (aborted.has(id)) {
+        assert.equal(settled[i].status, 'rejected')
+        assert.equal(settled[i].reason.code, 'ABORT_ERR')
+      } else {
+        assert.equal(settled[i].status, 'fulfilled')
+        assert.deepEqual(settled[i].value.approved, [id])
+      }
+    })
+    // The aborted calls' requests were dropped before the emulator acted
+    // on them: their join requests are still pending.
+    const pending = (await client.listJoinRequests(g)).data.map((r) => r.joinRequestId)
+    assert.deepEqual(new Set(pending), aborted)
+  })
+
   test('an already aborted signal rejects at once and sends nothing', async () => {
     const client = clientFor(emu)
     await emu.resetStats()

@@ -24,6 +24,9 @@ pub const REDACTED: &str = "[redacted]";
 pub struct Redactor {
     /// Longest first, so that a form containing another is replaced whole.
     forms: Vec<String>,
+    /// The shortest form's length: a shorter text holds none of them (an
+    /// ID, most fields of a response, is shorter than any real token).
+    shortest: usize,
 }
 
 impl fmt::Debug for Redactor {
@@ -57,12 +60,13 @@ impl Redactor {
             forms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
             forms.dedup();
         }
-        Self { forms }
+        let shortest = forms.last().map_or(usize::MAX, String::len);
+        Self { forms, shortest }
     }
 
     /// Whether `text` holds the secret in any of its forms.
     pub fn holds_secret(&self, text: &str) -> bool {
-        self.forms.iter().any(|f| text.contains(f.as_str()))
+        text.len() >= self.shortest && self.forms.iter().any(|f| text.contains(f.as_str()))
     }
 
     /// `text` with every form of the secret replaced by [`REDACTED`].

@@ -87,6 +87,14 @@ impl CallDriver {
     }
 }
 
+impl CallDriver {
+    /// Whether the driver's task is gone (its runtime shut down): a call
+    /// given to [`run`](Self::run) now would fail with [`DriverStopped`].
+    pub fn is_stopped(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
 impl DrivenCall {
     /// Stops the call: its future is dropped at the driver's next poll,
     /// and its `done` is not called. Aborting a finished call does nothing.
