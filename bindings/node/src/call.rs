@@ -202,23 +202,6 @@ impl Call {
         self.run_on(env, Runner::Runtime, fut, convert)
     }
 
-    /// [`spawn`](Self::spawn) for a client call: the future is polled by
-    /// this JavaScript thread's driver (see [`Runner::Driver`]).
-    pub(crate) fn drive<'env, T, V, F, C>(
-        self,
-        env: &'env Env,
-        fut: F,
-        convert: C,
-    ) -> napi::Result<PromiseRaw<'env, V>>
-    where
-        T: Send + 'static,
-        V: ToNapiValue,
-        F: Future<Output = Result<T, Failure>> + Send + 'static,
-        C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
-    {
-        self.run_on(env, Runner::Driver, fut, convert)
-    }
-
     /// [`spawn`](Self::spawn), with the future polled where `runner`
     /// says.
     pub(crate) fn run_on<'env, T, V, F, C>(

@@ -13,7 +13,7 @@ use napi_derive::napi;
 use wa_groups::{Field, InvalidInput};
 
 use crate::args;
-use crate::call::{Call, guard, type_error};
+use crate::call::{Call, Runner, guard, type_error};
 use crate::error::Failure;
 use crate::types::{
     ApproveOutcome, JoinRequestPage, JoinRequestStep, RejectOutcome, join_request_step,
@@ -103,8 +103,9 @@ impl Client {
             };
             let input = list_input(group_id, opts.as_ref());
             let client = self.inner.clone();
-            call.drive(
+            call.run_on(
                 env,
+                Runner::Driver,
                 async move {
                     let (group, list) = input?;
                     Ok(client.list_join_requests(&group, list).await?)
@@ -179,8 +180,9 @@ impl Client {
             };
             let input = group_and_ids(group_id, ids);
             let client = self.inner.clone();
-            call.drive(
+            call.run_on(
                 env,
+                Runner::Driver,
                 async move {
                     let (group, ids) = input?;
                     Ok(client.approve_join_requests(&group, &ids).await?)
@@ -209,8 +211,9 @@ impl Client {
             };
             let input = group_and_ids(group_id, ids);
             let client = self.inner.clone();
-            call.drive(
+            call.run_on(
                 env,
+                Runner::Driver,
                 async move {
                     let (group, ids) = input?;
                     Ok(client.reject_join_requests(&group, &ids).await?)
@@ -239,8 +242,9 @@ impl Client {
             };
             let group = args::string(group_id, Field::GroupId);
             let client = self.inner.clone();
-            call.drive(
+            call.run_on(
                 env,
+                Runner::Driver,
                 async move { Ok(client.approve_all(&group?).await?) },
                 |_, o| Ok(ApproveOutcome::from(o)),
             )
@@ -266,8 +270,9 @@ impl Client {
             };
             let group = args::string(group_id, Field::GroupId);
             let client = self.inner.clone();
-            call.drive(
+            call.run_on(
                 env,
+                Runner::Driver,
                 async move { Ok(client.reject_all(&group?).await?) },
                 |_, o| Ok(RejectOutcome::from(o)),
             )
@@ -447,8 +452,9 @@ impl JoinRequestIterator {
             };
             let registration = call.take_registration();
             let stream = Arc::clone(&self.stream);
-            call.drive(
+            call.run_on(
                 env,
+                Runner::Driver,
                 async move {
                     let mut slot = stream.lock().await;
                     let Some(s) = slot.as_mut() else {
