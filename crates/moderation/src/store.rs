@@ -306,11 +306,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Remembers groups to reconcile.
     fn add_groups(&self, groups: Vec<String>) -> BoxFuture<'_, StoreResult<()>>;
 
-    /// Every group known: seen in a change or added.
-    fn groups(&self) -> BoxFuture<'_, StoreResult<Vec<String>>>;
-
-    /// Every group known, with when its last complete listing began (in
-    /// Unix milliseconds; `None` when none is recorded), by group ID.
+    /// Every group known (seen in a change or added), with when its last
+    /// complete listing began (in Unix milliseconds; `None` when none is
+    /// recorded), by group ID.
     fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>>;
 
     /// Records that these groups' complete listings, begun at the times

@@ -826,45 +826,30 @@ async fn a_restart_resumes_a_cut_pass_and_the_next_pass_finds_what_it_skipped(db
 /// A pass that finished is not resumed: the start lists every group, so a
 /// delivery lost while the engine was down is found at once.
 async fn a_restart_after_a_finished_pass_lists_every_group(db: Db) {
-    let env = Env::start(db).await;
-    let listed = env.emu.create_group(GroupOptions::default()).unwrap();
-    let store = env.store().await;
-    left_by_a_crash(
-        &store,
-        std::slice::from_ref(&listed),
-        now_ms() - 500,
-        true,
-        std::slice::from_ref(&listed),
-        now_ms() - 400,
-    )
-    .await;
-    let lost = env.emu.add_join_requests(&listed, 1).unwrap();
-    let m = env
-        .builder()
-        .await
-        .decide(|_req| async { Decision::Approve })
-        .reconcile_every(Duration::from_secs(3600))
-        .build()
-        .unwrap();
-    let served = Served::start(m.clone()).await;
-    record_in(m.store(), &listed, &lost[0], State::Approved).await;
-    served.stop().await;
-    assert_eq!(env.emu.stats().endpoints.list, 1);
+    restart_lists_every_group(db, 500, true, Duration::from_secs(3600)).await;
 }
 
 /// A pass cut short whose last progress is `reconcile_every` or longer
 /// ago is not resumed: its groups are due, and the start lists every one.
 async fn a_restart_after_a_pass_cut_long_ago_lists_every_group(db: Db) {
+    restart_lists_every_group(db, 62_000, false, Duration::from_secs(60)).await;
+}
+
+/// A restart over a store whose last pass began `age_ms` ago (`finished`
+/// or not) and listed its one group 100 ms later: the engine, reconciling
+/// every `every`, lists that group at its start and finds the request
+/// whose delivery was lost while it was down.
+async fn restart_lists_every_group(db: Db, age_ms: i64, finished: bool, every: Duration) {
     let env = Env::start(db).await;
     let listed = env.emu.create_group(GroupOptions::default()).unwrap();
     let store = env.store().await;
     left_by_a_crash(
         &store,
         std::slice::from_ref(&listed),
-        now_ms() - 62_000,
-        false,
+        now_ms() - age_ms,
+        finished,
         std::slice::from_ref(&listed),
-        now_ms() - 61_000,
+        now_ms() - age_ms + 100,
     )
     .await;
     let lost = env.emu.add_join_requests(&listed, 1).unwrap();
@@ -872,7 +857,7 @@ async fn a_restart_after_a_pass_cut_long_ago_lists_every_group(db: Db) {
         .builder()
         .await
         .decide(|_req| async { Decision::Approve })
-        .reconcile_every(Duration::from_secs(60))
+        .reconcile_every(every)
         .build()
         .unwrap();
     let served = Served::start(m.clone()).await;

@@ -94,7 +94,10 @@ async fn transitions_persist_with_their_audit_rows() {
             (Some("pending"), "approving")
         ]
     );
-    assert_eq!(store.backend().groups().await.unwrap(), ["G"]);
+    assert_eq!(
+        store.backend().groups_listed().await.unwrap(),
+        [("G".to_owned(), None)]
+    );
 
     let json = store.status().await.unwrap().to_json();
     for s in State::ALL {

@@ -1648,17 +1648,6 @@ impl Backend for PostgresBackend {
         })
     }
 
-    fn groups(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
-        Box::pin(async move {
-            let conn = self.conn().await?;
-            let rows = conn
-                .query("SELECT group_id FROM groups ORDER BY group_id", &[])
-                .await
-                .map_err(|e| pg_err(&e))?;
-            Ok(rows.iter().map(|r| r.get(0)).collect())
-        })
-    }
-
     fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>> {
         Box::pin(async move {
             let conn = self.conn().await?;

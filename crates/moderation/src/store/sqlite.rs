@@ -652,14 +652,6 @@ impl Backend for SqliteBackend {
         })
     }
 
-    fn groups(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT group_id FROM groups ORDER BY group_id")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect()
-        })
-    }
-
     fn groups_listed(&self) -> BoxFuture<'_, StoreResult<Vec<ListedGroup>>> {
         self.read(move |conn| {
             let mut stmt =
@@ -924,7 +916,7 @@ mod tests {
         assert_eq!(status.total.get(State::Approving), 200);
         // One `created` and one `decided` audit row each, never two.
         assert_eq!(backend.audit(None).await.unwrap().len(), 400);
-        assert_eq!(backend.groups().await.unwrap().len(), 7);
+        assert_eq!(backend.groups_listed().await.unwrap().len(), 7);
     }
 
     #[tokio::test]
@@ -932,6 +924,9 @@ mod tests {
         let backend = SqliteBackend::open(":memory:".into()).await.unwrap();
         backend.apply(vec![created("G", "J")], 10).await.unwrap();
         assert_eq!(backend.pending(10).await.unwrap().len(), 1);
-        assert_eq!(backend.groups().await.unwrap(), ["G"]);
+        assert_eq!(
+            backend.groups_listed().await.unwrap(),
+            [("G".to_owned(), None)]
+        );
     }
 }
