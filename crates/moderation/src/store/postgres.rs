@@ -130,6 +130,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections made (with the apply's statements prepared) at open.
 const WARM_CONNECTIONS: usize = 8;
 
+/// Planner settings for every pooled connection. The ledger's tables grow
+/// from empty far faster than autovacuum analyzes them, and a statement's
+/// plan is cached per connection: planned while `records` was small, a
+/// keyed lookup became a hash join over a sequential scan and stayed one
+/// as the table grew (every delivery then read the whole table), and a
+/// claim became a bitmap scan, which never marks the index entries of
+/// dead row versions (left by every state change) as dead, so each claim
+/// visited all of them again. Every statement of this store is a lookup
+/// by key through a unique index or a claim in index order, for which
+/// nested loops over index scans are right at any table size; sequential
+/// scans stay allowed for the full reads (`status`, `dump`).
+const SESSION_SETTINGS: &str =
+    "SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_bitmapscan = off";
+
 /// Transactions retried after a deadlock or serialization failure.
 const TX_ATTEMPTS: usize = 5;
 
@@ -668,6 +682,14 @@ impl PostgresBackend {
             .create_timeout(Some(POOL_WAIT))
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .runtime(Runtime::Tokio1)
+            .post_create(deadpool_postgres::Hook::async_fn(|client, _| {
+                Box::pin(async move {
+                    client
+                        .batch_execute(SESSION_SETTINGS)
+                        .await
+                        .map_err(deadpool_postgres::HookError::Backend)
+                })
+            }))
             .build()
             .map_err(|e| StoreError::new(format!("postgres pool: {e}")))?;
         let backend = Self {
@@ -1042,10 +1064,12 @@ async fn apply_in(conn: &Object, calls: &[Call<'_>]) -> Result<Vec<Vec<Transitio
             return Err(e.into());
         }
     };
-    let mut known_groups: Vec<&str> = groups.clone();
-    known_groups.dedup();
-
     let new = plan.inserts();
+    // A group is known from its first record on, so only the new records
+    // can name a group the table lacks.
+    let mut new_groups: Vec<&str> = new.group_id.clone();
+    new_groups.sort_unstable();
+    new_groups.dedup();
     let (updates, keep_lease) = plan.updates();
     let audit = &plan.audit;
     let inserted = async {
@@ -1071,8 +1095,14 @@ async fn apply_in(conn: &Object, calls: &[Call<'_>]) -> Result<Vec<Vec<Transitio
             conn.execute(&statements.audit, &audit.params()).await
         }
     };
-    let group_params: Params<'_> = vec![&known_groups];
-    let grouped = conn.execute(&statements.group, &group_params);
+    let group_params: Params<'_> = vec![&new_groups];
+    let grouped = async {
+        if new_groups.is_empty() {
+            Ok(0)
+        } else {
+            conn.execute(&statements.group, &group_params).await
+        }
+    };
     // Every future runs to its end (`join`, not `try_join`), so `COMMIT`
     // has been sent and answered whatever failed before it.
     let ((inserted, updated, audited, grouped), committed) = futures_util::future::join(
@@ -1088,6 +1118,33 @@ async fn apply_in(conn: &Object, calls: &[Call<'_>]) -> Result<Vec<Vec<Transitio
     Ok(plan.out)
 }
 
+/// Loads and locks the records of the keys in `$1`, `$2` (group and join
+/// request IDs), in key order, so two replicas' transactions never wait on
+/// each other in a cycle (the sort comes before the lock).
+fn load_sql() -> String {
+    format!(
+        "SELECT {} FROM records r JOIN unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
+           ON r.group_id = k.g AND r.join_request_id = k.j \
+         ORDER BY r.group_id, r.join_request_id FOR UPDATE OF r",
+        prefixed("r")
+    )
+}
+
+/// Writes changed records back by key, each keeping its lease or not.
+const UPDATE_SQL: &str = "\
+    UPDATE records r SET wa_id = u.wa_id, user_id = u.user_id, username = u.username, \
+           created_at = u.created_at, state = u.state, decision = u.decision, rule = u.rule, \
+           reason = u.reason, code = u.code, attempts = u.attempts, updated_at = u.updated_at, \
+           not_before = u.not_before, \
+           lease_until = CASE WHEN u.keep THEN r.lease_until ELSE 0 END, \
+           lease_owner = CASE WHEN u.keep THEN r.lease_owner ELSE NULL END \
+         FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+           $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
+           $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BOOLEAN[]) \
+           AS u(group_id, join_request_id, wa_id, user_id, username, created_at, state, \
+                decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before, keep) \
+         WHERE r.group_id = u.group_id AND r.join_request_id = u.join_request_id";
+
 /// The prepared statements of [`apply_in`] (cached per connection).
 struct Statements {
     load: tokio_postgres::Statement,
@@ -1099,16 +1156,7 @@ struct Statements {
 
 impl Statements {
     async fn prepare(conn: &Object) -> Result<Self, tokio_postgres::Error> {
-        // Locked in key order (the sort comes before the lock), so two
-        // replicas' transactions never wait on each other in a cycle.
-        let load = conn
-            .prepare_cached(&format!(
-                "SELECT {} FROM records r JOIN unnest($1::TEXT[], $2::TEXT[]) AS k(g, j) \
-                   ON r.group_id = k.g AND r.join_request_id = k.j \
-                 ORDER BY r.group_id, r.join_request_id FOR UPDATE OF r",
-                prefixed("r")
-            ))
-            .await?;
+        let load = conn.prepare_cached(&load_sql()).await?;
         // No ON CONFLICT: a record another replica created after our load
         // is a unique violation, which aborts (and retries) the transaction.
         let insert = conn
@@ -1120,22 +1168,7 @@ impl Statements {
                    $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[])",
             )
             .await?;
-        let update = conn
-            .prepare_cached(
-                "UPDATE records r SET wa_id = u.wa_id, user_id = u.user_id, username = u.username, \
-                   created_at = u.created_at, state = u.state, decision = u.decision, rule = u.rule, \
-                   reason = u.reason, code = u.code, attempts = u.attempts, updated_at = u.updated_at, \
-                   not_before = u.not_before, \
-                   lease_until = CASE WHEN u.keep THEN r.lease_until ELSE 0 END, \
-                   lease_owner = CASE WHEN u.keep THEN r.lease_owner ELSE NULL END \
-                 FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
-                   $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
-                   $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BOOLEAN[]) \
-                   AS u(group_id, join_request_id, wa_id, user_id, username, created_at, state, \
-                        decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before, keep) \
-                 WHERE r.group_id = u.group_id AND r.join_request_id = u.join_request_id",
-            )
-            .await?;
+        let update = conn.prepare_cached(UPDATE_SQL).await?;
         let audit = conn
             .prepare_cached(
                 "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
@@ -1760,9 +1793,60 @@ impl Backend for PostgresBackend {
     }
 }
 
+/// The scratch schemas of the integration tests, for the tests below that
+/// need a real server.
+#[cfg(test)]
+#[path = "../../tests/support/pg.rs"]
+mod test_pg;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::test_pg as pg;
+
+    /// A plan cached while the ledger is empty (a new database's first
+    /// deliveries) is used as the table grows: a keyed statement's generic
+    /// plan must still go through the unique index, never read the table.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keyed_statements_use_the_unique_index_when_planned_on_an_empty_table() {
+        let Some(scratch) = pg::PgScratch::create("plans") else {
+            return;
+        };
+        let backend = PostgresBackend::open(&scratch.url).await.unwrap();
+        let conn = backend.conn().await.unwrap();
+        conn.batch_execute("SET plan_cache_mode = force_generic_plan")
+            .await
+            .unwrap();
+        let keyed = [
+            ("load", load_sql(), "'{g}', '{j}'"),
+            (
+                "update",
+                UPDATE_SQL.to_owned(),
+                "'{g}', '{j}', '{}', '{}', '{}', '{1}', '{pending}', '{}', '{}', '{}', '{}', \
+                 '{0}', '{1}', '{1}', '{0}', '{f}'",
+            ),
+        ];
+        for (name, sql, args) in keyed {
+            conn.batch_execute(&format!("PREPARE wa_plan_{name} AS {sql}"))
+                .await
+                .unwrap();
+            let plan: Vec<String> = conn
+                .query(&format!("EXPLAIN EXECUTE wa_plan_{name}({args})"), &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let plan = plan.join("\n");
+            assert!(
+                plan.contains("records_group_id_join_request_id_key")
+                    && !plan.contains("Seq Scan on records")
+                    && !plan.contains("Hash Join"),
+                "{name}: {plan}"
+            );
+        }
+    }
 
     #[test]
     fn passwords_are_redacted() {
