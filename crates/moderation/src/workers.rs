@@ -108,6 +108,10 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
             if batch.is_empty() {
                 break;
             }
+            // A short batch took every record that was pending: the next
+            // round waits to be woken (a delivery stored since has woken it
+            // already) instead of asking the store again at once.
+            let short = batch.len() < ROUND;
             if let DecideWith::Policy(p) = &inner.decide
                 && let Err(e) = p.lock().await.reload_lists()
             {
@@ -134,7 +138,7 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
                 store_as_decided(&m, generation, &batch, deciding),
             )
             .await;
-            if !stored {
+            if !stored || short {
                 break;
             }
         }
@@ -420,7 +424,12 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
                     Err(e) => tracing::error!(error = %e, "applier: cannot claim records"),
                 }
             }
+            // As in the decider: a short round took all that was ready.
+            let short = claimed.len() < ROUND;
             apply_round(&m, generation, claimed).await;
+            if short {
+                break;
+            }
         }
     }
 }

@@ -483,7 +483,6 @@ impl Backend for SqliteBackend {
             let mut out = Vec::new();
             let mut groups = std::collections::BTreeSet::new();
             for c in &changes {
-                groups.insert(c.group_id.as_str());
                 let current = load(tx, &c.group_id, &c.join_request_id)?;
                 let Some(t) = ledger::apply(current.as_ref(), &c.group_id, &c.join_request_id, &c.event, now)
                 else {
@@ -491,6 +490,11 @@ impl Backend for SqliteBackend {
                 };
                 if !t.changed {
                     continue;
+                }
+                // A group is known from its first record on, so only a new
+                // record can name a group the table lacks.
+                if current.is_none() {
+                    groups.insert(c.group_id.as_str());
                 }
                 save(tx, &t.record, matches!(c.event, ledger::Event::Sending))?;
                 if t.state_changed() {
