@@ -131,18 +131,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const WARM_CONNECTIONS: usize = 8;
 
 /// Planner settings for every pooled connection. The ledger's tables grow
-/// from empty far faster than autovacuum analyzes them, and a statement's
-/// plan is cached per connection: planned while `records` was small, a
-/// keyed lookup became a hash join over a sequential scan and stayed one
-/// as the table grew (every delivery then read the whole table), and a
-/// claim became a bitmap scan, which never marks the index entries of
-/// dead row versions (left by every state change) as dead, so each claim
-/// visited all of them again. Every statement of this store is a lookup
-/// by key through a unique index or a claim in index order, for which
-/// nested loops over index scans are right at any table size; sequential
-/// scans stay allowed for the full reads (`status`, `dump`).
-const SESSION_SETTINGS: &str =
-    "SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_bitmapscan = off";
+/// from empty far faster than autovacuum analyzes them, and plans are
+/// cached per connection. Planned while `records` was small, a keyed
+/// lookup became a sequential scan (hashed, or filtered row by row for
+/// each key) and stayed one as the table grew, so every delivery read the
+/// whole table; and a claim became a bitmap scan, which never marks the
+/// index entries of dead row versions (every state change leaves one) as
+/// dead, so each claim visited all of them again. Every statement of this
+/// store is a lookup by key, a claim in index order or a read in index
+/// order, for which index scans in nested loops are right at any size.
+const SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
+     SET enable_mergejoin = off; SET enable_bitmapscan = off";
 
 /// Transactions retried after a deadlock or serialization failure.
 const TX_ATTEMPTS: usize = 5;
@@ -1805,9 +1804,10 @@ mod tests {
 
     use super::test_pg as pg;
 
-    /// A plan cached while the ledger is empty (a new database's first
-    /// deliveries) is used as the table grows: a keyed statement's generic
-    /// plan must still go through the unique index, never read the table.
+    /// A plan made while the ledger is empty (a new database's first
+    /// deliveries) is cached and used as the table grows: a keyed
+    /// statement's plans, generic or for one key, must go through the
+    /// unique index, never read the table.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn keyed_statements_use_the_unique_index_when_planned_on_an_empty_table() {
         let Some(scratch) = pg::PgScratch::create("plans") else {
@@ -1815,24 +1815,39 @@ mod tests {
         };
         let backend = PostgresBackend::open(&scratch.url).await.unwrap();
         let conn = backend.conn().await.unwrap();
-        conn.batch_execute("SET plan_cache_mode = force_generic_plan")
-            .await
-            .unwrap();
+        for mode in ["force_generic_plan", "force_custom_plan"] {
+            conn.batch_execute(&format!("SET plan_cache_mode = {mode}"))
+                .await
+                .unwrap();
+            assert_keyed_plans(&conn, mode).await;
+        }
+    }
+
+    async fn assert_keyed_plans(conn: &Object, mode: &str) {
+        // Several keys: for a few rows, reading a small table once per key
+        // is what the planner likes best.
+        let n = 8;
+        let array = |v: &str| format!("'{{{}}}'", vec![v; n].join(","));
+        let load_args = [array("g"), array("j")].join(", ");
+        let update_args = [
+            "g", "j", "w", "u", "n", "1", "pending", "approve", "r", "x", "1", "0", "1", "1", "0",
+            "f",
+        ]
+        .map(array)
+        .join(", ");
         let keyed = [
-            ("load", load_sql(), "'{g}', '{j}'"),
-            (
-                "update",
-                UPDATE_SQL.to_owned(),
-                "'{g}', '{j}', '{}', '{}', '{}', '{1}', '{pending}', '{}', '{}', '{}', '{}', \
-                 '{0}', '{1}', '{1}', '{0}', '{f}'",
-            ),
+            ("load", load_sql(), load_args),
+            ("update", UPDATE_SQL.to_owned(), update_args),
         ];
         for (name, sql, args) in keyed {
-            conn.batch_execute(&format!("PREPARE wa_plan_{name} AS {sql}"))
+            conn.batch_execute(&format!("PREPARE wa_plan_{name}_{mode} AS {sql}"))
                 .await
                 .unwrap();
             let plan: Vec<String> = conn
-                .query(&format!("EXPLAIN EXECUTE wa_plan_{name}({args})"), &[])
+                .query(
+                    &format!("EXPLAIN EXECUTE wa_plan_{name}_{mode}({args})"),
+                    &[],
+                )
                 .await
                 .unwrap()
                 .iter()
@@ -1843,7 +1858,7 @@ mod tests {
                 plan.contains("records_group_id_join_request_id_key")
                     && !plan.contains("Seq Scan on records")
                     && !plan.contains("Hash Join"),
-                "{name}: {plan}"
+                "{name}, {mode}: {plan}"
             );
         }
     }
