@@ -140,8 +140,12 @@ const WARM_CONNECTIONS: usize = 8;
 /// dead, so each claim visited all of them again. Every statement of this
 /// store is a lookup by key, a claim in index order or a read in index
 /// order, for which index scans in nested loops are right at any size.
+/// A statement that has to scan the table anyway (taking back leases at
+/// start) is then costed as a disabled plan, far above the JIT thresholds,
+/// and compiling it took over 100 ms, so JIT is off too (nothing of ours
+/// runs long enough to gain from it).
 const SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
-     SET enable_mergejoin = off; SET enable_bitmapscan = off";
+     SET enable_mergejoin = off; SET enable_bitmapscan = off; SET jit = off";
 
 /// Transactions retried after a deadlock or serialization failure.
 const TX_ATTEMPTS: usize = 5;
@@ -1815,6 +1819,10 @@ mod tests {
         };
         let backend = PostgresBackend::open(&scratch.url).await.unwrap();
         let conn = backend.conn().await.unwrap();
+        // A statement that must scan (taking back leases) is costed as a
+        // disabled plan: JIT would compile it.
+        let jit: String = conn.query_one("SHOW jit", &[]).await.unwrap().get(0);
+        assert_eq!(jit, "off");
         for mode in ["force_generic_plan", "force_custom_plan"] {
             conn.batch_execute(&format!("SET plan_cache_mode = {mode}"))
                 .await
