@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use memchr::memmem;
+
 use crate::error::{DecodeError, MIN_REDACTED_LEN};
 use crate::ids::{Cursor, JoinRequestId};
 use crate::model::{
@@ -20,14 +22,26 @@ use crate::model::{
 pub const REDACTED: &str = "[redacted]";
 
 /// Every encoding of one secret that text from a server could hold.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Redactor {
     /// Longest first, so that a form containing another is replaced whole.
     forms: Vec<String>,
+    /// A searcher per form, in the same order: every string of every
+    /// response is searched, and `str::contains` would set its searcher up
+    /// again for each one.
+    finders: Vec<memmem::Finder<'static>>,
     /// The shortest form's length: a shorter text holds none of them (an
     /// ID, most fields of a response, is shorter than any real token).
     shortest: usize,
 }
+
+impl PartialEq for Redactor {
+    fn eq(&self, other: &Self) -> bool {
+        self.forms == other.forms
+    }
+}
+
+impl Eq for Redactor {}
 
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,12 +75,24 @@ impl Redactor {
             forms.dedup();
         }
         let shortest = forms.last().map_or(usize::MAX, String::len);
-        Self { forms, shortest }
+        let finders = forms
+            .iter()
+            .map(|f| memmem::Finder::new(f.as_bytes()).into_owned())
+            .collect();
+        Self {
+            forms,
+            finders,
+            shortest,
+        }
     }
 
     /// Whether `text` holds the secret in any of its forms.
     pub fn holds_secret(&self, text: &str) -> bool {
-        text.len() >= self.shortest && self.forms.iter().any(|f| text.contains(f.as_str()))
+        text.len() >= self.shortest
+            && self
+                .finders
+                .iter()
+                .any(|f| f.find(text.as_bytes()).is_some())
     }
 
     /// `text` with every form of the secret replaced by [`REDACTED`].
@@ -75,9 +101,9 @@ impl Redactor {
             return Cow::Borrowed(text);
         }
         let mut out = text.to_owned();
-        for f in &self.forms {
-            if out.contains(f.as_str()) {
-                out = out.replace(f.as_str(), REDACTED);
+        for (form, finder) in self.forms.iter().zip(&self.finders) {
+            if finder.find(out.as_bytes()).is_some() {
+                out = out.replace(form.as_str(), REDACTED);
             }
         }
         Cow::Owned(out)
