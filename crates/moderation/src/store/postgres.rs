@@ -1070,9 +1070,7 @@ async fn apply_in(conn: &Object, calls: &[Call<'_>]) -> Result<Vec<Vec<Transitio
     let new = plan.inserts();
     // A group is known from its first record on, so only the new records
     // can name a group the table lacks.
-    let mut new_groups: Vec<&str> = new.group_id.clone();
-    new_groups.sort_unstable();
-    new_groups.dedup();
+    let new_groups = &new.group_id;
     let (updates, keep_lease) = plan.updates();
     let audit = &plan.audit;
     let inserted = async {
@@ -1098,7 +1096,7 @@ async fn apply_in(conn: &Object, calls: &[Call<'_>]) -> Result<Vec<Vec<Transitio
             conn.execute(&statements.audit, &audit.params()).await
         }
     };
-    let group_params: Params<'_> = vec![&new_groups];
+    let group_params: Params<'_> = vec![new_groups];
     let grouped = async {
         if new_groups.is_empty() {
             Ok(0)
@@ -1132,6 +1130,10 @@ fn load_sql() -> String {
         prefixed("r")
     )
 }
+
+/// Adds the groups in `$1` the table lacks.
+const INSERT_GROUPS_SQL: &str =
+    "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING";
 
 /// Writes changed records back by key, each keeping its lease or not.
 const UPDATE_SQL: &str = "\
@@ -1180,11 +1182,7 @@ impl Statements {
                    AS a(at, g, j, f, t, e, ru, re, n) ORDER BY n",
             )
             .await?;
-        let group = conn
-            .prepare_cached(
-                "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING",
-            )
-            .await?;
+        let group = conn.prepare_cached(INSERT_GROUPS_SQL).await?;
         Ok(Self {
             load,
             insert,
@@ -1674,12 +1672,9 @@ impl Backend for PostgresBackend {
                 return Ok(());
             }
             let conn = self.conn().await?;
-            conn.execute(
-                "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING",
-                &[&groups],
-            )
-            .await
-            .map_err(|e| pg_err(&e))?;
+            conn.execute(INSERT_GROUPS_SQL, &[&groups])
+                .await
+                .map_err(|e| pg_err(&e))?;
             Ok(())
         })
     }
