@@ -780,17 +780,7 @@ async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, at_start: b
             left
         }
         None => {
-            if let Err(e) = backend
-                .mark_pass(PassMark {
-                    started_at,
-                    finished: false,
-                })
-                .await
-            {
-                // Only a later restart's resumption needs it: without it
-                // that restart lists every group, as a pass always did.
-                tracing::warn!(error = %e, "reconciler: the pass's start not stored");
-            }
+            mark_pass(m, started_at, false).await;
             groups.into_iter().map(|(g, _)| g).collect()
         }
     };
@@ -813,15 +803,7 @@ async fn reconcile_pass(m: &Moderator, stop: &watch::Receiver<bool>, at_start: b
     if *stop.borrow() {
         return;
     }
-    if let Err(e) = backend
-        .mark_pass(PassMark {
-            started_at,
-            finished: true,
-        })
-        .await
-    {
-        tracing::warn!(error = %e, "reconciler: the pass's end not stored");
-    }
+    mark_pass(m, started_at, true).await;
     // Group-full holds get another try now that time has passed.
     match backend.held_group_full().await {
         Ok(held) if !held.is_empty() => {
@@ -892,6 +874,20 @@ fn resumed_pass(
 fn listed_recently(last: Option<PassMark>, now: i64, every: i64) -> bool {
     matches!(last, Some(PassMark { started_at, finished: true })
         if started_at <= now && now - started_at < every)
+}
+
+/// Stores the pass begun at `started_at` as begun or finished. A failure
+/// is only logged: without the mark a later restart lists every group, as
+/// a pass always did, and the next pass is not skipped by another replica.
+async fn mark_pass(m: &Moderator, started_at: i64, finished: bool) {
+    let mark = PassMark {
+        started_at,
+        finished,
+    };
+    if let Err(e) = m.inner.store.backend().mark_pass(mark).await {
+        let what = if finished { "end" } else { "start" };
+        tracing::warn!(error = %e, "reconciler: the pass's {what} not stored");
+    }
 }
 
 /// Groups marked listed at once (one write for many listings).
