@@ -269,6 +269,14 @@ pub async fn record_in(store: &Store, group: &str, jr: &str, state: State) -> Re
     .await
 }
 
+/// Asserts that the ledger holds no record of `jr` (now, not eventually).
+pub async fn assert_not_stored(store: &Store, group: &str, jr: &str) {
+    assert!(
+        store.get(group, jr).await.unwrap().is_none(),
+        "{group} / {jr} is in the ledger"
+    );
+}
+
 pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
