@@ -57,6 +57,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_reconcile_progress.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_records_fillfactor.sql"),
+    ),
 ];
 
 /// First keys of our advisory locks; the second key is the schema's hash,
