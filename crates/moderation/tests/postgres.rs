@@ -162,7 +162,7 @@ async fn leases_are_written_on_the_rows_own_page() {
     let store = Store::open(&pg.url).await.unwrap();
     let n = 400;
     let changes = (0..n)
-        .map(|i| Change::new("G", &format!("J{i:04}"), created_event(&format!("1{i:08}"))))
+        .map(|i| Change::new("G", format!("J{i:04}"), created_event(&format!("1{i:08}"))))
         .collect();
     store.apply(changes, 10).await.unwrap();
     let pages = |pg: &PgScratch| -> Vec<(String, String)> {
