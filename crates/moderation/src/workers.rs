@@ -2,17 +2,16 @@
 //! the applier (decided → sent → outcome) and the reconciler (listing every
 //! known group to catch lost deliveries). Each is a loop that sleeps on a
 //! [`Notify`](tokio::sync::Notify) or a timer, never a busy loop, and stops
-//! when the stop flag turns true, after finishing the rounds it is in.
+//! when the stop flag turns true, after finishing the round it is in.
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use http_body_util::{BodyExt as _, Full};
-use tokio::sync::{Semaphore, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use wa_groups::protocol::codes;
 use wa_groups::{Action, ErrorKind};
 
@@ -149,30 +148,14 @@ async fn decider(m: Moderator, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// How long a result that is ready (a decision, a call's outcome) waits
-/// for others of its round to be ready too, so that they share a commit:
-/// short beside a decider's timeout or a throttled call, long beside a
-/// policy's answer or an API round trip.
-const GATHER: Duration = Duration::from_millis(50);
-
-/// The next results of `stream` to commit together: the first to come and
-/// every other that comes within [`GATHER`] of it. `None` once the stream
-/// is done.
-async fn gathered<S>(stream: &mut S) -> Option<Vec<S::Item>>
-where
-    S: futures_util::Stream + Unpin,
-{
-    let mut ready = vec![stream.next().await?];
-    let deadline = tokio::time::Instant::now() + GATHER;
-    while let Ok(Some(item)) = tokio::time::timeout_at(deadline, stream.next()).await {
-        ready.push(item);
-    }
-    Some(ready)
-}
+/// How long a decision that is ready waits for others of its round to be
+/// ready too, so that they share a commit: short beside a decider's
+/// timeout, long beside a policy's or a quick callback's answer.
+const DECIDED_GATHER: Duration = Duration::from_millis(50);
 
 /// Stores the decisions of a claimed round as `deciding` yields them: each
 /// commit takes what is ready, once the oldest decision not yet stored has
-/// waited [`GATHER`] or the round is done, and wakes the applier.
+/// waited [`DECIDED_GATHER`] or the round is done, and wakes the applier.
 /// False when the round stopped early (its leases were lost, or a commit
 /// failed): the records not stored stay pending, and the claim loop ends.
 async fn store_as_decided(
@@ -183,13 +166,31 @@ async fn store_as_decided(
 ) -> bool {
     let inner = &m.inner;
     let mut deciding = std::pin::pin!(deciding);
-    while let Some(ready) = gathered(&mut deciding).await {
+    let mut ready: Vec<(usize, Verdict)> = Vec::new();
+    let mut done = false;
+    while !done {
+        match deciding.next().await {
+            Some(d) => ready.push(d),
+            None => break,
+        }
+        // What else is ready within the gather time of the first.
+        let deadline = tokio::time::Instant::now() + DECIDED_GATHER;
+        loop {
+            match tokio::time::timeout_at(deadline, deciding.next()).await {
+                Ok(Some(d)) => ready.push(d),
+                Ok(None) => {
+                    done = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
         let keys = keys_of(ready.iter().map(|(i, _)| &batch[*i]));
         if !still_owned(m, generation, &keys, "decisions").await {
             return false;
         }
         let mut changes = Vec::with_capacity(ready.len());
-        for (i, v) in ready {
+        for (i, v) in ready.drain(..) {
             let r = &batch[i];
             let Verdict {
                 decision,
@@ -360,12 +361,6 @@ async fn ask_inner(url: &str, req: &ModerationRequest) -> Result<Decision, Strin
 // Applier
 // ---------------------------------------------------------------------------
 
-/// Rounds of the applier in flight at once. A round ends when the last of
-/// its calls does, and one call may take long (a `Retry-After` of up to a
-/// minute, a timeout and its retries); meanwhile the next rounds are
-/// claimed and sent, so that call holds up only its own records.
-const APPLY_ROUNDS: usize = 4;
-
 async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
     let inner = &m.inner;
     if inner.config.dry_run {
@@ -374,24 +369,13 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
     }
     let window = i64::try_from(inner.config.batch_window.as_millis()).unwrap_or(i64::MAX);
     let lease = lease_ms(&m);
-    // The client's concurrency bounds the calls of every round together.
-    let calls = Arc::new(Semaphore::new(inner.config.concurrency));
-    let mut rounds: JoinSet<()> = JoinSet::new();
-    'work: loop {
+    loop {
         if !wait(&inner.apply_work, IDLE_POLL, &mut stop).await {
-            break;
+            return;
         }
         loop {
-            while let Some(ended) = rounds.try_join_next() {
-                round_ended(ended);
-            }
             if *stop.borrow() {
-                break 'work;
-            }
-            while rounds.len() >= APPLY_ROUNDS {
-                if let Some(ended) = rounds.join_next().await {
-                    round_ended(ended);
-                }
+                return;
             }
             let now = now_ms();
             let generation = inner.store.backend().lease_generation();
@@ -427,7 +411,7 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
                         .map(|r| (r.group_id.clone(), r.join_request_id.clone()))
                         .collect();
                     let _ = inner.store.backend().release(keys).await;
-                    break 'work;
+                    return;
                 }
                 let now = now_ms();
                 match inner
@@ -442,51 +426,26 @@ async fn applier(m: Moderator, mut stop: watch::Receiver<bool>) {
             }
             // As in the decider: a short round took all that was ready.
             let short = claimed.len() < ROUND;
-            rounds.spawn(apply_round(
-                m.clone(),
-                generation,
-                claimed,
-                Arc::clone(&calls),
-            ));
+            apply_round(&m, generation, claimed).await;
             if short {
                 break;
             }
         }
     }
-    // Stopping: the rounds in flight end first, their outcomes stored.
-    while let Some(ended) = rounds.join_next().await {
-        round_ended(ended);
-    }
-}
-
-/// Logs a round that panicked: its records keep their leases until they
-/// run out, then another round (here or in another replica) takes them.
-fn round_ended(ended: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = ended {
-        tracing::error!(error = %e, "applier: a round ended abnormally; its records are sent again once their leases run out");
-    }
 }
 
 /// Sends one round of claimed records: marks them `Sending` (committed
 /// before any call, so a crash mid-call is known on restart), calls the
-/// API per group and action (each call holding one of `calls`), and
-/// records the outcomes as the calls end, in commits that gather what is
-/// ready (see [`gathered`]), so the round's quick calls are stored while a
-/// slow one waits.
+/// API per group and action, and records each ID's outcome.
 ///
 /// `generation` is the store's [`lease_generation`] when the records were
 /// claimed: if it changed (the leases were lost, and others may be sending
 /// these records), nothing is marked or sent.
 ///
 /// [`lease_generation`]: crate::store::Backend::lease_generation
-async fn apply_round(
-    m: Moderator,
-    generation: Option<u64>,
-    claimed: Vec<Record>,
-    calls: Arc<Semaphore>,
-) {
+async fn apply_round(m: &Moderator, generation: Option<u64>, claimed: Vec<Record>) {
     let inner = &m.inner;
-    if !still_owned(&m, generation, &keys_of(&claimed), "claimed records").await {
+    if !still_owned(m, generation, &keys_of(&claimed), "claimed records").await {
         return;
     }
     let mut batches: BTreeMap<(String, bool), (Action, Vec<Record>)> = BTreeMap::new();
@@ -513,37 +472,22 @@ async fn apply_round(
         let _ = inner.store.backend().release(keys).await;
         return;
     }
-    // Each call owns what it needs: a stream of futures borrowing from
-    // this one would not be `Send` across the spawned task's await points
-    // (a rustc limit on higher-ranked closures).
     let sends = futures_util::stream::iter(batches)
-        .map(|((group, _), (action, records))| {
-            let (m, calls) = (m.clone(), Arc::clone(&calls));
-            async move {
-                // The semaphore is never closed.
-                let _call = calls.acquire_owned().await.ok();
-                send(&m, group, action, records).await
-            }
-        })
-        .buffer_unordered(inner.config.concurrency);
+        .map(|((group, _), (action, records))| send(m, group, action, records))
+        .buffer_unordered(inner.config.concurrency)
+        .collect::<Vec<Vec<Change>>>();
     // Checked again as late as can be, right before the calls (the
     // `Sending` commit took a round trip).
-    if !still_owned(&m, generation, &keys, "records marked sending").await {
+    if !still_owned(m, generation, &keys, "records marked sending").await {
         return;
     }
-    let store_outcomes = async {
-        let mut sends = std::pin::pin!(sends);
-        while let Some(ended) = gathered(&mut sends).await {
-            let changes: Vec<Change> = ended.into_iter().flatten().collect();
-            if let Err(e) = inner.store.apply(changes, now_ms()).await {
-                // The records stay approving/rejecting with their attempt
-                // counted: the next round's 131213 confirms them
-                // (`confirmed_by_retry`).
-                tracing::error!(error = %e, "applier: outcomes not stored; they will be confirmed by retry");
-            }
-        }
-    };
-    with_renewal(&m, generation, keys, store_outcomes).await;
+    let results = with_renewal(m, generation, keys, sends).await;
+    let changes: Vec<Change> = results.into_iter().flatten().collect();
+    if let Err(e) = inner.store.apply(changes, now_ms()).await {
+        // The records stay approving/rejecting with their attempt counted:
+        // the next round's 131213 confirms them (`confirmed_by_retry`).
+        tracing::error!(error = %e, "applier: outcomes not stored; they will be confirmed by retry");
+    }
 }
 
 /// The lease timeout in milliseconds.

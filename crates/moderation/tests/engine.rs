@@ -34,7 +34,6 @@ on_both_stores!(
     transient_failures_back_off_the_record_then_apply,
     a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on,
     a_slow_decide_holds_up_only_its_own_request,
-    a_throttled_call_holds_up_only_its_own_records,
     a_restart_resumes_a_cut_pass_and_the_next_pass_finds_what_it_skipped,
     a_restart_after_a_finished_pass_lists_every_group,
     a_restart_after_a_pass_cut_long_ago_lists_every_group,
@@ -639,58 +638,6 @@ async fn a_slow_decide_holds_up_only_its_own_request(db: Db) {
     record_in(m.store(), &group, &ids[0], State::Approved).await;
     served.stop().await;
     assert_eq!(env.emu.stats().join_requests_approved, 3);
-}
-
-async fn a_throttled_call_holds_up_only_its_own_records(db: Db) {
-    let env = Env::start(db).await;
-    let slow_group = env.emu.create_group(GroupOptions::default()).unwrap();
-    let group = env.emu.create_group(GroupOptions::default()).unwrap();
-    let slow = env.emu.add_join_requests(&slow_group, 1).unwrap();
-    let ids = env.emu.add_join_requests(&group, 1).unwrap();
-    // The slow group's approve is answered 429 with a `Retry-After`, which
-    // the client waits out before sending it again.
-    env.emu
-        .inject_fault(
-            Fault::RateLimited {
-                code: 131208,
-                retry_after: Some(4),
-            },
-            FaultMatch::any()
-                .method(Method::POST)
-                .path_contains(format!("{slow_group}/join_requests"))
-                .times(1),
-        )
-        .unwrap();
-    let m = env
-        .builder()
-        .await
-        .decide(|_req| async { Decision::Approve })
-        .batch_window(Duration::ZERO)
-        .build()
-        .unwrap();
-    let served = Served::start(m.clone()).await;
-    let body = payload(&slow_group, vec![created(&slow[0], "15550001")]);
-    assert_eq!(deliver(&served.webhook_url(), &body, APP_SECRET).await, 200);
-    support::eventually("the throttled call", || async {
-        (env.emu.stats().faults_applied == 1).then_some(())
-    })
-    .await;
-    // A request decided while that call waits is sent in a round of its
-    // own (it used to wait for the whole earlier round).
-    let body = payload(&group, vec![created(&ids[0], "15550002")]);
-    assert_eq!(deliver(&served.webhook_url(), &body, APP_SECRET).await, 200);
-    record_in(m.store(), &group, &ids[0], State::Approved).await;
-    let waiting = m.store().get(&slow_group, &slow[0]).await.unwrap().unwrap();
-    assert_eq!(
-        (waiting.state, waiting.attempts),
-        (State::Approving, 1),
-        "{waiting:?}"
-    );
-    // Stopping waits for the throttled call, and its outcome is stored.
-    served.stop().await;
-    let r = m.store().get(&slow_group, &slow[0]).await.unwrap().unwrap();
-    assert_eq!(r.state, State::Approved);
-    assert_eq!(env.emu.stats().join_requests_approved, 2);
 }
 
 async fn a_panicking_or_hanging_decider_holds_its_request_and_the_decider_goes_on(db: Db) {
