@@ -150,6 +150,74 @@ async fn replicas_starting_at_once_migrate_once() {
     drop(stores);
 }
 
+/// Announcements go in without a load (one round trip); an announced
+/// request that is stored already (a repeated delivery, one another replica
+/// inserted at the same moment) changes nothing, and each request has one
+/// record and one `created` audit row, in arrival order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_of_stored_requests_change_nothing() {
+    let Some(pg) = PgScratch::create("announce") else {
+        return;
+    };
+    let a = Store::open(&pg.url).await.unwrap();
+    let b = Store::open(&pg.url).await.unwrap();
+    let first = a
+        .apply(vec![Change::new("G", "J1", created_event("1"))], 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].from, None);
+    // A repeat of J1 beside a new J2 announced twice in the same call.
+    let ts = a
+        .apply(
+            vec![
+                Change::new("G", "J1", created_event("1")),
+                Change::new("G", "J2", created_event("2")),
+                Change::new("G", "J2", created_event("2")),
+            ],
+            20,
+        )
+        .await
+        .unwrap();
+    let changed: Vec<&str> = ts
+        .iter()
+        .map(|t| t.record.join_request_id.as_str())
+        .collect();
+    assert_eq!(changed, ["J2"]);
+    // Two replicas announce the same new requests at once: one record each.
+    let keys: Vec<String> = (3..40).map(|i| format!("J{i:02}")).collect();
+    let announce = || -> Vec<Change> {
+        keys.iter()
+            .map(|j| Change::new("G", j, created_event("3")))
+            .collect()
+    };
+    let (from_a, from_b) =
+        futures_util::future::join(a.apply(announce(), 30), b.apply(announce(), 30)).await;
+    let (from_a, from_b) = (from_a.unwrap(), from_b.unwrap());
+    assert_eq!(from_a.len() + from_b.len(), keys.len());
+    let audit = a.audit(Some("G")).await.unwrap();
+    let created: Vec<&str> = audit
+        .iter()
+        .filter(|r| r.event == "created")
+        .map(|r| r.join_request_id.as_str())
+        .collect();
+    let mut want = vec!["J1", "J2"];
+    want.extend(keys.iter().map(String::as_str));
+    want.sort_unstable();
+    let mut sorted = created.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, want, "one created row per request");
+    assert_eq!(&created[..2], ["J1", "J2"]);
+    assert_eq!(
+        pg.rows("SELECT join_request_id FROM records WHERE id < (SELECT id FROM records WHERE join_request_id = 'J03') ORDER BY id"),
+        [[Some("J1".to_owned())], [Some("J2".to_owned())]]
+    );
+    assert_eq!(
+        pg.rows("SELECT count(*) FROM groups"),
+        [[Some("1".to_owned())]]
+    );
+}
+
 /// A lease touches no indexed column, so with room on the page (the
 /// table's fillfactor) the row's new version stays on its page as a
 /// heap-only update: no index entry written, none left dead for later

@@ -1036,13 +1036,103 @@ fn row_to_record_at(row: &Row, offset: usize) -> StoreResult<Record> {
 }
 
 /// One attempt at `calls` (one or more [`Backend::apply`] calls, in order)
-/// on `conn`: one transaction in two round trips whatever the number of
-/// calls and changes. `BEGIN` and the load (which locks the records) go out
-/// together; the ledger runs in memory; then the writes and `COMMIT` go out
-/// together. A failed write aborts the transaction, so that `COMMIT` rolls
-/// it back: nothing half-done is kept.
+/// on `conn`. Calls that only announce requests (webhook deliveries of
+/// `Created` events) go through [`insert_new`] first, in one round trip;
+/// everything else, and the announcements of requests already stored,
+/// through [`load_and_apply`].
 async fn apply_in(conn: &Object, calls: &[Call<'_>]) -> Result<Vec<Vec<Transition>>, TxError> {
     let statements = Statements::prepare(conn).await?;
+    let announcements = calls
+        .iter()
+        .flat_map(|(changes, _)| changes.iter())
+        .all(|c| matches!(c.event, ledger::Event::Created { .. }));
+    if !announcements {
+        return load_and_apply(conn, &statements, calls).await;
+    }
+    let (mut outs, stored) = insert_new(conn, &statements, calls).await?;
+    if stored.is_empty() {
+        return Ok(outs);
+    }
+    let rest: Vec<(Vec<Change>, i64)> = calls
+        .iter()
+        .map(|&(changes, now)| {
+            let of_stored = changes
+                .iter()
+                .filter(|c| stored.contains(&(c.group_id.clone(), c.join_request_id.clone())))
+                .cloned()
+                .collect();
+            (of_stored, now)
+        })
+        .collect();
+    let rest: Vec<Call<'_>> = rest.iter().map(|(c, now)| (&c[..], *now)).collect();
+    let more = load_and_apply(conn, &statements, &rest).await?;
+    for (out, more) in outs.iter_mut().zip(more) {
+        out.extend(more);
+    }
+    Ok(outs)
+}
+
+/// Announcements of requests, which are almost always new: the records
+/// the ledger makes of them, with their audit rows and groups, inserted by
+/// one statement between `BEGIN` and `COMMIT`, all three sent at once, with
+/// no load first. The statement skips a key that is stored already (a
+/// repeated delivery, a request the reconciler found first, another
+/// replica's insert); the skipped keys are returned with the transitions
+/// of the others, and their changes then run on the stored records (see
+/// [`apply_in`]). A failed statement aborts the transaction, so that
+/// `COMMIT` rolls it back.
+async fn insert_new(
+    conn: &Object,
+    statements: &Statements,
+    calls: &[Call<'_>],
+) -> Result<(Vec<Vec<Transition>>, HashSet<(String, String)>), TxError> {
+    let plan = Plan::new(&[], calls)?;
+    let new = plan.inserts();
+    let mut params = new.params();
+    params.extend(plan.audit.params());
+    let (begun, inserted, committed) = futures_util::future::join3(
+        conn.batch_execute("BEGIN"),
+        conn.query(&statements.insert_new, &params),
+        conn.batch_execute("COMMIT"),
+    )
+    .await;
+    begun?;
+    let inserted = inserted?;
+    committed?;
+    let inserted: HashSet<(String, String)> = inserted
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+        .collect();
+    let stored: HashSet<(String, String)> = plan
+        .current
+        .keys()
+        .filter(|k| !inserted.contains(*k))
+        .cloned()
+        .collect();
+    let outs = plan
+        .out
+        .into_iter()
+        .map(|ts| {
+            ts.into_iter()
+                .filter(|t| {
+                    !stored.contains(&(t.record.group_id.clone(), t.record.join_request_id.clone()))
+                })
+                .collect()
+        })
+        .collect();
+    Ok((outs, stored))
+}
+
+/// `calls` on the stored records: one transaction in two round trips
+/// whatever the number of calls and changes. `BEGIN` and the load (which
+/// locks the records) go out together; the ledger runs in memory; then the
+/// writes and `COMMIT` go out together. A failed write aborts the
+/// transaction, so that `COMMIT` rolls it back: nothing half-done is kept.
+async fn load_and_apply(
+    conn: &Object,
+    statements: &Statements,
+    calls: &[Call<'_>],
+) -> Result<Vec<Vec<Transition>>, TxError> {
     let mut keys: Vec<(&str, &str)> = calls
         .iter()
         .flat_map(|(changes, _)| changes.iter())
@@ -1139,6 +1229,30 @@ fn load_sql() -> String {
 const INSERT_GROUPS_SQL: &str =
     "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING";
 
+/// The new records in `$1`..`$15` (as the plain insert takes them), the
+/// audit rows in `$16`..`$23` (as the audit insert takes them) of those
+/// records only, and their groups, skipping every key that is stored
+/// already; returns the keys inserted.
+const INSERT_NEW_SQL: &str = "\
+    WITH ins AS (\
+      INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
+        state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
+      SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+        $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
+        $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[]) \
+      ON CONFLICT (group_id, join_request_id) DO NOTHING \
+      RETURNING group_id, join_request_id), \
+    aud AS (\
+      INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
+      SELECT a.at, a.g, a.j, a.f, a.t, a.e, a.ru, a.re FROM unnest($16::BIGINT[], $17::TEXT[], \
+        $18::TEXT[], $19::TEXT[], $20::TEXT[], $21::TEXT[], $22::TEXT[], $23::TEXT[]) \
+        WITH ORDINALITY AS a(at, g, j, f, t, e, ru, re, n) \
+      WHERE EXISTS (SELECT 1 FROM ins WHERE ins.group_id = a.g AND ins.join_request_id = a.j) \
+      ORDER BY a.n), \
+    grp AS (\
+      INSERT INTO groups (group_id) SELECT DISTINCT group_id FROM ins ON CONFLICT DO NOTHING) \
+    SELECT group_id, join_request_id FROM ins";
+
 /// Writes changed records back by key, each keeping its lease or not.
 const UPDATE_SQL: &str = "\
     UPDATE records r SET wa_id = u.wa_id, user_id = u.user_id, username = u.username, \
@@ -1158,6 +1272,7 @@ const UPDATE_SQL: &str = "\
 struct Statements {
     load: tokio_postgres::Statement,
     insert: tokio_postgres::Statement,
+    insert_new: tokio_postgres::Statement,
     update: tokio_postgres::Statement,
     audit: tokio_postgres::Statement,
     group: tokio_postgres::Statement,
@@ -1177,6 +1292,7 @@ impl Statements {
                    $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[])",
             )
             .await?;
+        let insert_new = conn.prepare_cached(INSERT_NEW_SQL).await?;
         let update = conn.prepare_cached(UPDATE_SQL).await?;
         let audit = conn
             .prepare_cached(
@@ -1190,6 +1306,7 @@ impl Statements {
         Ok(Self {
             load,
             insert,
+            insert_new,
             update,
             audit,
             group,
