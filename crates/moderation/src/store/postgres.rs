@@ -1229,29 +1229,46 @@ fn load_sql() -> String {
 const INSERT_GROUPS_SQL: &str =
     "INSERT INTO groups (group_id) SELECT DISTINCT unnest($1::TEXT[]) ON CONFLICT DO NOTHING";
 
-/// The new records in `$1`..`$15` (as the plain insert takes them), the
-/// audit rows in `$16`..`$23` (as the audit insert takes them) of those
-/// records only, and their groups, skipping every key that is stored
-/// already; returns the keys inserted.
-const INSERT_NEW_SQL: &str = "\
-    WITH ins AS (\
-      INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
-        state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
-      SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
-        $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
-        $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[]) \
-      ON CONFLICT (group_id, join_request_id) DO NOTHING \
-      RETURNING group_id, join_request_id), \
-    aud AS (\
-      INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
-      SELECT a.at, a.g, a.j, a.f, a.t, a.e, a.ru, a.re FROM unnest($16::BIGINT[], $17::TEXT[], \
-        $18::TEXT[], $19::TEXT[], $20::TEXT[], $21::TEXT[], $22::TEXT[], $23::TEXT[]) \
-        WITH ORDINALITY AS a(at, g, j, f, t, e, ru, re, n) \
-      WHERE EXISTS (SELECT 1 FROM ins WHERE ins.group_id = a.g AND ins.join_request_id = a.j) \
-      ORDER BY a.n), \
-    grp AS (\
-      INSERT INTO groups (group_id) SELECT DISTINCT group_id FROM ins ON CONFLICT DO NOTHING) \
-    SELECT group_id, join_request_id FROM ins";
+/// Inserts the records in `$1`..`$15` (the columns of
+/// [`RecordColumns::params`]), in order.
+const INSERT_RECORDS_SQL: &str = "\
+    INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
+      state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
+    SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+      $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
+      $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[])";
+
+/// Inserts the audit rows in the eight parameters from `$first` on (the
+/// columns of [`AuditColumns::params`]), in order, those that `filter`
+/// (empty, or a `WHERE` on `a.g` and `a.j`) keeps.
+fn insert_audit_sql(first: usize, filter: &str) -> String {
+    let [at, g, j, f, t, e, ru, re] = std::array::from_fn::<usize, 8, _>(|i| first + i);
+    format!(
+        "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
+         SELECT a.at, a.g, a.j, a.f, a.t, a.e, a.ru, a.re FROM unnest(${at}::BIGINT[], ${g}::TEXT[], \
+           ${j}::TEXT[], ${f}::TEXT[], ${t}::TEXT[], ${e}::TEXT[], ${ru}::TEXT[], ${re}::TEXT[]) \
+           WITH ORDINALITY AS a(at, g, j, f, t, e, ru, re, n) {filter} ORDER BY a.n"
+    )
+}
+
+/// The new records in `$1`..`$15` (as [`INSERT_RECORDS_SQL`]), the audit
+/// rows in `$16`..`$23` of those records only, and their groups, skipping
+/// every key that is stored already; returns the keys inserted.
+fn insert_new_sql() -> String {
+    format!(
+        "WITH ins AS ({INSERT_RECORDS_SQL} \
+           ON CONFLICT (group_id, join_request_id) DO NOTHING \
+           RETURNING group_id, join_request_id), \
+         aud AS ({}), \
+         grp AS (INSERT INTO groups (group_id) SELECT DISTINCT group_id FROM ins \
+           ON CONFLICT DO NOTHING) \
+         SELECT group_id, join_request_id FROM ins",
+        insert_audit_sql(
+            16,
+            "WHERE EXISTS (SELECT 1 FROM ins WHERE ins.group_id = a.g AND ins.join_request_id = a.j)"
+        )
+    )
+}
 
 /// Writes changed records back by key, each keeping its lease or not.
 const UPDATE_SQL: &str = "\
@@ -1283,25 +1300,10 @@ impl Statements {
         let load = conn.prepare_cached(&load_sql()).await?;
         // No ON CONFLICT: a record another replica created after our load
         // is a unique violation, which aborts (and retries) the transaction.
-        let insert = conn
-            .prepare_cached(
-                "INSERT INTO records (group_id, join_request_id, wa_id, user_id, username, created_at, \
-                   state, decision, rule, reason, code, attempts, first_seen_at, updated_at, not_before) \
-                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
-                   $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BIGINT[], \
-                   $12::INTEGER[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[])",
-            )
-            .await?;
-        let insert_new = conn.prepare_cached(INSERT_NEW_SQL).await?;
+        let insert = conn.prepare_cached(INSERT_RECORDS_SQL).await?;
+        let insert_new = conn.prepare_cached(&insert_new_sql()).await?;
         let update = conn.prepare_cached(UPDATE_SQL).await?;
-        let audit = conn
-            .prepare_cached(
-                "INSERT INTO audit (at, group_id, join_request_id, from_state, to_state, event, rule, reason) \
-                 SELECT at, g, j, f, t, e, ru, re FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], \
-                   $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[]) WITH ORDINALITY \
-                   AS a(at, g, j, f, t, e, ru, re, n) ORDER BY n",
-            )
-            .await?;
+        let audit = conn.prepare_cached(&insert_audit_sql(1, "")).await?;
         let group = conn.prepare_cached(INSERT_GROUPS_SQL).await?;
         Ok(Self {
             load,
