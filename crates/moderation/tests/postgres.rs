@@ -216,6 +216,17 @@ async fn announcements_of_stored_requests_change_nothing() {
         pg.rows("SELECT count(*) FROM groups"),
         [[Some("1".to_owned())]]
     );
+    // More than one statement takes at once (64) go through the load, to
+    // the same end.
+    let many: Vec<Change> = (100..200)
+        .map(|i| Change::new("H", format!("J{i}"), created_event("4")))
+        .collect();
+    assert_eq!(a.apply(many.clone(), 40).await.unwrap().len(), 100);
+    assert!(a.apply(many, 41).await.unwrap().is_empty());
+    assert_eq!(
+        pg.rows("SELECT count(*) FROM audit WHERE group_id = 'H' AND event = 'created'"),
+        [[Some("100".to_owned())]]
+    );
 }
 
 /// A lease touches no indexed column, so with room on the page (the
