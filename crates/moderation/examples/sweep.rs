@@ -127,6 +127,14 @@ fn parse_args() -> Result<Args, Error> {
                 .into(),
         );
     }
+    // Each run must start on an empty store: a new SQLite file or a new
+    // scratch schema, never a given URL the first run has filled.
+    if a.runs > 1 && a.store.as_deref().is_some_and(|s| s != "postgres") {
+        return Err(
+            "--runs N needs an empty store per run: leave --store out (SQLite) or give --store postgres (a scratch schema each)"
+                .into(),
+        );
+    }
     if a.replicas > 1 && a.store.as_deref().is_none_or(|s| s.starts_with("sqlite:")) {
         return Err("several replicas need a shared store: --store postgres://...".into());
     }
