@@ -33,7 +33,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -1107,6 +1107,10 @@ async fn insert_new(
     begun?;
     let inserted = inserted?;
     committed?;
+    // The usual case, every key new: nothing to sort out.
+    if inserted.len() == plan.current.len() {
+        return Ok((plan.out, HashSet::new()));
+    }
     let inserted: HashSet<(String, String)> = inserted
         .iter()
         .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
@@ -1305,13 +1309,17 @@ struct Statements {
 
 impl Statements {
     async fn prepare(conn: &Object) -> Result<Self, tokio_postgres::Error> {
-        let load = conn.prepare_cached(&load_sql()).await?;
+        // Built once per process: this runs for every transaction.
+        static LOAD: LazyLock<String> = LazyLock::new(load_sql);
+        static INSERT_NEW: LazyLock<String> = LazyLock::new(insert_new_sql);
+        static AUDIT: LazyLock<String> = LazyLock::new(|| insert_audit_sql(1, ""));
+        let load = conn.prepare_cached(&LOAD).await?;
         // No ON CONFLICT: a record another replica created after our load
         // is a unique violation, which aborts (and retries) the transaction.
         let insert = conn.prepare_cached(INSERT_RECORDS_SQL).await?;
-        let insert_new = conn.prepare_cached(&insert_new_sql()).await?;
+        let insert_new = conn.prepare_cached(&INSERT_NEW).await?;
         let update = conn.prepare_cached(UPDATE_SQL).await?;
-        let audit = conn.prepare_cached(&insert_audit_sql(1, "")).await?;
+        let audit = conn.prepare_cached(&AUDIT).await?;
         let group = conn.prepare_cached(INSERT_GROUPS_SQL).await?;
         Ok(Self {
             load,
