@@ -945,12 +945,14 @@ async fn a_replica_skips_a_pass_another_replica_just_finished(db: Db) {
         })
         .await
         .unwrap();
+    // Waited for until it finished: its start is marked before it lists,
+    // and a stop in between would leave groups unlisted.
     let next = eventually("this engine's next pass", || async {
         backend
             .last_pass()
             .await
             .unwrap()
-            .filter(|p| p.started_at != began)
+            .filter(|p| p.started_at != began && p.finished)
     })
     .await;
     served.stop().await;
