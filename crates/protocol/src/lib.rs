@@ -12,6 +12,7 @@
 //! - one error tree ([`Error`]) with Graph errors classified by code;
 //! - the retry policy ([`RetryPolicy`]) and chunk planning and merging
 //!   ([`ChunkPlan`]);
+//! - Meta's usage headers and pacing by them ([`usage`], [`Pacer`]);
 //! - group webhooks ([`webhook`]): payload parsing and `X-Hub-Signature-256`.
 //!
 //! Out of scope: sockets, TLS, timers, async runtimes, clocks and random
@@ -54,6 +55,7 @@ mod request;
 mod retry;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod usage;
 pub mod webhook;
 
 pub use chunk::ChunkPlan;
@@ -79,6 +81,7 @@ pub use request::{
     ListJoinRequests, ListQuery, MAX_LIMIT, Operation, parse_error_response, retry_after,
 };
 pub use retry::{RetryDecision, RetryPolicy, is_retryable};
+pub use usage::{Pacer, usage_percent};
 
 /// The Graph API version used when none is given.
 pub const DEFAULT_API_VERSION: &str = "v23.0";
