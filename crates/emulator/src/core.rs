@@ -272,6 +272,12 @@ impl Core {
         self.lock().rate_limit()
     }
 
+    /// The usage of the rate limit over calls on `group_id` now, for the
+    /// usage header; `None` without a limit.
+    pub(crate) fn usage(&self, group_id: &str) -> Option<crate::state::Usage> {
+        self.lock().usage(group_id, Instant::now())
+    }
+
     pub(crate) fn set_webhook(&self, url: &str, app_secret: &[u8]) -> Result<(), Error> {
         let target = WebhookTarget::new(url, app_secret)?;
         self.webhooks.set(Some(target));

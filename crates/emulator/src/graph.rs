@@ -18,6 +18,7 @@ use crate::errors;
 use crate::fault::Fault;
 use crate::respond::{Reset, api_error, json, read_body};
 use crate::stats::bump;
+use wa_groups_protocol::usage::business_use_case_usage;
 
 fn fault_response(fault: Fault) -> Result<Response<EmuBody>, Reset> {
     Ok(match fault {
@@ -123,11 +124,15 @@ pub(crate) async fn graph_api(
             return Ok(api_error(e));
         }
     };
-    let result = match request {
+    // Each call's usage is read after it took its share of the limit.
+    let (result, usage) = match request {
         ServerRequest::List { version, op } => {
             bump(&counters.list);
-            core.list(op.group_id().as_str(), op.options(), version.as_str())
-                .map(|p| json(StatusCode::OK, serde_json::to_vec(&p).unwrap_or_default()))
+            let group = op.group_id().as_str();
+            let result = core
+                .list(group, op.options(), version.as_str())
+                .map(|p| json(StatusCode::OK, serde_json::to_vec(&p).unwrap_or_default()));
+            (result, core.usage(group))
         }
         ServerRequest::Decide { op, .. } => {
             bump(match op.action() {
@@ -135,23 +140,41 @@ pub(crate) async fn graph_api(
                 Action::Reject => &counters.reject,
             });
             let request_id = random_token(24);
-            core.decide(op.group_id().as_str(), op.action(), op.ids(), &request_id)
-                .map(|outcome| json(StatusCode::OK, outcome.to_json()))
+            let group = op.group_id().as_str();
+            let result = core
+                .decide(group, op.action(), op.ids(), &request_id)
+                .map(|outcome| json(StatusCode::OK, outcome.to_json()));
+            (result, core.usage(group))
         }
         ServerRequest::GroupInfo { op, .. } => {
             bump(&counters.group_info);
-            core.group_info(op.group_id().as_str(), op.fields())
-                .map(|i| json(StatusCode::OK, serde_json::to_vec(&i).unwrap_or_default()))
+            let group = op.group_id().as_str();
+            let result = core
+                .group_info(group, op.fields())
+                .map(|i| json(StatusCode::OK, serde_json::to_vec(&i).unwrap_or_default()));
+            (result, core.usage(group))
         }
         _ => {
             bump(&counters.invalid);
-            Err(bad_request("(#100) Unsupported request"))
+            (Err(bad_request("(#100) Unsupported request")), None)
         }
     };
-    Ok(result.unwrap_or_else(|e| {
+    let mut response = result.unwrap_or_else(|e| {
         if e.code == wa_groups_protocol::codes::GROUP_NOT_FOUND {
             bump(&counters.unknown_group);
         }
         api_error(e)
-    }))
+    });
+    // As Meta's responses do: how much of the limit is used, so a client
+    // can slow down before 100.
+    if let Some(usage) = usage {
+        let value =
+            business_use_case_usage(&core.config.waba_id, usage.percent, usage.regain_minutes);
+        if let Ok(value) = http::HeaderValue::try_from(value) {
+            response
+                .headers_mut()
+                .insert(wa_groups_protocol::usage::BUSINESS_USE_CASE_USAGE, value);
+        }
+    }
+    Ok(response)
 }

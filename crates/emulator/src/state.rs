@@ -60,6 +60,28 @@ impl Bucket {
     }
 }
 
+impl Bucket {
+    /// The tokens there are at `now`, without taking one.
+    fn tokens_at(&self, limit: &RateLimit, epoch: u64, now: Instant) -> f64 {
+        let burst = limit.burst_size();
+        if self.epoch != epoch {
+            return burst;
+        }
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        (self.tokens + elapsed * limit.per_second).min(burst)
+    }
+}
+
+/// How much of a rate limit is used, as a usage header reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Percent of the burst used: 100 only when a call now would be
+    /// refused, so a client that keeps it below 100 is never refused.
+    pub(crate) percent: u8,
+    /// Whole minutes until a call is admitted again (0 within a minute).
+    pub(crate) regain_minutes: u64,
+}
+
 /// Something that happened, for webhooks.
 #[derive(Debug, Clone)]
 pub(crate) enum EventKind {
@@ -340,6 +362,30 @@ impl State {
 
     pub(crate) fn rate_limit(&self) -> Option<RateLimit> {
         self.rate
+    }
+
+    /// The usage of the rate limit that applies to calls on `group_id`;
+    /// `None` without a limit or for an unknown group.
+    pub(crate) fn usage(&self, group_id: &str, now: Instant) -> Option<Usage> {
+        let limit = self.rate.as_ref()?;
+        let bucket = match limit.scope {
+            RateLimitScope::Group => &self.groups.get(group_id)?.bucket,
+            RateLimitScope::Phone => &self.phone_bucket,
+        };
+        let burst = limit.burst_size();
+        let tokens = bucket.tokens_at(limit, self.rate_epoch, now);
+        if tokens < 1.0 {
+            let wait = (1.0 - tokens) / limit.per_second;
+            return Some(Usage {
+                percent: 100,
+                regain_minutes: (wait / 60.0).floor() as u64,
+            });
+        }
+        let used = ((burst - tokens) / burst * 100.0).round();
+        Some(Usage {
+            percent: (used as u8).min(99),
+            regain_minutes: 0,
+        })
     }
 
     // --- Graph API operations ----------------------------------------------

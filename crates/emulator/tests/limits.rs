@@ -222,6 +222,49 @@ async fn rate_limits_must_be_finite_and_within_bounds() {
     assert_eq!(emu.controller().stats().rate_limited, 1);
 }
 
+/// The usage a Graph answer reports, as the client reads it.
+fn usage(a: &Answer) -> Option<u8> {
+    wa_groups_protocol::usage_percent(&a.headers)
+}
+
+#[tokio::test]
+async fn graph_answers_report_the_limits_usage_as_meta_does() {
+    let (emu, g) = emulator_with_group().await;
+    let c = client();
+    let list = || {
+        graph(
+            &emu,
+            Method::GET,
+            &format!("/v23.0/{g}/join_requests"),
+            None,
+        )
+    };
+    // No limit, no usage header.
+    let a = send(&c, list()).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.headers.get("x-business-use-case-usage").is_none());
+    // A burst of 4 refilled at 0.001 a second: each call uses a quarter,
+    // and the last one admitted leaves it at 100 (a call now is refused).
+    emu.controller()
+        .set_rate_limit(Some(RateLimit::per_group(0.001).burst(4.0)))
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(usage(&send(&c, list()).await));
+    }
+    assert_eq!(seen, [Some(25), Some(50), Some(75), Some(100), Some(100)]);
+    let a = send(&c, list()).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    // The header is Meta's: keyed by the business account, one entry for
+    // the use case; 0.001 a second is 17 minutes to the next call.
+    let header: Value =
+        serde_json::from_slice(a.headers["x-business-use-case-usage"].as_bytes()).unwrap();
+    let entry = &header["102290129340398"][0];
+    assert_eq!(entry["type"], "whatsapp_business_management");
+    assert_eq!(entry["call_count"], 100);
+    assert_eq!(entry["estimated_time_to_regain_access"], 16);
+}
+
 #[tokio::test]
 async fn seeds_are_bounded_before_anything_is_created() {
     let emu = Emulator::builder().start().await.unwrap();
