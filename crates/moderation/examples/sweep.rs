@@ -360,6 +360,8 @@ async fn drain_bucket(emu: &wa_groups_emulator::EmulatorHandle, group: &str) -> 
         .access_token(emu.access_token())
         .base_url(emu.base_url())
         .max_retries(0)
+        // It runs into the limit on purpose.
+        .pace_by_usage(false)
         .build()?;
     loop {
         match client

@@ -99,6 +99,7 @@ pub struct ClientBuilder {
     max_response_bytes: i64,
     root_certificates: Vec<Vec<u8>>,
     on_retry: Option<crate::client::RetryHook>,
+    pace_by_usage: bool,
 }
 
 impl Default for ClientBuilder {
@@ -120,6 +121,7 @@ impl Default for ClientBuilder {
             max_response_bytes: count(DEFAULT_MAX_RESPONSE_BYTES),
             root_certificates: Vec::new(),
             on_retry: None,
+            pace_by_usage: true,
         }
     }
 }
@@ -146,6 +148,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("root_certificates", &self.root_certificates.len())
             .field("on_retry", &self.on_retry.is_some())
+            .field("pace_by_usage", &self.pace_by_usage)
             .finish()
     }
 }
@@ -289,6 +292,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether calls are paced by the usage Meta's responses report
+    /// (`X-Business-Use-Case-Usage`, `X-App-Usage`; default on). From 80%
+    /// of a limit used, a client whose calls make the usage rise slows
+    /// down, so that it stays below 100 (where calls are refused with a
+    /// `Retry-After` of a second or more) instead of running into it;
+    /// below 80% nothing is paced. Clones of a client share one pace.
+    /// The wait counts against `total_timeout`, not the per-attempt
+    /// timeout. See [`Pacer`](wa_groups_protocol::Pacer).
+    pub fn pace_by_usage(mut self, on: bool) -> Self {
+        self.pace_by_usage = on;
+        self
+    }
+
     /// Trusts one more root certificate (DER bytes) for HTTPS, besides the
     /// built-in roots: for a TLS-intercepting proxy or a test server.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
@@ -383,6 +399,9 @@ impl ClientBuilder {
             max_response_bytes,
             in_flight: Arc::new(tokio::sync::Semaphore::new(max_connections)),
             on_retry: self.on_retry,
+            pacer: self
+                .pace_by_usage
+                .then(|| std::sync::Mutex::new(wa_groups_protocol::Pacer::new())),
         }))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,8 +18,8 @@ use tracing::{Instrument, debug, debug_span};
 use wa_groups_protocol::{
     AccessToken, Action, ApproveOutcome, ChunkPlan, DecideJoinRequests, DecisionOutcome,
     DecodeError, Endpoint, GetGroupInfo, GroupId, GroupInfo, JoinRequest, JoinRequestId,
-    JoinRequestIds, JoinRequestPage, ListJoinRequests, Listing, Operation, PageStep, RejectOutcome,
-    RetryDecision, RetryPolicy,
+    JoinRequestIds, JoinRequestPage, ListJoinRequests, Listing, Operation, Pacer, PageStep,
+    RejectOutcome, RetryDecision, RetryPolicy, usage_percent,
 };
 
 use crate::builder::ClientBuilder;
@@ -45,6 +45,8 @@ pub(crate) struct Settings {
     pub(crate) max_response_bytes: usize,
     pub(crate) in_flight: Arc<Semaphore>,
     pub(crate) on_retry: Option<RetryHook>,
+    /// The pace the usage headers set, shared by every call of the client.
+    pub(crate) pacer: Option<Mutex<Pacer>>,
 }
 
 /// The callback of [`ClientBuilder::on_retry`], shared by the client's clones.
@@ -232,6 +234,9 @@ impl Client {
         async move {
             // The semaphore is never closed.
             let _slot = s.in_flight.acquire().await.ok();
+            if let Some(pacer) = &s.pacer {
+                pace(pacer).await;
+            }
             let started = Instant::now();
             let mut result = match tokio::time::timeout(s.timeout, self.exchange(op)).await {
                 Ok(r) => r,
@@ -261,6 +266,11 @@ impl Client {
         let (response, connection) = s.http.send(request).await?;
         let (head, body) = response.into_parts();
         let status = head.status;
+        if let Some(pacer) = &s.pacer
+            && let Some(usage) = usage_percent(&head.headers)
+        {
+            observe(pacer, usage);
+        }
         tracing::Span::current().record("status", status.as_u16());
         let body = read_body(body, status, &head.headers, s.max_response_bytes).await?;
         // Read to the end: the connection may serve the next request.
@@ -559,6 +569,45 @@ async fn read_body(
             }
             Err(Error::Transport(t))
         }
+    }
+}
+
+/// The longest single sleep of a paced call: it asks again after it, as
+/// the pace may have eased meanwhile.
+const MAX_PACING_NAP: Duration = Duration::from_millis(50);
+
+/// Waits until the pacer lets a call go, and books it.
+async fn pace(pacer: &Mutex<Pacer>) {
+    loop {
+        let wait = {
+            let mut p = pacer.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let wait = p.delay(now);
+            if wait.is_zero() {
+                p.sent(now);
+                return;
+            }
+            wait
+        };
+        tokio::time::sleep(wait.min(MAX_PACING_NAP)).await;
+    }
+}
+
+/// Gives the pacer a response's usage; logs when pacing starts or ends.
+fn observe(pacer: &Mutex<Pacer>, usage: u8) {
+    let mut p = pacer.lock().unwrap_or_else(PoisonError::into_inner);
+    let was = p.rate().is_some();
+    p.observe(Instant::now(), usage);
+    match (was, p.rate()) {
+        (false, Some(rate)) => {
+            debug!(
+                usage,
+                rate = rate as u64,
+                "usage rising near the limit; pacing calls"
+            );
+        }
+        (true, None) => debug!(usage, "usage below the pacing mark; calls no longer paced"),
+        _ => {}
     }
 }
 

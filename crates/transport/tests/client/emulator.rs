@@ -172,6 +172,54 @@ async fn the_rate_limiter_is_waited_out() {
     .await;
 }
 
+/// Runs `tasks` × `calls` listings of `group` at once; the count of calls
+/// that ended rate limited.
+async fn hammer(client: &Client, group: &str, tasks: usize, calls: usize) -> usize {
+    let runs = (0..tasks).map(|_| async {
+        let mut limited = 0;
+        for _ in 0..calls {
+            match client.list_join_requests(group, ListOptions::new()).await {
+                Ok(_) => {}
+                Err(Error::RateLimited(_)) => limited += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        limited
+    });
+    futures_util::future::join_all(runs).await.into_iter().sum()
+}
+
+#[tokio::test]
+async fn a_busy_client_slows_down_by_the_usage_header_instead_of_being_refused() {
+    within(60, async {
+        let emu = emulator().await;
+        let (g, _) = big_group(&emu, 3);
+        let limit = RateLimit::per_phone(100.0);
+        // Without pacing, eight callers run into the limit at once.
+        emu.controller().set_rate_limit(Some(limit)).unwrap();
+        let unpaced = client(&emu)
+            .max_retries(0)
+            .pace_by_usage(false)
+            .build()
+            .unwrap();
+        let refused = hammer(&unpaced, &g, 8, 40).await;
+        assert!(refused >= 20, "unpaced: {refused} refused");
+        // A new limit starts with a full bucket. Paced, the same load goes
+        // through at about the rate (100 a second after the burst of 100),
+        // with no call refused, or a stray one on a stalled machine.
+        emu.controller().set_rate_limit(Some(limit)).unwrap();
+        let before = emu.controller().stats().rate_limited;
+        let paced = client(&emu).max_retries(0).build().unwrap();
+        let refused = hammer(&paced, &g, 8, 40).await;
+        let limited = emu.controller().stats().rate_limited - before;
+        assert!(
+            refused <= 2 && limited <= 2,
+            "paced: {refused} refused, {limited} answered 429"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn injected_faults_are_retried_or_reported() {
     within(20, async {
