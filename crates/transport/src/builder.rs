@@ -399,9 +399,7 @@ impl ClientBuilder {
             max_response_bytes,
             in_flight: Arc::new(tokio::sync::Semaphore::new(max_connections)),
             on_retry: self.on_retry,
-            pacer: self
-                .pace_by_usage
-                .then(|| std::sync::Mutex::new(wa_groups_protocol::Pacer::new())),
+            pacer: self.pace_by_usage.then(crate::client::Pacing::default),
         }))
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -46,7 +47,7 @@ pub(crate) struct Settings {
     pub(crate) in_flight: Arc<Semaphore>,
     pub(crate) on_retry: Option<RetryHook>,
     /// The pace the usage headers set, shared by every call of the client.
-    pub(crate) pacer: Option<Mutex<Pacer>>,
+    pub(crate) pacer: Option<Pacing>,
 }
 
 /// The callback of [`ClientBuilder::on_retry`], shared by the client's clones.
@@ -576,8 +577,20 @@ async fn read_body(
 /// the pace may have eased meanwhile.
 const MAX_PACING_NAP: Duration = Duration::from_millis(50);
 
+/// A client's [`Pacer`], and whether any response has carried a usage
+/// header: until one has, calls skip the lock (most servers send none).
+#[derive(Debug, Default)]
+pub(crate) struct Pacing {
+    seen: AtomicBool,
+    pacer: Mutex<Pacer>,
+}
+
 /// Waits until the pacer lets a call go, and books it.
-async fn pace(pacer: &Mutex<Pacer>) {
+async fn pace(pacing: &Pacing) {
+    if !pacing.seen.load(Ordering::Relaxed) {
+        return;
+    }
+    let pacer = &pacing.pacer;
     loop {
         let wait = {
             let mut p = pacer.lock().unwrap_or_else(PoisonError::into_inner);
@@ -594,8 +607,9 @@ async fn pace(pacer: &Mutex<Pacer>) {
 }
 
 /// Gives the pacer a response's usage; logs when pacing starts or ends.
-fn observe(pacer: &Mutex<Pacer>, usage: u8) {
-    let mut p = pacer.lock().unwrap_or_else(PoisonError::into_inner);
+fn observe(pacing: &Pacing, usage: u8) {
+    pacing.seen.store(true, Ordering::Relaxed);
+    let mut p = pacing.pacer.lock().unwrap_or_else(PoisonError::into_inner);
     let was = p.rate().is_some();
     p.observe(Instant::now(), usage);
     match (was, p.rate()) {
