@@ -34,7 +34,9 @@
 //! `--runs N` runs the whole job N times, each on a new emulator and a new
 //! store, and its rows give the median run's wall time with every run's
 //! beside it: one 429 (the emulator's `Retry-After` is at least a second)
-//! moves a single run's wall time by a third of the floor.
+//! moves a single run's wall time by a third of the floor. The client
+//! paces its calls by the emulator's usage header to stay clear of them;
+//! the 429 count beside each run shows whether it did.
 //!
 //! `--webhook-lanes N` has the emulator post up to N deliveries at once,
 //! in any order, instead of one at a time: with one lane the delivery rate
