@@ -202,14 +202,7 @@ async fn rate_limits_must_be_finite_and_within_bounds() {
     .await;
     assert_eq!(a.status, StatusCode::OK);
     let c = client();
-    let list = || {
-        graph(
-            &emu,
-            Method::GET,
-            &format!("/v23.0/{g}/join_requests"),
-            None,
-        )
-    };
+    let list = || list_of(&emu, &g);
     assert_eq!(send(&c, list()).await.status, StatusCode::OK);
     let throttled = send(&c, list()).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
@@ -222,6 +215,11 @@ async fn rate_limits_must_be_finite_and_within_bounds() {
     assert_eq!(emu.controller().stats().rate_limited, 1);
 }
 
+/// A listing of group `g`'s join requests.
+fn list_of(emu: &EmulatorHandle, g: &str) -> http::Request<bytes::Bytes> {
+    graph(emu, Method::GET, &format!("/v23.0/{g}/join_requests"), None)
+}
+
 /// The usage a Graph answer reports, as the client reads it.
 fn usage(a: &Answer) -> Option<u8> {
     wa_groups_protocol::usage_percent(&a.headers)
@@ -231,14 +229,7 @@ fn usage(a: &Answer) -> Option<u8> {
 async fn graph_answers_report_the_limits_usage_as_meta_does() {
     let (emu, g) = emulator_with_group().await;
     let c = client();
-    let list = || {
-        graph(
-            &emu,
-            Method::GET,
-            &format!("/v23.0/{g}/join_requests"),
-            None,
-        )
-    };
+    let list = || list_of(&emu, &g);
     // No limit, no usage header.
     let a = send(&c, list()).await;
     assert_eq!(a.status, StatusCode::OK);
