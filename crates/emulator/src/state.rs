@@ -33,19 +33,25 @@ impl Bucket {
         }
     }
 
-    /// Takes one token, or says how long until one is there.
-    fn take(&mut self, limit: &RateLimit, epoch: u64, now: Instant) -> Result<(), Duration> {
+    /// The tokens there are at `now`, without taking one: a full bucket
+    /// under a limit set since (a new `epoch`), else refilled since the
+    /// last call.
+    fn tokens_at(&self, limit: &RateLimit, epoch: u64, now: Instant) -> f64 {
         let burst = limit.burst_size();
         if self.epoch != epoch {
-            *self = Self {
-                tokens: burst,
-                last: now,
-                epoch,
-            };
+            return burst;
         }
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * limit.per_second).min(burst);
-        self.last = now;
+        (self.tokens + elapsed * limit.per_second).min(burst)
+    }
+
+    /// Takes one token, or says how long until one is there.
+    fn take(&mut self, limit: &RateLimit, epoch: u64, now: Instant) -> Result<(), Duration> {
+        *self = Self {
+            tokens: self.tokens_at(limit, epoch, now),
+            last: now,
+            epoch,
+        };
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
@@ -57,18 +63,6 @@ impl Bucket {
                     .unwrap_or(Duration::MAX),
             )
         }
-    }
-}
-
-impl Bucket {
-    /// The tokens there are at `now`, without taking one.
-    fn tokens_at(&self, limit: &RateLimit, epoch: u64, now: Instant) -> f64 {
-        let burst = limit.burst_size();
-        if self.epoch != epoch {
-            return burst;
-        }
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        (self.tokens + elapsed * limit.per_second).min(burst)
     }
 }
 
