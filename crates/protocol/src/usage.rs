@@ -108,8 +108,9 @@ pub fn business_use_case_usage(business_id: &str, percent: u8, regain_minutes: u
 pub struct Pacer {
     /// The latest usage a response reported.
     latest: Option<u8>,
-    /// The usage at the last control step, and when it was.
-    step: Option<(Instant, Option<u8>)>,
+    /// When the last control step was, and the usage then; `None` until
+    /// a response has reported one.
+    step: Option<(Instant, u8)>,
     /// Calls sent since the last control step.
     sent_in_step: u32,
     /// Calls per second this client has been sending, averaged over about
@@ -149,9 +150,9 @@ impl Pacer {
         }
     }
 
-    /// Books a call sent at `now`.
+    /// Books a call sent at `now` (after [`delay`](Self::delay) said zero
+    /// at that time, which took any control step due).
     pub fn sent(&mut self, now: Instant) {
-        self.control(now);
         self.sent_in_step = self.sent_in_step.saturating_add(1);
         self.next = self.rate.map(|rate| {
             let from = self
@@ -176,16 +177,12 @@ impl Pacer {
     /// One control step, when [`STEP`] has passed since the last or the
     /// usage rose [`FAST_RISE`] points since it.
     fn control(&mut self, now: Instant) {
-        let Some((at, before)) = self.step else {
-            self.step = Some((now, self.latest));
-            return;
-        };
         let Some(usage) = self.latest else {
             return;
         };
-        let Some(before) = before else {
+        let Some((at, before)) = self.step else {
             // The first usage seen: the first step starts from it.
-            self.step = Some((now, self.latest));
+            self.step = Some((now, usage));
             self.sent_in_step = 0;
             return;
         };
@@ -198,7 +195,7 @@ impl Pacer {
         let weight = (elapsed.as_secs_f64() / SENT_SPAN.as_secs_f64()).min(1.0);
         let sending = self.sending.map_or(in_step, |s| s + (in_step - s) * weight);
         self.sending = Some(sending);
-        self.step = Some((now, self.latest));
+        self.step = Some((now, usage));
         self.sent_in_step = 0;
         if usage < Self::PACE_FROM {
             self.rate = None;
@@ -300,7 +297,8 @@ mod tests {
     }
 
     /// A token bucket of `burst` calls refilled at `rate` a second,
-    /// reporting its usage as the emulator does.
+    /// reporting its usage as whole percents used, 100 only when a call
+    /// would be refused (the emulator rounds where this floors).
     struct Bucket {
         tokens: f64,
         burst: f64,
