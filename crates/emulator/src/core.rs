@@ -3,6 +3,7 @@
 //! controller (in process) and the HTTP routes (over the wire) both call
 //! these; nothing here knows about HTTP.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,9 @@ pub(crate) struct Core {
     webhooks: Webhooks,
     /// The requester pool of calls that give no seed.
     pool: Mutex<RequesterPool>,
+    /// Whether a rate limit is set: without one, Graph calls skip taking
+    /// the state lock again for the usage header.
+    limited: AtomicBool,
 }
 
 /// `count` if one call may add that many join requests.
@@ -61,6 +65,7 @@ impl Core {
             pool: Mutex::new(RequesterPool::new(
                 config.requester_seed.unwrap_or_else(|| fastrand::u64(..)),
             )),
+            limited: AtomicBool::new(false),
             config,
         };
         (core, rx)
@@ -264,7 +269,10 @@ impl Core {
         if let Some(l) = &limit {
             l.validate()?;
         }
-        self.lock().set_rate_limit(limit);
+        // Set under the lock, so it never disagrees with the state for long.
+        let mut state = self.lock();
+        self.limited.store(limit.is_some(), Ordering::Relaxed);
+        state.set_rate_limit(limit);
         Ok(())
     }
 
@@ -275,6 +283,9 @@ impl Core {
     /// The usage of the rate limit over calls on `group_id` now, for the
     /// usage header; `None` without a limit.
     pub(crate) fn usage(&self, group_id: &str) -> Option<crate::state::Usage> {
+        if !self.limited.load(Ordering::Relaxed) {
+            return None;
+        }
         self.lock().usage(group_id, Instant::now())
     }
 
